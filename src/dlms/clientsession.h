@@ -1,0 +1,156 @@
+#pragma once
+
+#include "apdu.h"
+#include "hdlc.h"
+#include "wrapper.h"
+
+#include <QtCore/QByteArray>
+
+#include <deque>
+#include <optional>
+#include <vector>
+
+namespace dlms {
+
+enum class Transport : quint8 { Wrapper, Hdlc };
+QString transportName(Transport transport); // "wrapper", "hdlc"
+
+struct ClientConfig {
+    Transport transport = Transport::Wrapper;
+    quint16 clientAddress = 16;  // client SAP: 16 public client, 1 management, …
+    quint16 serverAddress = 1;   // logical device: wrapper destination wPort / HDLC upper address
+    quint16 physicalAddress = 0; // HDLC lower address; 0 = not used (1-byte server address)
+    quint8 serverAddressSize = 0; // HDLC server address bytes (1, 2, 4); 0 = smallest that fits
+    Authentication authentication = Authentication::None;
+    QByteArray password; // LLS secret: never logged, never traced in clear
+    quint32 proposedConformance = DefaultProposedConformance;
+    quint16 maxReceivePduSize = 0xFFFF;
+    hdlc::LinkParameters hdlc;
+    axdr::Limits limits;
+    quint32 maxResponseSize = 16u << 20; // cap on block-transfer reassembly
+    bool trace = false; // keep each frame's bytes in its FrameEvent
+};
+
+enum class Direction : quint8 { Sent, Received };
+
+// One frame on the wire, as counted for traffic accounting.
+struct FrameEvent {
+    Direction direction = Direction::Sent;
+    FrameKind kind = FrameKind::Other; // the kind of APDU this frame carries (part of)
+    quint32 size = 0;                  // bytes on the wire, framing included
+    bool completesApdu = false;        // last (or only) frame of an APDU
+    QByteArray bytes;                  // only with ClientConfig::trace; LLS password masked
+};
+
+// The client side of one DLMS/COSEM association, sans I/O: the owner feeds it received bytes
+// and writes out what takeOutgoing() returns; timers belong to the owner (abort() on timeout).
+// Requests queue and go out one at a time; each completes with exactly one Response.
+class ClientSession {
+public:
+    enum class State : quint8 {
+        Idle,            // nothing sent yet, or closed cleanly
+        LinkConnecting,  // HDLC: SNRM sent
+        Associating,     // AARQ sent
+        Ready,           // associated, no request outstanding
+        Busy,            // a request is outstanding (block transfer included)
+        Releasing,       // RLRQ sent
+        LinkDisconnecting, // HDLC: DISC sent
+        Failed,          // association refused or protocol failure; owner should close
+    };
+
+    using RequestId = quint32;
+
+    struct Response {
+        enum class Service : quint8 { Get, GetList, Set, Action };
+        RequestId id = 0;
+        Service service = Service::Get;
+        std::vector<DataResult> results; // Get: 1; GetList: one per item; Set/Action: 1 (value
+                                         // = action return parameters, if any)
+        std::optional<Error> error;      // exception, confirmed-service-error, bad response
+        int blocks = 0;                  // datablocks received (block transfer)
+    };
+
+    struct Event {
+        enum class Type : quint8 { StateChanged, Associated, Released, Response, Error };
+        Type type;
+        State state = State::Idle;
+        std::optional<Aare> aare;          // Associated (and a rejected association's Error)
+        std::optional<Response> response;  // Response
+        std::optional<Error> error;        // Error: protocol errors, rejections, garbage
+    };
+
+    explicit ClientSession(ClientConfig config);
+
+    const ClientConfig &config() const { return m_config; }
+    State state() const { return m_state; }
+    // Negotiated during association; zeros before.
+    quint32 negotiatedConformance() const { return m_conformance; }
+    quint16 serverMaxPduSize() const { return m_serverMaxPdu; }
+    bool supports(quint32 conformanceBit) const { return (m_conformance & conformanceBit) != 0; }
+
+    void connect();  // SNRM (HDLC) then AARQ
+    void release();  // RLRQ, then DISC (HDLC)
+    // The transport is gone or a timer expired: fail outstanding requests with `reason`,
+    // forget link state, back to Idle. Sends nothing.
+    void abort(const Error &reason);
+
+    RequestId get(const AttributeDescriptor &attribute, std::optional<SelectiveAccess> access = {});
+    RequestId getList(std::vector<AttributeRequest> items);
+    RequestId set(const AttributeDescriptor &attribute, Value value);
+    RequestId action(const MethodDescriptor &method, std::optional<Value> parameters = {});
+    qsizetype pendingRequests() const { return qsizetype(m_queue.size()) + (m_current ? 1 : 0); }
+
+    // Bytes received from the transport, in any chunking.
+    void feed(QByteArrayView bytes);
+
+    QByteArray takeOutgoing();
+    std::vector<FrameEvent> takeFrames();
+    std::vector<Event> takeEvents();
+    bool hasOutgoing() const { return !m_outgoing.isEmpty(); }
+
+private:
+    struct Request {
+        RequestId id = 0;
+        Response::Service service = Response::Service::Get;
+        Apdu apdu;
+    };
+
+    void setState(State state);
+    void emitError(Error error);
+    void sendApdu(const QByteArray &apdu);
+    void flushLink();
+    void sendAarq();
+    void startNextRequest();
+    void handleApdu(QByteArrayView apdu);
+    void handleAare(QByteArrayView apdu);
+    void handleResponseApdu(QByteArrayView apdu);
+    void handleGetResponse(GetResponse response);
+    void completeCurrent(Response response);
+    void failCurrent(Error error);
+    RequestId enqueue(Response::Service service, Apdu apdu);
+    void countFrame(Direction direction, FrameKind kind, QByteArrayView bytes, bool completes);
+    InvokeIdAndPriority nextInvoke();
+
+    ClientConfig m_config;
+    State m_state = State::Idle;
+    std::optional<hdlc::Link> m_link;
+    hdlc::Deframer m_hdlcIn;
+    wrapper::Deframer m_wrapperIn;
+    QByteArray m_outgoing;
+    QByteArray m_scratch;
+    std::vector<FrameEvent> m_frames;
+    std::vector<Event> m_events;
+    std::deque<Request> m_queue;
+    std::optional<Request> m_current;
+    InvokeIdAndPriority m_currentInvoke;
+    QByteArray m_blockData;
+    quint32 m_expectedBlock = 0;
+    int m_blocks = 0;
+    quint8 m_invokeCounter = 0;
+    RequestId m_nextId = 1;
+    quint32 m_conformance = 0;
+    quint16 m_serverMaxPdu = 0;
+    FrameKind m_rxKind = FrameKind::Other; // kind of the APDU whose HDLC segments are arriving
+};
+
+} // namespace dlms

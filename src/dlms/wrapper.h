@@ -1,0 +1,46 @@
+#pragma once
+
+#include "error.h"
+
+#include <QtCore/QByteArray>
+
+#include <optional>
+
+namespace dlms::wrapper {
+
+// IEC 62056-47 TCP/UDP wrapper: version (0x0001), source wPort, destination wPort, length,
+// then the APDU. wPorts are the client SAP and the server logical device address.
+inline constexpr qsizetype HeaderSize = 8;
+inline constexpr quint16 Version = 0x0001;
+inline constexpr qsizetype MaxApduSize = 0xFFFF;
+
+struct Frame {
+    quint16 sourcePort = 0;
+    quint16 destinationPort = 0;
+    QByteArray apdu;
+};
+
+// Fails (InvalidArgument) only when the APDU exceeds 65535 bytes.
+Result<void> encode(quint16 sourcePort, quint16 destinationPort, QByteArrayView apdu, QByteArray &out);
+
+// Reassembles frames from a TCP byte stream delivered in arbitrary chunks. A bad header
+// (wrong version) is reported once as an error, then the deframer skips ahead to the next
+// plausible header, so garbage costs bytes, never the connection's framing.
+class Deframer {
+public:
+    void feed(QByteArrayView bytes);
+    // The next complete frame; an Error for discarded garbage; std::nullopt when more bytes are
+    // needed. Call until it returns std::nullopt.
+    std::optional<Result<Frame>> next();
+
+    qsizetype bufferedBytes() const { return m_buffer.size() - m_offset; }
+    qsizetype discardedBytes() const { return m_discarded; }
+    void clear();
+
+private:
+    QByteArray m_buffer;
+    qsizetype m_offset = 0;
+    qsizetype m_discarded = 0;
+};
+
+} // namespace dlms::wrapper
