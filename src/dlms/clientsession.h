@@ -72,7 +72,7 @@ public:
 
     struct Event {
         enum class Type : quint8 { StateChanged, Associated, Released, Response, Error };
-        Type type;
+        Type type = Type::Error;
         State state = State::Idle;
         std::optional<Aare> aare;          // Associated (and a rejected association's Error)
         std::optional<Response> response;  // Response
@@ -116,6 +116,7 @@ private:
     };
 
     void setState(State state);
+    Event &pushEvent(Event::Type type);
     void emitError(Error error);
     void sendApdu(const QByteArray &apdu);
     void flushLink();
@@ -127,8 +128,13 @@ private:
     void handleGetResponse(GetResponse response);
     void completeCurrent(Response response);
     void failCurrent(Error error);
+    void failQueued(const Error &reason);
+    void emitResponse(Response response);
     RequestId enqueue(Response::Service service, Apdu apdu);
-    void countFrame(Direction direction, FrameKind kind, QByteArrayView bytes, bool completes);
+    void countFrame(Direction direction, FrameKind kind, quint32 size, QByteArrayView bytes,
+                    bool completes);
+    void sendRlrq();
+    void finishRelease();
     InvokeIdAndPriority nextInvoke();
 
     ClientConfig m_config;
@@ -150,7 +156,10 @@ private:
     RequestId m_nextId = 1;
     quint32 m_conformance = 0;
     quint16 m_serverMaxPdu = 0;
+    FrameKind m_txKind = FrameKind::Other; // kind of the APDU whose HDLC segments are leaving
     FrameKind m_rxKind = FrameKind::Other; // kind of the APDU whose HDLC segments are arriving
+    bool m_rxInApdu = false;               // a segmented APDU is being received
+    bool m_releaseAfterCurrent = false;
 };
 
 } // namespace dlms

@@ -71,7 +71,8 @@ struct CosemDateTime {
     // std::nullopt when a field needed for a point in time is not specified or out of range.
     // Without a deviation the time is taken as `assumedSpec` (default: UTC).
     std::optional<QDateTime> toQDateTime(Qt::TimeSpec assumedSpec = Qt::UTC) const;
-    // Deviation filled from the QDateTime's offset; clock status 0 (valid).
+    // Deviation filled from the QDateTime's offset; clock status valid (0), plus the
+    // daylight-saving bit when the QDateTime is in daylight-saving time.
     static CosemDateTime fromQDateTime(const QDateTime &dateTime);
 
     // ISO-8601-like text that shows unspecified fields as '*': "2024-03-05T14:07:00.00+01:00".

@@ -64,6 +64,8 @@ struct Frame {
     bool pollFinal() const { return control & 0x10; }
     quint8 sendSeq() const { return (control >> 1) & 0x07; } // I frames
     quint8 recvSeq() const { return (control >> 5) & 0x07; } // I, RR, RNR
+
+    bool operator==(const Frame &) const = default;
 };
 
 // Appends the encoded frame (both flags included). Fails when the frame would exceed the
@@ -86,6 +88,9 @@ private:
     QByteArray m_buffer;
     qsizetype m_offset = 0;
     qsizetype m_discarded = 0;
+    qint64 m_base = 0;          // stream position of m_buffer[0], for error messages
+    qsizetype m_garbageRun = 0; // bytes skipped before the next flag, not yet reported
+    bool m_resyncing = false;   // skipping after a reported Malformed frame: no second error
 };
 
 // SNRM / UA information field (IEC 62056-46, 6.4.4.4.3.2): 81 80 len { 05 max-info-tx,
@@ -123,9 +128,17 @@ public:
         Error error{ErrorCode::Malformed, {}};
     };
 
+    // Cap on a reassembled APDU, so a peer that never sends the final segment cannot make us
+    // buffer without bound.
+    static constexpr qsizetype MaxReassembledApdu = qsizetype(1) << 20;
+
     Link(Role role, Address local, Address remote, LinkParameters proposed = {});
 
     State state() const { return m_state; }
+    // Our side's view once connected: maxInfoTx = min(our maxInfoTx, peer's maxInfoRx),
+    // maxInfoRx = min(our maxInfoRx, peer's maxInfoTx), and the same for the windows, where
+    // "peer" is the SNRM (server role) or UA (client role) information field, which carries
+    // the sender's own directions. Clamped to what fits a frame and to windows 1..7.
     const LinkParameters &negotiated() const { return m_negotiated; }
 
     // Client: queue SNRM / DISC. Server side answers them in handleFrame().
@@ -147,6 +160,14 @@ public:
 private:
     void queueNextSegments();
     Frame makeFrame(quint8 controlByte, QByteArray info = {}, bool segmented = false) const;
+    void handleSnrm(const Frame &frame, std::vector<Event> &events);
+    void handleUa(const Frame &frame, std::vector<Event> &events);
+    void handleInformation(const Frame &frame, std::vector<Event> &events);
+    void handleSupervisory(const Frame &frame, std::vector<Event> &events);
+    bool acknowledge(quint8 recvSeq, std::vector<Event> &events);
+    void queueReceiverReady();
+    void resetTransfer();
+    LinkParameters negotiate(const LinkParameters &peer) const;
 
     Role m_role;
     Address m_local;
@@ -160,6 +181,10 @@ private:
     qsizetype m_txOffset = 0;
     int m_unacked = 0;         // I frames sent and not yet acknowledged
     QByteArray m_rxAssembly;   // segments received so far
+    bool m_rxInProgress = false; // a segmented APDU has started (its LLC was checked)
+    bool m_rxDiscarding = false; // drop the rest of this APDU (bad LLC or over the cap)
+    int m_rxSinceAck = 0;        // I frames received since we last sent our N(R)
+    bool m_peerBusy = false;     // RNR received: hold I frames until RR
     std::vector<Frame> m_out;
 };
 

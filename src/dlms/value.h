@@ -141,7 +141,8 @@ public:
     // Loss-free JSON: {"type": "<data type name>", "value": …} recursively.
     QJsonValue toTypedJson() const;
 
-    bool operator==(const Value &other) const = default;
+    // Floats compare by bit pattern (NaN == NaN), compact-arrays by content.
+    bool operator==(const Value &other) const;
 
 private:
     using Storage = std::variant<std::monostate, bool, qint64, quint64, double, QByteArray, QString,

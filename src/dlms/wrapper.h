@@ -18,6 +18,8 @@ struct Frame {
     quint16 sourcePort = 0;
     quint16 destinationPort = 0;
     QByteArray apdu;
+
+    bool operator==(const Frame &) const = default;
 };
 
 // Fails (InvalidArgument) only when the APDU exceeds 65535 bytes.
@@ -41,6 +43,8 @@ private:
     QByteArray m_buffer;
     qsizetype m_offset = 0;
     qsizetype m_discarded = 0;
+    qint64 m_base = 0;          // stream position of m_buffer[0], for error messages
+    qsizetype m_garbageRun = 0; // bytes skipped since the last plausible header, not yet reported
 };
 
 } // namespace dlms::wrapper

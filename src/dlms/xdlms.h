@@ -163,6 +163,7 @@ struct ActionResponse {
 struct ExceptionResponse {
     quint8 stateError = 0;   // 1 service-not-allowed, 2 service-unknown
     quint8 serviceError = 0; // 1 operation-not-possible, 2 service-not-supported, 3 other-reason, …
+    quint32 invocationCounter = 0; // only with service-error 6 invocation-counter-error (Unsigned32)
     bool operator==(const ExceptionResponse &) const = default;
     QString describe() const; // "service-not-allowed / operation-not-possible"
 };

@@ -1,0 +1,56 @@
+#include "decodecommand.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QTextStream>
+
+#include <cstdio>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+void printUsage(FILE *to)
+{
+    QTextStream out(to);
+    out << uR"(Usage: dlmsctl <command> [options]
+
+DLMS Bridge command-line companion.
+
+Commands:
+  decode    Decode a recorded DLMS/COSEM exchange (HDLC or wrapper), frame by frame.
+
+Run 'dlmsctl <command> --help' for a command's options.
+)"_s;
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(u"dlmsctl"_s);
+    QCoreApplication::setApplicationVersion(QStringLiteral(DLMSBRIDGE_VERSION));
+
+    const QStringList args = QCoreApplication::arguments();
+    if (args.size() < 2) {
+        printUsage(stderr);
+        return 2;
+    }
+    const QString command = args.at(1);
+    if (command == u"--help" || command == u"-h" || command == u"help") {
+        printUsage(stdout);
+        return 0;
+    }
+    if (command == u"--version") {
+        QTextStream(stdout) << "dlmsctl " << QCoreApplication::applicationVersion() << '\n';
+        return 0;
+    }
+    // Subcommands parse "dlmsctl <command> …" so their --help names the command.
+    QStringList rest = args.mid(1);
+    rest.first() = u"dlmsctl "_s + command;
+    if (command == u"decode")
+        return runDecodeCommand(rest);
+
+    QTextStream(stderr) << "dlmsctl: unknown command '" << command << "'. Run 'dlmsctl --help'.\n";
+    return 2;
+}

@@ -1,0 +1,147 @@
+#include "tracedecoder.h"
+
+using namespace Qt::StringLiterals;
+
+namespace dlms {
+
+QString toHex(QByteArrayView bytes)
+{
+    return QString::fromLatin1(bytes.toByteArray().toHex(' ').toUpper());
+}
+
+namespace {
+
+QString hdlcSummary(const hdlc::Frame &frame)
+{
+    QString text = u"HDLC "_s + hdlc::frameTypeName(frame.type()) + u' ' + frame.source.toString()
+        + u"→"_s + frame.destination.toString();
+    const hdlc::FrameType type = frame.type();
+    if (type == hdlc::FrameType::I)
+        text += QStringLiteral(" N(S)=%1 N(R)=%2").arg(frame.sendSeq()).arg(frame.recvSeq());
+    else if (type == hdlc::FrameType::RR || type == hdlc::FrameType::RNR)
+        text += QStringLiteral(" N(R)=%1").arg(frame.recvSeq());
+    if (frame.pollFinal())
+        text += u" P/F"_s;
+    if (frame.segmented)
+        text += u" segment"_s;
+    if ((type == hdlc::FrameType::SNRM || type == hdlc::FrameType::UA) && !frame.info.isEmpty()) {
+        if (const auto params = hdlc::decodeParameters(frame.info)) {
+            text += QStringLiteral(" max-info tx %1 rx %2, window tx %3 rx %4")
+                        .arg(params->maxInfoTx)
+                        .arg(params->maxInfoRx)
+                        .arg(params->windowTx)
+                        .arg(params->windowRx);
+        }
+    }
+    return text;
+}
+
+QString resultText(const DataResult &result)
+{
+    if (!result.ok())
+        return u"data-access-result: "_s + dataAccessResultName(quint8(result.result));
+    return dataTypeName(result.value.type()) + u' ' + result.value.toText();
+}
+
+void maskSecret(QByteArray &bytes, QByteArrayView secret)
+{
+    if (secret.isEmpty())
+        return;
+    for (qsizetype at = bytes.indexOf(secret); at >= 0; at = bytes.indexOf(secret, at + secret.size()))
+        bytes.replace(at, secret.size(), QByteArray(secret.size(), '\0'));
+}
+
+} // namespace
+
+TraceDecoder::TraceDecoder(std::optional<Transport> transport) : m_transport(transport) {}
+
+void TraceDecoder::describeApdu(QByteArrayView apdu, Line &line, QByteArray &hexSource) const
+{
+    const auto decoded = decodeApdu(apdu);
+    if (!decoded) {
+        line.summary += u" | "_s + frameKindName(classifyApdu(apdu)) + u" (undecodable: "_s
+            + decoded.error().message + u')';
+        line.isError = true;
+        return;
+    }
+    line.summary += (line.summary.isEmpty() ? QString() : u" | "_s) + dlms::describeApdu(*decoded);
+    if (const auto *aarq = std::get_if<Aarq>(&*decoded)) {
+        maskSecret(hexSource, aarq->authenticationValue);
+    } else if (const auto *aare = std::get_if<Aare>(&*decoded)) {
+        if (aare->initiate)
+            line.details << u"conformance: "_s + conformanceNames(aare->initiate->negotiatedConformance).join(u", "_s);
+    } else if (const auto *get = std::get_if<GetResponse>(&*decoded)) {
+        for (size_t i = 0; i < get->results.size(); ++i)
+            line.details << QStringLiteral("[%1] ").arg(i + 1) + resultText(get->results[i]);
+    } else if (const auto *action = std::get_if<ActionResponse>(&*decoded)) {
+        if (action->returnParameters)
+            line.details << u"return: "_s + resultText(*action->returnParameters);
+    }
+}
+
+std::vector<TraceDecoder::Line> TraceDecoder::feed(Direction direction, QByteArrayView bytes)
+{
+    std::vector<Line> lines;
+    if (bytes.isEmpty())
+        return lines;
+    if (!m_transport)
+        m_transport = quint8(bytes[0]) == hdlc::Flag ? Transport::Hdlc : Transport::Wrapper;
+    Side &side = m_sides[direction == Direction::Sent ? 0 : 1];
+
+    auto errorLine = [&](const Error &error) {
+        Line line;
+        line.direction = direction;
+        line.summary = u"error: "_s + error.message;
+        line.isError = true;
+        lines.push_back(std::move(line));
+    };
+
+    if (*m_transport == Transport::Wrapper) {
+        side.wrapper.feed(bytes);
+        while (auto next = side.wrapper.next()) {
+            if (!*next) {
+                errorLine(next->error());
+                continue;
+            }
+            Line line;
+            line.direction = direction;
+            QByteArray wire;
+            (void)wrapper::encode((*next)->sourcePort, (*next)->destinationPort, (*next)->apdu, wire);
+            line.size = wire.size();
+            line.summary = QStringLiteral("wrapper %1→%2").arg((*next)->sourcePort).arg((*next)->destinationPort);
+            describeApdu((*next)->apdu, line, wire);
+            line.hex = toHex(wire);
+            lines.push_back(std::move(line));
+        }
+        return lines;
+    }
+
+    side.hdlc.feed(bytes);
+    while (auto next = side.hdlc.next()) {
+        if (!*next) {
+            errorLine(next->error());
+            continue;
+        }
+        const hdlc::Frame &frame = next->value();
+        Line line;
+        line.direction = direction;
+        QByteArray wire;
+        (void)hdlc::encode(frame, wire);
+        line.size = wire.size();
+        line.summary = hdlcSummary(frame);
+        if (frame.type() == hdlc::FrameType::I || frame.type() == hdlc::FrameType::UI) {
+            side.assembly.append(frame.info);
+            if (!frame.segmented) {
+                QByteArray apdu = std::exchange(side.assembly, QByteArray());
+                if (apdu.size() >= 3 && quint8(apdu[0]) == 0xE6)
+                    apdu.remove(0, 3); // LLC header
+                describeApdu(apdu, line, wire);
+            }
+        }
+        line.hex = toHex(wire);
+        lines.push_back(std::move(line));
+    }
+    return lines;
+}
+
+} // namespace dlms

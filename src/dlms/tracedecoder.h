@@ -1,0 +1,46 @@
+#pragma once
+
+#include "clientsession.h"
+
+#include <QtCore/QStringList>
+
+#include <optional>
+
+namespace dlms {
+
+// Turns raw bytes seen on a DLMS connection, per direction, into readable trace lines: one per
+// frame, with its hex, a one-line decode, and details (values, negotiated conformance) once an
+// APDU is complete. HDLC segments are reassembled for the decode; garbage becomes an error
+// line. Secrets (an AARQ's authentication value) are masked in the hex and never described.
+class TraceDecoder {
+public:
+    struct Line {
+        Direction direction = Direction::Sent;
+        qsizetype size = 0;
+        QString hex;         // "7E A0 07 …"
+        QString summary;     // "HDLC SNRM 16→1 P" / "AARQ LN no-auth …" / "error: …"
+        QStringList details; // e.g. "[1] double-long-unsigned 12345"
+        bool isError = false;
+    };
+
+    // Without a transport the first bytes decide: 0x7E is HDLC, anything else the wrapper.
+    explicit TraceDecoder(std::optional<Transport> transport = std::nullopt);
+
+    std::vector<Line> feed(Direction direction, QByteArrayView bytes);
+    std::optional<Transport> transport() const { return m_transport; }
+
+private:
+    struct Side {
+        hdlc::Deframer hdlc;
+        wrapper::Deframer wrapper;
+        QByteArray assembly; // HDLC segments of an APDU in progress
+    };
+    void describeApdu(QByteArrayView apdu, Line &line, QByteArray &hexSource) const;
+
+    std::optional<Transport> m_transport;
+    Side m_sides[2];
+};
+
+QString toHex(QByteArrayView bytes); // upper case, space separated
+
+} // namespace dlms

@@ -1,0 +1,151 @@
+#include "acse.h"
+#include "hdlc.h"
+#include "wrapper.h"
+
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QProcess>
+#include <QtCore/QTemporaryFile>
+#include <QtTest/QtTest>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+struct Run {
+    int exitCode = -1;
+    QString out;
+    QString err;
+};
+
+Run dlmsctl(const QStringList &args, const QByteArray &stdinData = {})
+{
+    QProcess p;
+    p.start(QStringLiteral(DLMSCTL_PATH), args);
+    if (!p.waitForStarted(10000))
+        return {};
+    if (!stdinData.isEmpty())
+        p.write(stdinData);
+    p.closeWriteChannel();
+    if (!p.waitForFinished(30000)) {
+        p.kill();
+        p.waitForFinished();
+        return {};
+    }
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+            QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+}
+
+QString writeTemp(QTemporaryFile &file, const QByteArray &content)
+{
+    if (!file.open())
+        return {};
+    file.write(content);
+    file.close();
+    return file.fileName();
+}
+
+} // namespace
+
+class tst_DlmsctlDecode : public QObject {
+    Q_OBJECT
+
+private slots:
+    void demoDecodesBothRecordings()
+    {
+        const Run r = dlmsctl({u"decode"_s, u"--demo"_s});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+        for (const auto &expected : {u"recorded hdlc-session.txt"_s, u"recorded wrapper-session.txt"_s,
+                                     u"HDLC SNRM"_s, u"HDLC UA"_s, u"AARQ"_s, u"AARE"_s, u"GET-Request"_s,
+                                     u"GET-Response"_s, u"RLRQ"_s, u"RLRE"_s, u"client → meter"_s})
+            QVERIFY2(r.out.contains(expected), qPrintable(expected + u" missing from:\n"_s + r.out));
+        QVERIFY2(!r.out.contains(u"error:"_s), qPrintable(r.out));
+    }
+
+    void jsonLinesParse()
+    {
+        const Run r = dlmsctl({u"decode"_s, u"--demo"_s, u"--json"_s});
+        QCOMPARE(r.exitCode, 0);
+        const QStringList lines = r.out.split(u'\n', Qt::SkipEmptyParts);
+        QVERIFY(lines.size() >= 10);
+        for (const QString &line : lines) {
+            QJsonParseError error;
+            const QJsonDocument doc = QJsonDocument::fromJson(line.toUtf8(), &error);
+            QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(line));
+            QVERIFY(doc.object().contains(u"summary"_s));
+            QVERIFY(doc.object().value(u"size"_s).toInt() > 0);
+        }
+    }
+
+    void badInputLineIsAUsageError()
+    {
+        QTemporaryFile file;
+        const QString name = writeTemp(file, "# comment\n> 7EA0070321930F017E\nthis is not hex\n");
+        const Run r = dlmsctl({u"decode"_s, name});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(u":3:"_s), qPrintable(r.err));
+    }
+
+    void corruptFrameExitsFive()
+    {
+        QTemporaryFile file;
+        // The SNRM with its FCS's last byte changed.
+        const QString name = writeTemp(file, "> 7EA0070321930F027E\n");
+        const Run r = dlmsctl({u"decode"_s, name});
+        QCOMPARE(r.exitCode, 5);
+        QVERIFY2(r.out.contains(u"error:"_s), qPrintable(r.out));
+    }
+
+    void missingFileAndUnknownCommand()
+    {
+        QCOMPARE(dlmsctl({u"decode"_s, u"/nonexistent/capture.txt"_s}).exitCode, 2);
+        QCOMPARE(dlmsctl({u"frobnicate"_s}).exitCode, 2);
+        QCOMPARE(dlmsctl({u"decode"_s}).exitCode, 2);
+        QCOMPARE(dlmsctl({u"decode"_s, u"--transport"_s, u"serial"_s, u"--demo"_s}).exitCode, 2);
+        const Run help = dlmsctl({u"decode"_s, u"--help"_s});
+        QCOMPARE(help.exitCode, 0);
+        QVERIFY(help.out.contains(u"--json"_s));
+    }
+
+    void passwordNeverPrinted_data()
+    {
+        QTest::addColumn<bool>("hdlc");
+        QTest::newRow("wrapper") << false;
+        QTest::newRow("hdlc") << true;
+    }
+
+    void passwordNeverPrinted()
+    {
+        QFETCH(bool, hdlc);
+        const QByteArray password = "Pa55w0rdXYZ"_ba;
+        dlms::Aarq aarq;
+        aarq.authentication = dlms::Authentication::Low;
+        aarq.authenticationValue = password;
+        QByteArray apdu;
+        dlms::encode(aarq, apdu);
+        QByteArray wire;
+        if (hdlc) {
+            dlms::hdlc::Frame frame;
+            frame.destination = dlms::hdlc::Address::server(1, 0);
+            frame.source = dlms::hdlc::Address::client(16);
+            frame.control = dlms::hdlc::control::i(0, 0, true);
+            frame.info = QByteArray(dlms::hdlc::LlcRequest, 3) + apdu;
+            QVERIFY(dlms::hdlc::encode(frame, wire));
+        } else {
+            QVERIFY(dlms::wrapper::encode(16, 1, apdu, wire));
+        }
+        const QByteArray recording = "> " + wire.toHex(' ') + '\n';
+        for (const QStringList &extra : {QStringList{}, QStringList{u"--json"_s}}) {
+            const Run r = dlmsctl(QStringList{u"decode"_s, u"-"_s} + extra, recording);
+            QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
+            QVERIFY(r.out.contains(u"AARQ"_s));
+            const QString all = r.out + r.err;
+            QVERIFY2(!all.contains(QString::fromLatin1(password)), qPrintable(all));
+            QVERIFY2(!all.contains(QString::fromLatin1(password.toHex(' ')), Qt::CaseInsensitive), qPrintable(all));
+            QVERIFY2(!all.contains(QString::fromLatin1(password.toHex()), Qt::CaseInsensitive), qPrintable(all));
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_DlmsctlDecode)
+#include "tst_dlmsctl_decode.moc"
