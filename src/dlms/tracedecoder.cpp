@@ -36,11 +36,18 @@ QString hdlcSummary(const hdlc::Frame &frame)
     return text;
 }
 
-QString resultText(const DataResult &result)
+bool hasScalerUnit(const AttributeDescriptor &a)
 {
-    if (!result.ok())
-        return u"data-access-result: "_s + dataAccessResultName(quint8(result.result));
-    return dataTypeName(result.value.type()) + u' ' + result.value.toText();
+    // Register, Extended register and Demand register carry scaler_unit in attribute 3 (4 for
+    // the demand register).
+    return (a.classId == 3 && a.attributeId == 3) || (a.classId == 4 && a.attributeId == 3)
+        || (a.classId == 5 && a.attributeId == 4);
+}
+
+bool isScaledValue(const AttributeDescriptor &a)
+{
+    return (a.classId == 3 || a.classId == 4) ? a.attributeId == 2
+                                               : a.classId == 5 && (a.attributeId == 2 || a.attributeId == 3);
 }
 
 void maskSecret(QByteArray &bytes, QByteArrayView secret)
@@ -55,7 +62,34 @@ void maskSecret(QByteArray &bytes, QByteArrayView secret)
 
 TraceDecoder::TraceDecoder(std::optional<Transport> transport) : m_transport(transport) {}
 
-void TraceDecoder::describeApdu(QByteArrayView apdu, Line &line, QByteArray &hexSource) const
+QString TraceDecoder::describeResult(const DataResult &result, const AttributeDescriptor *attribute) const
+{
+    QString text;
+    if (attribute) {
+        text = attribute->instance.toString() + u':' + QString::number(attribute->attributeId);
+        if (const WellKnownObject *known = findWellKnown(attribute->instance))
+            text += u" ("_s + QLatin1StringView(known->name) + u')';
+        text += u" = "_s;
+    }
+    if (!result.ok())
+        return text + u"data-access-result: "_s + dataAccessResultName(quint8(result.result));
+    text += dataTypeName(result.value.type()) + u' ' + result.value.toText();
+    if (attribute && hasScalerUnit(*attribute)) {
+        if (const auto su = ScalerUnit::fromValue(result.value)) {
+            text += QStringLiteral(" → scaler 10^%1, unit %2").arg(su->scaler).arg(unitSymbol(su->unit));
+        }
+    } else if (attribute && isScaledValue(*attribute) && result.value.isNumber()) {
+        if (const auto it = m_scalers.find(attribute->instance); it != m_scalers.end())
+            text += u" → "_s + scaledText(result.value, it->second.scaler) + u' ' + unitSymbol(it->second.unit);
+    }
+    if (result.value.type() == DataType::OctetString) {
+        if (const auto dt = result.value.asDateTime(); dt && dt->toQDateTime())
+            text += u" → "_s + dt->toString();
+    }
+    return text;
+}
+
+void TraceDecoder::describeApdu(QByteArrayView apdu, Line &line, QByteArray &hexSource)
 {
     const auto decoded = decodeApdu(apdu);
     if (!decoded) {
@@ -70,12 +104,33 @@ void TraceDecoder::describeApdu(QByteArrayView apdu, Line &line, QByteArray &hex
     } else if (const auto *aare = std::get_if<Aare>(&*decoded)) {
         if (aare->initiate)
             line.details << u"conformance: "_s + conformanceNames(aare->initiate->negotiatedConformance).join(u", "_s);
+    } else if (const auto *request = std::get_if<GetRequest>(&*decoded)) {
+        if (request->kind != GetRequest::Kind::Next) {
+            std::vector<AttributeDescriptor> attributes;
+            for (const AttributeRequest &item : request->items)
+                attributes.push_back(item.attribute);
+            m_pendingGets[request->invoke.invokeId] = std::move(attributes);
+        }
     } else if (const auto *get = std::get_if<GetResponse>(&*decoded)) {
+        const auto pending = m_pendingGets.find(get->invoke.invokeId);
+        const std::vector<AttributeDescriptor> *attributes =
+            pending != m_pendingGets.end() && pending->second.size() == get->results.size() ? &pending->second
+                                                                                              : nullptr;
+        // Learn scalers first, so a with-list reading value and scaler together shows both.
+        for (size_t i = 0; attributes && i < get->results.size(); ++i) {
+            if (hasScalerUnit((*attributes)[i]) && get->results[i].ok()) {
+                if (const auto su = ScalerUnit::fromValue(get->results[i].value))
+                    m_scalers[(*attributes)[i].instance] = *su;
+            }
+        }
         for (size_t i = 0; i < get->results.size(); ++i)
-            line.details << QStringLiteral("[%1] ").arg(i + 1) + resultText(get->results[i]);
+            line.details << QStringLiteral("[%1] ").arg(i + 1)
+                    + describeResult(get->results[i], attributes ? &(*attributes)[i] : nullptr);
+        if (get->kind != GetResponse::Kind::WithDatablock && pending != m_pendingGets.end())
+            m_pendingGets.erase(pending);
     } else if (const auto *action = std::get_if<ActionResponse>(&*decoded)) {
         if (action->returnParameters)
-            line.details << u"return: "_s + resultText(*action->returnParameters);
+            line.details << u"return: "_s + describeResult(*action->returnParameters, nullptr);
     }
 }
 

@@ -1,9 +1,11 @@
 #pragma once
 
 #include "clientsession.h"
+#include "units.h"
 
 #include <QtCore/QStringList>
 
+#include <map>
 #include <optional>
 
 namespace dlms {
@@ -35,10 +37,14 @@ private:
         wrapper::Deframer wrapper;
         QByteArray assembly; // HDLC segments of an APDU in progress
     };
-    void describeApdu(QByteArrayView apdu, Line &line, QByteArray &hexSource) const;
+    void describeApdu(QByteArrayView apdu, Line &line, QByteArray &hexSource);
+    QString describeResult(const DataResult &result, const AttributeDescriptor *attribute) const;
 
     std::optional<Transport> m_transport;
     Side m_sides[2];
+    // GET requests awaiting their response, by invoke id, so results can be named and scaled.
+    std::map<quint8, std::vector<AttributeDescriptor>> m_pendingGets;
+    std::map<Obis, ScalerUnit> m_scalers; // scaler_unit values seen so far in the trace
 };
 
 QString toHex(QByteArrayView bytes); // upper case, space separated

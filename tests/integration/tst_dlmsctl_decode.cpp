@@ -57,7 +57,11 @@ private slots:
         QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
         for (const auto &expected : {u"recorded hdlc-session.txt"_s, u"recorded wrapper-session.txt"_s,
                                      u"HDLC SNRM"_s, u"HDLC UA"_s, u"AARQ"_s, u"AARE"_s, u"GET-Request"_s,
-                                     u"GET-Response"_s, u"RLRQ"_s, u"RLRE"_s, u"client → meter"_s})
+                                     u"GET-Response"_s, u"RLRQ"_s, u"RLRE"_s, u"client → meter"_s,
+                                     // annotations: names, scaler applied, octet-string clock
+                                     u"(Voltage L1, instantaneous) = long-unsigned 2314"_s,
+                                     u"= double-long-unsigned 1234567 → 123456.7 Wh"_s,
+                                     u"scaler 10^-1, unit Wh"_s, u"→ 2024-01-15T10:30:45.00+01:00"_s})
             QVERIFY2(r.out.contains(expected), qPrintable(expected + u" missing from:\n"_s + r.out));
         QVERIFY2(!r.out.contains(u"error:"_s), qPrintable(r.out));
     }

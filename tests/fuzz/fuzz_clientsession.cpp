@@ -1,0 +1,118 @@
+// A meter that says anything at all: the input drives a ClientSession through connect,
+// requests, release and abort while feeding it arbitrary bytes in arbitrary chunks.
+// Invariants checked on every input:
+//   - every request gets exactly one Response, whatever the meter sent;
+//   - the Sent frame sizes add up to exactly the bytes the session asked to write;
+//   - the session ends Idle with nothing pending after abort().
+#include "clientsession.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+
+using namespace dlms;
+
+namespace {
+
+struct Input {
+    const uint8_t *data;
+    size_t size;
+    size_t pos = 0;
+    bool empty() const { return pos >= size; }
+    uint8_t byte() { return empty() ? 0 : data[pos++]; }
+    QByteArrayView take(size_t n)
+    {
+        n = std::min(n, size - pos);
+        QByteArrayView v(reinterpret_cast<const char *>(data + pos), qsizetype(n));
+        pos += n;
+        return v;
+    }
+};
+
+void check(bool ok)
+{
+    if (!ok)
+        std::abort();
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    Input in{data, size};
+    const uint8_t mode = in.byte();
+    ClientConfig config;
+    config.transport = (mode & 1) ? Transport::Hdlc : Transport::Wrapper;
+    config.authentication = (mode & 2) ? Authentication::Low : Authentication::None;
+    config.password = QByteArrayLiteral("secret-pw");
+    config.trace = (mode & 4) != 0;
+    config.maxResponseSize = 1 << 16;
+    config.limits.maxDepth = 16;
+    ClientSession session(config);
+
+    std::map<ClientSession::RequestId, int> answered; // id → responses seen
+    qint64 written = 0;
+    qint64 counted = 0;
+
+    auto drain = [&] {
+        written += session.takeOutgoing().size();
+        for (const FrameEvent &f : session.takeFrames()) {
+            if (f.direction == Direction::Sent)
+                counted += f.size;
+            if (config.trace && f.kind == FrameKind::Aarq)
+                check(!f.bytes.contains(config.password));
+        }
+        for (const auto &event : session.takeEvents()) {
+            if (event.type == ClientSession::Event::Type::Response) {
+                auto it = answered.find(event.response->id);
+                check(it != answered.end());
+                check(++it->second == 1);
+            }
+        }
+    };
+
+    session.connect();
+    drain();
+    const AttributeDescriptor energy{3, Obis{1, 0, 1, 8, 0, 255}, 2};
+    while (!in.empty()) {
+        const uint8_t op = in.byte();
+        switch (op % 8) {
+        case 0:
+        case 1:
+        case 2:
+        case 3:
+            session.feed(in.take(op / 8 + 1));
+            break;
+        case 4:
+            answered[session.get(energy)] = 0;
+            break;
+        case 5:
+            answered[session.getList({{energy, {}}, {{3, Obis{1, 0, 32, 7, 0, 255}, 2}, {}}})] = 0;
+            break;
+        case 6:
+            if (op & 0x80)
+                session.release();
+            else
+                answered[session.action({7, Obis{1, 0, 99, 1, 0, 255}, 2})] = 0;
+            break;
+        case 7:
+            if (op & 0x80) {
+                session.abort(makeError(ErrorCode::Timeout, QStringLiteral("fuzz timeout")));
+                session.connect();
+            } else {
+                answered[session.set({8, Obis{0, 0, 1, 0, 0, 255}, 2}, Value::unsigned8(op))] = 0;
+            }
+            break;
+        }
+        drain();
+    }
+
+    session.abort(makeError(ErrorCode::Timeout, QStringLiteral("end of input")));
+    drain();
+    check(session.state() == ClientSession::State::Idle);
+    check(session.pendingRequests() == 0);
+    for (const auto &[id, count] : answered)
+        check(count == 1);
+    check(written == counted);
+    return 0;
+}
