@@ -748,6 +748,25 @@ Error prefixed(const char *what, const Error &inner)
 
 } // namespace
 
+std::optional<ByteRange> findAuthenticationValue(QByteArrayView aarq)
+{
+    if (aarq.isEmpty() || quint8(aarq[0]) != 0x60)
+        return std::nullopt;
+    const ByteRange everything{1, aarq.size() - 1};
+    auto outer = openApdu(aarq, 0x60, "AARQ");
+    if (!outer)
+        return everything;
+    ByteReader r(outer->content);
+    while (!r.atEnd()) {
+        auto e = readElement(r, outer->offset, "AARQ");
+        if (!e)
+            return everything;
+        if (e->tag == 0xAC)
+            return ByteRange{e->contentOffset, e->content.size()};
+    }
+    return std::nullopt;
+}
+
 Result<Aarq> decodeAarq(QByteArrayView apdu)
 {
     const char *what = "AARQ";

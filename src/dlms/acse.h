@@ -143,6 +143,16 @@ Result<Aare> decodeAare(QByteArrayView apdu);
 Result<Rlrq> decodeRlrq(QByteArrayView apdu);
 Result<Rlre> decodeRlre(QByteArrayView apdu);
 
+// Where an encoded AARQ carries its calling-authentication-value (the LLS password or HLS
+// challenge): the byte range of the AC element's content. std::nullopt when there is none. An
+// AARQ that cannot be walked yields everything after its tag, so a caller that masks secrets
+// masks too much rather than too little.
+struct ByteRange {
+    qsizetype offset = 0;
+    qsizetype length = 0;
+};
+std::optional<ByteRange> findAuthenticationValue(QByteArrayView aarq);
+
 void encode(const InitiateRequest &request, QByteArray &out);
 void encode(const InitiateResponse &response, QByteArray &out);
 Result<InitiateRequest> decodeInitiateRequest(QByteArrayView bytes);

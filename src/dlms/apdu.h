@@ -26,7 +26,7 @@ inline constexpr quint8 ExceptionResponse = 0xD8;
 
 // What a frame carried, for traffic accounting. Cheap: looks at one or two bytes.
 enum class FrameKind : quint8 {
-    HdlcControl, // SNRM, UA, RR, RNR, DISC, DM, FRMR, or an I frame segment before the last
+    HdlcControl, // SNRM, UA, RR, RNR, DISC, DM, FRMR (I frames carry their APDU's kind)
     Aarq,
     Aare,
     GetRequest,
@@ -38,7 +38,7 @@ enum class FrameKind : quint8 {
     Rlrq,
     Rlre,
     Exception, // exception-response or confirmed-service-error
-    Other,     // anything else (event notification, ciphered APDUs we do not open, garbage)
+    Other,     // anything else (event notification, ciphered APDUs we do not open, discarded bytes)
 };
 inline constexpr int FrameKindCount = int(FrameKind::Other) + 1;
 QString frameKindName(FrameKind kind); // "get-request", "hdlc-control", …

@@ -13,13 +13,12 @@ QString transportName(Transport transport)
 
 namespace {
 
-quint32 hdlcWireSize(const hdlc::Frame &frame)
+// Overwrites bytes [from, from + count) of `bytes`, clipped to its size.
+void mask(QByteArray &bytes, qsizetype from, qsizetype count)
 {
-    // flag + format(2) + addresses + control + [HCS + info] + FCS(2) + flag
-    quint32 size = 2 + 2 + frame.destination.size + frame.source.size + 1 + 2;
-    if (!frame.info.isEmpty())
-        size += 2 + quint32(frame.info.size());
-    return size;
+    from = std::clamp<qsizetype>(from, 0, bytes.size());
+    count = std::clamp<qsizetype>(count, 0, bytes.size() - from);
+    std::fill_n(bytes.data() + from, count, '*');
 }
 
 void setInvoke(Apdu &apdu, InvokeIdAndPriority invoke)
@@ -69,22 +68,20 @@ void ClientSession::countFrame(Direction direction, FrameKind kind, quint32 size
                                bool completes)
 {
     FrameEvent frame{direction, kind, size, completes, {}};
-    if (m_config.trace) {
+    if (m_config.trace)
         frame.bytes = bytes.toByteArray();
-        // The LLS secret travels in clear inside the AARQ; a trace must never show it.
-        if (kind == FrameKind::Aarq && !m_config.password.isEmpty()) {
-            const QByteArray mask(m_config.password.size(), '*');
-            for (qsizetype at = frame.bytes.indexOf(m_config.password); at >= 0;
-                 at = frame.bytes.indexOf(m_config.password, at + mask.size()))
-                frame.bytes.replace(at, mask.size(), mask);
-        }
-    }
     m_frames.push_back(std::move(frame));
 }
 
 void ClientSession::sendApdu(const QByteArray &apdu)
 {
     const FrameKind kind = classifyApdu(apdu);
+    // The LLS secret travels in clear inside the AARQ; a trace must never show it. Its position
+    // is found once in the APDU and masked in whichever frames carry it.
+    m_txSecret.reset();
+    if (m_config.trace && kind == FrameKind::Aarq)
+        m_txSecret = findAuthenticationValue(apdu);
+
     if (m_config.transport == Transport::Wrapper) {
         const qsizetype start = m_outgoing.size();
         const auto written = wrapper::encode(m_config.clientAddress, m_config.serverAddress, apdu, m_outgoing);
@@ -92,11 +89,21 @@ void ClientSession::sendApdu(const QByteArray &apdu)
             emitError(written.error());
             return;
         }
-        countFrame(Direction::Sent, kind, quint32(m_outgoing.size() - start),
-                   QByteArrayView(m_outgoing).sliced(start), true);
+        QByteArray traced;
+        if (m_config.trace) {
+            traced = m_outgoing.sliced(start);
+            if (m_txSecret)
+                mask(traced, wrapper::HeaderSize + m_txSecret->offset, m_txSecret->length);
+        }
+        countFrame(Direction::Sent, kind, quint32(m_outgoing.size() - start), traced, true);
         return;
     }
     m_txKind = kind;
+    m_txCompleted = false;
+    if (m_txSecret) {
+        m_txStream = QByteArray(hdlc::LlcRequest, 3) + apdu;
+        m_txSecret->offset += 3;
+    }
     const auto queued = m_link->sendApdu(apdu);
     if (!queued) {
         emitError(queued.error());
@@ -117,9 +124,24 @@ void ClientSession::flushLink()
             continue;
         }
         const bool isI = frame.type() == hdlc::FrameType::I;
-        countFrame(Direction::Sent, isI ? m_txKind : FrameKind::HdlcControl,
-                   quint32(m_outgoing.size() - start), QByteArrayView(m_outgoing).sliced(start),
-                   isI && !frame.segmented);
+        // A retransmitted last segment does not complete the APDU a second time.
+        const bool completes = isI && !frame.segmented && !std::exchange(m_txCompleted, true);
+        QByteArray traced;
+        if (m_config.trace) {
+            if (isI && m_txSecret) {
+                hdlc::Frame masked = frame;
+                const qsizetype at = m_txStream.indexOf(frame.info);
+                const qsizetype from = at < 0 ? 0 : std::max<qsizetype>(0, m_txSecret->offset - at);
+                const qsizetype to = at < 0 ? masked.info.size()
+                                            : std::min(masked.info.size(), m_txSecret->offset + m_txSecret->length - at);
+                mask(masked.info, from, to - from);
+                (void)hdlc::encode(masked, traced);
+            } else {
+                traced = m_outgoing.sliced(start);
+            }
+        }
+        countFrame(Direction::Sent, isI ? m_txKind : FrameKind::HdlcControl, quint32(m_outgoing.size() - start),
+                   traced, completes);
     }
 }
 
@@ -319,8 +341,11 @@ void ClientSession::feed(QByteArrayView bytes)
 {
     if (m_config.transport == Transport::Wrapper) {
         m_wrapperIn.feed(bytes);
+        qint64 mark = m_wrapperIn.consumedBytes();
         while (auto next = m_wrapperIn.next()) {
+            const quint32 size = quint32(m_wrapperIn.consumedBytes() - std::exchange(mark, m_wrapperIn.consumedBytes()));
             if (!*next) {
+                countFrame(Direction::Received, FrameKind::Other, size, {}, false);
                 emitError(next->error());
                 continue;
             }
@@ -328,8 +353,7 @@ void ClientSession::feed(QByteArrayView bytes)
             QByteArray traced; // the deframer hands out the APDU only: rebuild the header
             if (m_config.trace)
                 (void)wrapper::encode(frame.sourcePort, frame.destinationPort, frame.apdu, traced);
-            countFrame(Direction::Received, classifyApdu(frame.apdu),
-                       quint32(wrapper::HeaderSize + frame.apdu.size()), traced, true);
+            countFrame(Direction::Received, classifyApdu(frame.apdu), size, traced, true);
             if (frame.destinationPort != m_config.clientAddress || frame.sourcePort != m_config.serverAddress) {
                 emitError(makeError(ErrorCode::BadAddress,
                                     QStringLiteral("wrapper frame from wPort %1 to wPort %2 is not for this "
@@ -346,28 +370,41 @@ void ClientSession::feed(QByteArrayView bytes)
     }
 
     m_hdlcIn.feed(bytes);
+    qint64 mark = m_hdlcIn.consumedBytes();
     while (auto next = m_hdlcIn.next()) {
+        const quint32 size = quint32(m_hdlcIn.consumedBytes() - std::exchange(mark, m_hdlcIn.consumedBytes()));
         if (!*next) {
+            countFrame(Direction::Received, FrameKind::Other, size, {}, false);
             emitError(next->error());
             continue;
         }
         const hdlc::Frame &frame = next->value();
+        std::vector<hdlc::Link::Event> linkEvents = m_link->handleFrame(frame);
+
+        // Kind: the APDU this frame carries (part of); complete only when the link says so.
         FrameKind kind = FrameKind::HdlcControl;
         bool completes = false;
-        if (frame.type() == hdlc::FrameType::I) {
+        if (frame.type() == hdlc::FrameType::I || frame.type() == hdlc::FrameType::UI) {
             if (!m_rxInApdu)
-                m_rxKind = frame.info.size() > 3 ? classifyApdu(QByteArrayView(frame.info).sliced(3))
-                                                 : FrameKind::Other;
+                m_rxKind = frame.info.size() > 3 ? classifyApdu(QByteArrayView(frame.info).sliced(3)) : FrameKind::Other;
             kind = m_rxKind;
-            completes = !frame.segmented;
             m_rxInApdu = frame.segmented;
+        }
+        for (const hdlc::Link::Event &event : linkEvents) {
+            if (event.kind == hdlc::Link::Event::Kind::Apdu) {
+                completes = true;
+                kind = classifyApdu(event.apdu);
+                m_rxInApdu = false;
+            } else if (event.kind == hdlc::Link::Event::Kind::Error) {
+                m_rxInApdu = false; // the link dropped what it was assembling
+            }
         }
         QByteArray traced;
         if (m_config.trace)
             (void)hdlc::encode(frame, traced);
-        countFrame(Direction::Received, kind, hdlcWireSize(frame), traced, completes);
+        countFrame(Direction::Received, kind, size, traced, completes);
 
-        for (hdlc::Link::Event &event : m_link->handleFrame(frame)) {
+        for (hdlc::Link::Event &event : linkEvents) {
             switch (event.kind) {
             case hdlc::Link::Event::Kind::Connected:
                 if (m_state == State::LinkConnecting) {

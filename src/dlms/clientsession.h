@@ -33,13 +33,15 @@ struct ClientConfig {
 
 enum class Direction : quint8 { Sent, Received };
 
-// One frame on the wire, as counted for traffic accounting.
+// One frame on the wire, as counted for traffic accounting. Sizes are exact: the Sent sizes add
+// up to the bytes takeOutgoing() returned, the Received sizes to the bytes fed (less a partial
+// frame still buffered), discarded garbage included as an Other event that completes nothing.
 struct FrameEvent {
     Direction direction = Direction::Sent;
     FrameKind kind = FrameKind::Other; // the kind of APDU this frame carries (part of)
     quint32 size = 0;                  // bytes on the wire, framing included
-    bool completesApdu = false;        // last (or only) frame of an APDU
-    QByteArray bytes;                  // only with ClientConfig::trace; LLS password masked
+    bool completesApdu = false;        // the frame that completed an APDU (counted once)
+    QByteArray bytes;                  // only with ClientConfig::trace; secrets masked with '*'
 };
 
 // The client side of one DLMS/COSEM association, sans I/O: the owner feeds it received bytes
@@ -159,6 +161,9 @@ private:
     FrameKind m_txKind = FrameKind::Other; // kind of the APDU whose HDLC segments are leaving
     FrameKind m_rxKind = FrameKind::Other; // kind of the APDU whose HDLC segments are arriving
     bool m_rxInApdu = false;               // a segmented APDU is being received
+    bool m_txCompleted = false;            // the last segment of the APDU leaving was counted
+    QByteArray m_txStream;                 // LLC + AARQ being sent, to locate the secret per segment
+    std::optional<ByteRange> m_txSecret;   // where the authentication value lies (trace only)
     bool m_releaseAfterCurrent = false;
 };
 

@@ -316,6 +316,7 @@ std::optional<Result<Frame>> Deframer::next()
         // From here the frame is delimited: whatever is wrong inside drops it whole, and its
         // closing flag may open the next frame.
         m_offset += length + 1;
+        m_accounted = m_base + m_offset + 1;
         const quint8 *f = p + 1; // format field; the frame body is f[0, length)
         const auto fail = [&](ErrorCode code, const QString &what) {
             return Result<Frame>(makeError(
@@ -370,6 +371,7 @@ void Deframer::clear()
     m_buffer.clear();
     m_offset = 0;
     m_discarded = 0;
+    m_accounted = 0;
     m_base = 0;
     m_garbageRun = 0;
     m_resyncing = false;

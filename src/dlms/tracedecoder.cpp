@@ -50,12 +50,14 @@ bool isScaledValue(const AttributeDescriptor &a)
                                                : a.classId == 5 && (a.attributeId == 2 || a.attributeId == 3);
 }
 
-void maskSecret(QByteArray &bytes, QByteArrayView secret)
+// Overwrites the part of `wire` that carries stream bytes [secret.offset, +length), given that the
+// frame's information field starts at `infoAt` in `wire` and at `streamAt` in the stream.
+void maskRange(QByteArray &wire, qsizetype infoAt, qsizetype infoSize, qsizetype streamAt, const ByteRange &secret)
 {
-    if (secret.isEmpty())
-        return;
-    for (qsizetype at = bytes.indexOf(secret); at >= 0; at = bytes.indexOf(secret, at + secret.size()))
-        bytes.replace(at, secret.size(), QByteArray(secret.size(), '\0'));
+    const qsizetype from = std::max(secret.offset, streamAt);
+    const qsizetype to = std::min(secret.offset + secret.length, streamAt + infoSize);
+    if (from < to)
+        std::fill_n(wire.data() + infoAt + (from - streamAt), to - from, '\0');
 }
 
 } // namespace
@@ -89,7 +91,7 @@ QString TraceDecoder::describeResult(const DataResult &result, const AttributeDe
     return text;
 }
 
-void TraceDecoder::describeApdu(QByteArrayView apdu, Line &line, QByteArray &hexSource)
+void TraceDecoder::describeApdu(QByteArrayView apdu, Line &line)
 {
     const auto decoded = decodeApdu(apdu);
     if (!decoded) {
@@ -99,9 +101,7 @@ void TraceDecoder::describeApdu(QByteArrayView apdu, Line &line, QByteArray &hex
         return;
     }
     line.summary += (line.summary.isEmpty() ? QString() : u" | "_s) + dlms::describeApdu(*decoded);
-    if (const auto *aarq = std::get_if<Aarq>(&*decoded)) {
-        maskSecret(hexSource, aarq->authenticationValue);
-    } else if (const auto *aare = std::get_if<Aare>(&*decoded)) {
+    if (const auto *aare = std::get_if<Aare>(&*decoded)) {
         if (aare->initiate)
             line.details << u"conformance: "_s + conformanceNames(aare->initiate->negotiatedConformance).join(u", "_s);
     } else if (const auto *request = std::get_if<GetRequest>(&*decoded)) {
@@ -143,10 +143,10 @@ std::vector<TraceDecoder::Line> TraceDecoder::feed(Direction direction, QByteArr
         m_transport = quint8(bytes[0]) == hdlc::Flag ? Transport::Hdlc : Transport::Wrapper;
     Side &side = m_sides[direction == Direction::Sent ? 0 : 1];
 
-    auto errorLine = [&](const Error &error) {
+    auto errorLine = [&](const QString &message) {
         Line line;
         line.direction = direction;
-        line.summary = u"error: "_s + error.message;
+        line.summary = u"error: "_s + message;
         line.isError = true;
         lines.push_back(std::move(line));
     };
@@ -155,7 +155,7 @@ std::vector<TraceDecoder::Line> TraceDecoder::feed(Direction direction, QByteArr
         side.wrapper.feed(bytes);
         while (auto next = side.wrapper.next()) {
             if (!*next) {
-                errorLine(next->error());
+                errorLine(next->error().message);
                 continue;
             }
             Line line;
@@ -164,37 +164,78 @@ std::vector<TraceDecoder::Line> TraceDecoder::feed(Direction direction, QByteArr
             (void)wrapper::encode((*next)->sourcePort, (*next)->destinationPort, (*next)->apdu, wire);
             line.size = wire.size();
             line.summary = QStringLiteral("wrapper %1→%2").arg((*next)->sourcePort).arg((*next)->destinationPort);
-            describeApdu((*next)->apdu, line, wire);
+            describeApdu((*next)->apdu, line);
+            if (const auto secret = findAuthenticationValue((*next)->apdu))
+                maskRange(wire, wrapper::HeaderSize, (*next)->apdu.size(), 0, *secret);
             line.hex = toHex(wire);
             lines.push_back(std::move(line));
         }
         return lines;
     }
 
+    // Segments of an AARQ are held back until the whole APDU shows where its secret lies, then
+    // masked by position in every segment that carries part of it. (They are printed after any
+    // frames of the other direction that came in between: a rare reordering, for a rare case.)
+    auto flushHeld = [&](const std::optional<ByteRange> &secret) {
+        for (HeldSegment &held : side.held) {
+            if (secret)
+                maskRange(held.wire, held.infoAt, held.infoSize, held.streamAt, *secret);
+            held.line.hex = toHex(held.wire);
+            lines.push_back(std::move(held.line));
+        }
+        side.held.clear();
+    };
+
     side.hdlc.feed(bytes);
     while (auto next = side.hdlc.next()) {
         if (!*next) {
-            errorLine(next->error());
+            errorLine(next->error().message);
             continue;
         }
         const hdlc::Frame &frame = next->value();
-        Line line;
-        line.direction = direction;
-        QByteArray wire;
-        (void)hdlc::encode(frame, wire);
-        line.size = wire.size();
-        line.summary = hdlcSummary(frame);
-        if (frame.type() == hdlc::FrameType::I || frame.type() == hdlc::FrameType::UI) {
-            side.assembly.append(frame.info);
-            if (!frame.segmented) {
-                QByteArray apdu = std::exchange(side.assembly, QByteArray());
-                if (apdu.size() >= 3 && quint8(apdu[0]) == 0xE6)
-                    apdu.remove(0, 3); // LLC header
-                describeApdu(apdu, line, wire);
-            }
+        HeldSegment segment;
+        segment.line.direction = direction;
+        (void)hdlc::encode(frame, segment.wire);
+        segment.line.size = segment.wire.size();
+        segment.line.summary = hdlcSummary(frame);
+        if (frame.type() != hdlc::FrameType::I && frame.type() != hdlc::FrameType::UI) {
+            segment.line.hex = toHex(segment.wire);
+            lines.push_back(std::move(segment.line));
+            continue;
         }
-        line.hex = toHex(wire);
-        lines.push_back(std::move(line));
+        segment.infoSize = frame.info.size();
+        segment.infoAt = segment.wire.size() - 3 - segment.infoSize; // before FCS and flag
+        segment.streamAt = side.assembly.size();
+        side.assembly.append(frame.info);
+        // LLC header, if the peer sent one (an empty or short I frame has none).
+        const qsizetype llc = side.assembly.size() >= 3 && quint8(side.assembly[0]) == 0xE6 ? 3 : 0;
+        const bool isAarq = side.assembly.size() > llc && quint8(side.assembly[llc]) == tag::Aarq;
+
+        if (side.assembly.size() > hdlc::Link::MaxReassembledApdu) {
+            // Never completed: give up on it, and mask all of it if it claimed to be an AARQ.
+            side.held.push_back(std::move(segment));
+            flushHeld(isAarq ? std::optional<ByteRange>(ByteRange{0, side.assembly.size()}) : std::nullopt);
+            side.assembly.clear();
+            errorLine(QStringLiteral("HDLC: segmented APDU exceeds %1 bytes without a last segment; dropped")
+                          .arg(hdlc::Link::MaxReassembledApdu));
+            continue;
+        }
+        if (frame.segmented) {
+            if (isAarq) {
+                side.held.push_back(std::move(segment));
+            } else {
+                segment.line.hex = toHex(segment.wire);
+                lines.push_back(std::move(segment.line));
+            }
+            continue;
+        }
+        const QByteArray apdu = std::exchange(side.assembly, QByteArray()).sliced(llc);
+        describeApdu(apdu, segment.line);
+        std::optional<ByteRange> secret = findAuthenticationValue(apdu);
+        if (secret)
+            secret->offset += llc;
+        side.held.push_back(std::move(segment));
+        flushHeld(secret);
     }
     return lines;
 }

@@ -32,12 +32,20 @@ public:
     std::optional<Transport> transport() const { return m_transport; }
 
 private:
+    struct HeldSegment {
+        Line line;
+        QByteArray wire;
+        qsizetype infoAt = 0;   // information field's offset within `wire`
+        qsizetype infoSize = 0;
+        qsizetype streamAt = 0; // its offset within the reassembled LLC + APDU
+    };
     struct Side {
         hdlc::Deframer hdlc;
         wrapper::Deframer wrapper;
-        QByteArray assembly; // HDLC segments of an APDU in progress
+        QByteArray assembly;            // HDLC segments of an APDU in progress (LLC included)
+        std::vector<HeldSegment> held;  // AARQ segments waiting for the secret's position
     };
-    void describeApdu(QByteArrayView apdu, Line &line, QByteArray &hexSource);
+    void describeApdu(QByteArrayView apdu, Line &line);
     QString describeResult(const DataResult &result, const AttributeDescriptor *attribute) const;
 
     std::optional<Transport> m_transport;

@@ -37,6 +37,9 @@ public:
 
     qsizetype bufferedBytes() const { return m_buffer.size() - m_offset; }
     qsizetype discardedBytes() const { return m_discarded; }
+    // Stream bytes accounted for so far (frames and discarded garbage); the difference across
+    // one next() is exactly what that frame or error cost on the wire.
+    qint64 consumedBytes() const { return m_base + m_offset; }
     void clear();
 
 private:

@@ -304,6 +304,10 @@ private slots:
     void frameAccountingMatchesTheWire_data();
     void frameAccountingMatchesTheWire();
     void traceMasksThePassword();
+    void traceMasksPasswordAcrossSegments_data();
+    void traceMasksPasswordAcrossSegments();
+    void receivedAccountingIsExactWithSharedFlagsAndGarbage_data();
+    void receivedAccountingIsExactWithSharedFlagsAndGarbage();
     void chunkedDeliveryGivesSameResult();
     void replaysRecordedSessionByteForByte_data();
     void replaysRecordedSessionByteForByte();
@@ -397,7 +401,7 @@ void tst_ClientSession::blockTransfer()
     QVERIFY2(!responses[0].error, qPrintable(responses[0].error ? responses[0].error->message : QString()));
     QVERIFY(responses[0].blocks > 1);
     const qsizetype encodedSize = axdr::encode(profile).size();
-    QCOMPARE(responses[0].blocks, int((encodedSize + 1 + 1008 - 1) / 1008));
+    QCOMPARE(responses[0].blocks, int((encodedSize + 1008 - 1) / 1008)); // the meter slices the bare Data
     QCOMPARE(responses[0].results.at(0).value.items().size(), size_t(rows));
     QCOMPARE(responses[0].results.at(0).value, profile);
 }
@@ -669,6 +673,97 @@ void tst_ClientSession::traceMasksThePassword()
         QVERIFY(!f.bytes.contains(meter.password));
     }
     QCOMPARE(wire.frames.front().bytes.size(), onTheWire.size());
+}
+
+void tst_ClientSession::traceMasksPasswordAcrossSegments_data()
+{
+    QTest::addColumn<int>("maxInfo");
+    // The AARQ's password starts 36 bytes into LLC+APDU: these sizes put segment boundaries
+    // before, inside (at several offsets) and after it.
+    for (const int n : {16, 20, 24, 32, 37, 40, 48, 64})
+        QTest::addRow("max-info-%d", n) << n;
+}
+
+void tst_ClientSession::traceMasksPasswordAcrossSegments()
+{
+    QFETCH(int, maxInfo);
+    ScriptedMeter meter(Transport::Hdlc);
+    meter.password = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123"_ba;
+    ClientConfig config = configFor(Transport::Hdlc);
+    config.hdlc.maxInfoTx = quint16(maxInfo);
+    config.authentication = Authentication::Low;
+    config.password = meter.password;
+    config.trace = true;
+    ClientSession client(config);
+    Wire wire(client, meter);
+    client.connect();
+    wire.pump();
+    QCOMPARE(client.state(), ClientSession::State::Ready); // the meter saw the real password
+
+    int aarqFrames = 0;
+    for (const FrameEvent &f : wire.frames) {
+        if (f.direction != Direction::Sent)
+            continue;
+        aarqFrames += f.kind == FrameKind::Aarq;
+        QCOMPARE(f.bytes.size(), qsizetype(f.size));
+        for (qsizetype i = 0; i + 3 <= meter.password.size(); ++i)
+            QVERIFY2(!f.bytes.contains(meter.password.mid(i, 3)),
+                     qPrintable(u"password bytes %1..%2 leak into a traced frame"_s.arg(i).arg(i + 2)));
+    }
+    QVERIFY(aarqFrames >= (maxInfo < 64 ? 2 : 1));
+}
+
+void tst_ClientSession::receivedAccountingIsExactWithSharedFlagsAndGarbage_data()
+{
+    associatesAndReads_data();
+}
+
+void tst_ClientSession::receivedAccountingIsExactWithSharedFlagsAndGarbage()
+{
+    QFETCH(Transport, transport);
+    ScriptedMeter meter(transport);
+    meter.add(LoadProfile, 2, bigProfile(40));
+    ClientSession client(configFor(transport));
+    client.connect();
+    client.get({7, LoadProfile, 2});
+    const QByteArray garbage = QByteArray::fromHex("DEADBEEF55");
+    qint64 fed = 0;
+    int sharedFlags = 0;
+    for (int round = 0; round < 1000; ++round) {
+        const QByteArray out = client.takeOutgoing();
+        if (out.isEmpty())
+            break;
+        QByteArray reply = meter.receive(out);
+        if (transport == Transport::Hdlc && round % 2 == 1 && reply.startsWith(char(hdlc::Flag))) {
+            // Real meters may open a frame with the flag that closed the previous one.
+            reply.remove(0, 1);
+            ++sharedFlags;
+        } else {
+            reply.prepend(garbage);
+        }
+        fed += reply.size();
+        client.feed(reply);
+    }
+    qint64 counted = 0;
+    qint64 discarded = 0;
+    for (const FrameEvent &f : client.takeFrames()) {
+        if (f.direction != Direction::Received)
+            continue;
+        counted += f.size;
+        if (f.kind == FrameKind::Other)
+            discarded += f.size;
+    }
+    std::vector<ClientSession::Response> responses;
+    for (const auto &e : client.takeEvents())
+        if (e.response)
+            responses.push_back(*e.response);
+    QCOMPARE(responses.size(), size_t(1));
+    QCOMPARE(responses[0].results.at(0).value, bigProfile(40)); // nothing lost to the noise
+    if (transport == Transport::Hdlc)
+        QVERIFY(sharedFlags > 0);
+    QCOMPARE(counted, fed);
+    QVERIFY(discarded > 0);
+    QCOMPARE(discarded % garbage.size(), qint64(0));
 }
 
 void tst_ClientSession::chunkedDeliveryGivesSameResult()
