@@ -14,9 +14,10 @@ namespace {
 // release, and the failures a real meter produces.
 class ScriptedMeter {
 public:
-    explicit ScriptedMeter(Transport transport, hdlc::LinkParameters params = {})
+    explicit ScriptedMeter(Transport transport, hdlc::LinkParameters params = {},
+                           hdlc::Address address = hdlc::Address::server(1, 0))
         : m_transport(transport),
-          m_link(hdlc::Link::Role::Server, hdlc::Address::server(1, 0), hdlc::Address::client(16), params)
+          m_link(hdlc::Link::Role::Server, address, hdlc::Address::client(16), params)
     {}
 
     QByteArray password;            // LLS password expected; empty = no authentication
@@ -290,6 +291,8 @@ class tst_ClientSession : public QObject {
 private slots:
     void associatesAndReads_data();
     void associatesAndReads();
+    void hdlcServerAddressSizes_data();
+    void hdlcServerAddressSizes();
     void getWithListReportsEachItem();
     void blockTransfer_data();
     void blockTransfer();
@@ -309,6 +312,9 @@ private slots:
     void receivedAccountingIsExactWithSharedFlagsAndGarbage_data();
     void receivedAccountingIsExactWithSharedFlagsAndGarbage();
     void chunkedDeliveryGivesSameResult();
+    void meterMisbehaviour_data();
+    void meterMisbehaviour();
+    void hdlcLinkRefusedOrDropped();
     void replaysRecordedSessionByteForByte_data();
     void replaysRecordedSessionByteForByte();
 };
@@ -352,6 +358,56 @@ void tst_ClientSession::associatesAndReads()
     QVERIFY(wire.has(ClientSession::Event::Type::Released));
     QCOMPARE(client.state(), ClientSession::State::Idle);
     QVERIFY(wire.errors().empty());
+}
+
+void tst_ClientSession::hdlcServerAddressSizes_data()
+{
+    QTest::addColumn<quint16>("logical");
+    QTest::addColumn<quint16>("physical");
+    QTest::addColumn<quint8>("size");
+    QTest::newRow("1-byte-upper-only") << quint16(1) << quint16(0) << quint8(1);
+    QTest::newRow("2-byte-auto") << quint16(1) << quint16(17) << quint8(0);
+    QTest::newRow("4-byte-auto") << quint16(1) << quint16(0x1234) << quint8(0);
+    QTest::newRow("4-byte-forced-small-values") << quint16(1) << quint16(17) << quint8(4);
+    QTest::newRow("4-byte-max-14-bit") << quint16(0x3FFF) << quint16(0x3FFF) << quint8(4);
+}
+
+void tst_ClientSession::hdlcServerAddressSizes()
+{
+    QFETCH(quint16, logical);
+    QFETCH(quint16, physical);
+    QFETCH(quint8, size);
+    const hdlc::Address address = hdlc::Address::server(logical, physical, size);
+    ScriptedMeter meter(Transport::Hdlc, {}, address);
+    addRegisters(meter);
+    ClientConfig config = configFor(Transport::Hdlc);
+    config.serverAddress = logical;
+    config.physicalAddress = physical;
+    config.serverAddressSize = size;
+    ClientSession client(config);
+    Wire wire(client, meter);
+    client.connect();
+    client.get({3, EnergyImport, 2});
+    // The SNRM's destination address takes the expected number of bytes (the last has LSB 1).
+    const QByteArray snrm = client.takeOutgoing();
+    const int expectedSize = size ? size : (logical > 0x7F || physical > 0x7F ? 4 : physical ? 2 : 1);
+    int onWire = 1;
+    while (onWire <= 4 && !(quint8(snrm.at(2 + onWire)) & 1))
+        ++onWire;
+    QCOMPARE(onWire, expectedSize);
+    client.feed(meter.receive(snrm));
+    wire.pump();
+    QVERIFY(wire.errors().empty());
+    QCOMPARE(wire.responses().size(), size_t(1));
+    QCOMPARE(wire.responses()[0].results.at(0).value, Value::doubleLongUnsigned(123456));
+
+    // A meter at another address never answers this client: its frames are not for us.
+    ScriptedMeter other(Transport::Hdlc, {}, hdlc::Address::server(quint16(logical ^ 1), physical, size));
+    ClientSession lonely(config);
+    Wire wire2(lonely, other);
+    lonely.connect();
+    wire2.pump();
+    QCOMPARE(lonely.state(), ClientSession::State::LinkConnecting);
 }
 
 void tst_ClientSession::getWithListReportsEachItem()
@@ -795,6 +851,190 @@ void tst_ClientSession::chunkedDeliveryGivesSameResult()
             QCOMPARE(responses[0].results.at(1).value, Value::structure({Value::integer(-1), Value::enumeration(35)}));
             QCOMPARE(responses[1].results.at(0).value, bigProfile(50));
         }
+    }
+}
+
+namespace {
+QByteArray wrapped(const QByteArray &apdu, quint16 source = 1, quint16 destination = 16)
+{
+    QByteArray out;
+    (void)wrapper::encode(source, destination, apdu, out);
+    return out;
+}
+
+GetResponse datablock(quint32 number, bool last, QByteArray raw, InvokeIdAndPriority invoke = {})
+{
+    GetResponse block;
+    block.kind = GetResponse::Kind::WithDatablock;
+    block.invoke = invoke;
+    block.blockNumber = number;
+    block.lastBlock = last;
+    block.rawData = std::move(raw);
+    return block;
+}
+} // namespace
+
+enum class Request { None, Get, GetList2 };
+Q_DECLARE_METATYPE(Request)
+
+void tst_ClientSession::meterMisbehaviour_data()
+{
+    QTest::addColumn<Request>("request");
+    QTest::addColumn<QByteArray>("reply");        // wire bytes the "meter" sends
+    QTest::addColumn<ClientSession::State>("state"); // session state afterwards
+    QTest::addColumn<int>("responses");           // Response events
+    QTest::addColumn<int>("errorCode");           // -1: no Error event; else the event's code
+    QTest::addColumn<int>("responseCode");        // -1: response without error; else its code
+    QTest::addColumn<QString>("message");         // substring of the error text
+
+    using S = ClientSession::State;
+    const auto code = [](ErrorCode c) { return int(c); };
+    GetResponse one;
+    one.results = {{DataAccessResult::Success, Value::unsigned8(7)}};
+    GetResponse listOfOne = one;
+    listOfOne.kind = GetResponse::Kind::WithList;
+
+    QTest::newRow("aarq-answered-by-exception") << Request::None << wrapped(encodeApdu(ExceptionResponse{1, 2}))
+        << S::Failed << 0 << code(ErrorCode::Rejected) << -1 << u"exception"_s;
+    QTest::newRow("aarq-answered-by-confirmed-service-error") << Request::None
+        << wrapped(encodeApdu(ConfirmedServiceError{1, 6, 1})) << S::Failed << 0 << code(ErrorCode::Rejected) << -1
+        << u"answered the AARQ"_s;
+    QTest::newRow("aarq-answered-by-broken-aare") << Request::None << wrapped(QByteArray::fromHex("6103A10100"))
+        << S::Failed << 0 << code(ErrorCode::Truncated) << -1 << u"AARE"_s;
+    QTest::newRow("aarq-answered-by-get-response") << Request::None << wrapped(encodeApdu(one)) << S::Failed << 0
+        << code(ErrorCode::Rejected) << -1 << u"expected an AARE"_s;
+    QTest::newRow("frame-for-another-client") << Request::Get << wrapped(encodeApdu(one), 1, 17) << S::Busy << 0
+        << code(ErrorCode::BadAddress) << -1 << u"not for this association"_s;
+    QTest::newRow("set-response-to-a-get") << Request::Get
+        << wrapped(encodeApdu(SetResponse{SetResponse::Kind::Normal, {}, DataAccessResult::Success})) << S::Busy << 0
+        << code(ErrorCode::UnexpectedFrame) << -1 << u"while waiting for a response"_s;
+    QTest::newRow("get-answered-by-confirmed-service-error") << Request::Get
+        << wrapped(encodeApdu(ConfirmedServiceError{5, 5, 1})) << S::Ready << 1 << -1 << code(ErrorCode::Rejected)
+        << u"confirmed-service-error"_s;
+    QTest::newRow("undecodable-get-response") << Request::Get << wrapped(QByteArray::fromHex("C401C100"))
+        << S::Ready << 1 << -1 << code(ErrorCode::Truncated) << QString();
+    QTest::newRow("with-list-answer-to-normal-get") << Request::Get << wrapped(encodeApdu(listOfOne)) << S::Ready
+        << 1 << -1 << code(ErrorCode::Malformed) << u"does not match"_s;
+    QTest::newRow("one-result-for-two-items") << Request::GetList2 << wrapped(encodeApdu(listOfOne)) << S::Ready
+        << 1 << -1 << code(ErrorCode::Malformed) << u"returned 1 results for 2"_s;
+    QTest::newRow("datablock-out-of-order") << Request::Get
+        << wrapped(encodeApdu(datablock(2, false, "\x11\x07"_ba))) << S::Ready << 1 << -1
+        << code(ErrorCode::Malformed) << u"expecting block 1"_s;
+    GetResponse aborted = datablock(1, true, {});
+    aborted.blockError = DataAccessResult::LongGetAborted;
+    QTest::newRow("datablock-with-data-access-result") << Request::GetList2 << wrapped(encodeApdu(aborted))
+        << S::Ready << 1 << -1 << -1 << QString();
+    QTest::newRow("datablock-over-the-response-limit") << Request::Get
+        << wrapped(encodeApdu(datablock(1, false, QByteArray(900, '\x11')))) << S::Ready << 1 << -1
+        << code(ErrorCode::LengthTooLarge) << u"response limit"_s;
+    QTest::newRow("last-datablock-undecodable") << Request::Get
+        << wrapped(encodeApdu(datablock(1, true, QByteArray::fromHex("0105")))) << S::Ready << 1 << -1
+        << code(ErrorCode::LengthTooLarge) << QString();
+    QTest::newRow("rlre-out-of-the-blue") << Request::Get << wrapped(encodeApdu(Rlre{})) << S::Busy << 0
+        << code(ErrorCode::UnexpectedFrame) << -1 << QString();
+}
+
+void tst_ClientSession::meterMisbehaviour()
+{
+    QFETCH(Request, request);
+    QFETCH(QByteArray, reply);
+    QFETCH(ClientSession::State, state);
+    QFETCH(int, responses);
+    QFETCH(int, errorCode);
+    QFETCH(int, responseCode);
+    QFETCH(QString, message);
+
+    ClientConfig config;
+    config.maxResponseSize = 512;
+    ClientSession client(config);
+    client.connect();
+    (void)client.takeOutgoing();
+    if (request != Request::None) {
+        Aare aare;
+        aare.initiate = InitiateResponse{6, 0x001E1D, 1024, 7};
+        client.feed(wrapped(encodeApdu(aare)));
+        QCOMPARE(client.state(), ClientSession::State::Ready);
+        if (request == Request::Get)
+            client.get({3, EnergyImport, 2});
+        else
+            client.getList({{{3, EnergyImport, 2}, {}}, {{3, EnergyImport, 3}, {}}});
+        (void)client.takeOutgoing();
+        (void)client.takeEvents();
+    }
+    client.feed(reply);
+    QCOMPARE(client.state(), state);
+
+    std::vector<ClientSession::Response> got;
+    std::vector<Error> errors;
+    for (const auto &e : client.takeEvents()) {
+        if (e.response)
+            got.push_back(*e.response);
+        if (e.type == ClientSession::Event::Type::Error)
+            errors.push_back(*e.error);
+    }
+    QCOMPARE(int(got.size()), responses);
+    if (errorCode < 0) {
+        QVERIFY2(errors.empty(), qPrintable(errors.empty() ? QString() : errors[0].message));
+    } else {
+        QCOMPARE(errors.size(), size_t(1));
+        QCOMPARE(int(errors[0].code), errorCode);
+        QVERIFY2(errors[0].message.contains(message), qPrintable(errors[0].message));
+    }
+    if (!got.empty()) {
+        if (responseCode < 0) {
+            QVERIFY(!got[0].error);
+            for (const DataResult &r : got[0].results)
+                QCOMPARE(r.result, DataAccessResult::LongGetAborted); // the only error-free row
+        } else {
+            QVERIFY(got[0].error);
+            QCOMPARE(int(got[0].error->code), responseCode);
+            QVERIFY2(got[0].error->message.contains(message), qPrintable(got[0].error->message));
+        }
+    }
+    // Bad input never makes the session send anything (no GET-Next for a bad block, no retry).
+    QVERIFY(client.takeOutgoing().isEmpty());
+}
+
+void tst_ClientSession::hdlcLinkRefusedOrDropped()
+{
+    // DM answering the SNRM: the meter refuses the link.
+    {
+        ClientSession client(configFor(Transport::Hdlc));
+        client.connect();
+        client.get({3, EnergyImport, 2});
+        (void)client.takeOutgoing();
+        QByteArray dm;
+        QVERIFY(hdlc::encode({hdlc::Address::client(16), hdlc::Address::server(1, 0), hdlc::control::Dm, false, {}}, dm));
+        client.feed(dm);
+        QCOMPARE(client.state(), ClientSession::State::Idle);
+        bool rejected = false, answered = false;
+        for (const auto &e : client.takeEvents()) {
+            rejected |= e.error && e.error->code == ErrorCode::Rejected;
+            answered |= e.response && e.response->error && e.response->error->code == ErrorCode::Rejected;
+        }
+        QVERIFY(rejected);
+        QVERIFY(answered);
+    }
+    // DISC from the meter in the middle of a request.
+    {
+        ScriptedMeter meter(Transport::Hdlc);
+        addRegisters(meter);
+        meter.silent = true;
+        ClientSession client(configFor(Transport::Hdlc));
+        Wire wire(client, meter);
+        client.connect();
+        meter.silent = false;
+        wire.pump();
+        meter.silent = true;
+        client.get({3, EnergyImport, 2});
+        wire.pump();
+        QByteArray disc;
+        QVERIFY(hdlc::encode({hdlc::Address::client(16), hdlc::Address::server(1, 0), hdlc::control::Disc, false, {}}, disc));
+        client.feed(disc);
+        wire.collect();
+        QCOMPARE(client.state(), ClientSession::State::Idle);
+        QCOMPARE(wire.responses().size(), size_t(1));
+        QVERIFY(wire.responses()[0].error);
     }
 }
 
