@@ -8,6 +8,9 @@ namespace {
 
 // Values are summarised, not dumped: a load-profile buffer would otherwise flood the trace.
 constexpr qsizetype MaxValueText = 64;
+// Strings longer than fits in MaxValueText show their first bytes and their size.
+constexpr qsizetype MaxShownOctets = 16;     // "0A 1B …": 3 characters a byte
+constexpr qsizetype MaxShownCharacters = 24; // of a visible-string or utf8-string
 constexpr int MaxListedItems = 4;
 
 template<typename... F> struct Overloaded : F... {
@@ -49,16 +52,59 @@ QString accessText(const std::optional<SelectiveAccess> &access)
     return QStringLiteral(" access=%1").arg(access->selector);
 }
 
+// Bounded work, not just bounded output: rendering a 16 MB octet-string in full to keep 64
+// characters of it would build a ~48 MB string for one trace line.
 QString valueText(const Value &value)
 {
-    if (value.isContainer())
-        return dataTypeName(value.type()) + QStringLiteral(" of %1").arg(value.items().size());
-    if (value.type() == DataType::CompactArray)
-        return dataTypeName(value.type());
+    const QString type = dataTypeName(value.type()) + u' ';
+    switch (value.type()) {
+    case DataType::Array:
+    case DataType::Structure:
+        return type + QStringLiteral("of %1").arg(value.items().size());
+    case DataType::CompactArray: {
+        const CompactArrayData *data = value.compactArray();
+        return type + QStringLiteral("of %1").arg(data ? data->elements.size() : 0);
+    }
+    case DataType::OctetString: {
+        const QByteArray &bytes = value.bytes();
+        if (bytes.size() * 3 - 1 <= MaxValueText)
+            break;
+        return type + Value::octetString(bytes.first(MaxShownOctets)).toText()
+            + QStringLiteral("… (%1 bytes)").arg(bytes.size());
+    }
+    case DataType::VisibleString: {
+        const QByteArray &bytes = value.bytes();
+        if (bytes.size() + 2 <= MaxValueText)
+            break;
+        // Escaped control characters take 4 characters each: the head is clipped as well.
+        return type + Value::visibleString(bytes.first(MaxShownCharacters)).toText().left(MaxValueText)
+            + QStringLiteral("… (%1 bytes)").arg(bytes.size());
+    }
+    case DataType::Utf8String: {
+        const QString text = value.string(); // implicitly shared: no copy of the characters
+        if (text.size() + 2 <= MaxValueText)
+            break;
+        // Never end on half a surrogate pair.
+        const qsizetype cut = text[MaxShownCharacters - 1].isHighSurrogate() ? MaxShownCharacters - 1
+                                                                             : MaxShownCharacters;
+        return type + Value::utf8String(text.first(cut)).toText().left(MaxValueText)
+            + QStringLiteral("… (%1 characters)").arg(text.size());
+    }
+    case DataType::BitString: {
+        const BitString &bits = *value.bitString();
+        if (bits.length <= quint32(MaxValueText))
+            break;
+        const BitString head {bits.bits.left(MaxValueText / 8), quint32(MaxValueText)};
+        return type + head.toString() + QStringLiteral("… (%1 bits)").arg(bits.length);
+    }
+    default:
+        break;
+    }
+    // What is left is short by construction (numbers, dates, short strings).
     QString text = value.toText();
     if (text.size() > MaxValueText)
         text = text.left(MaxValueText) + QStringLiteral("…");
-    return dataTypeName(value.type()) + u' ' + text;
+    return type + text;
 }
 
 QString dataResultText(const DataResult &r)

@@ -15,6 +15,17 @@ namespace {
 // Minimum sizes are only used to bound reservations; capping keeps the arithmetic in range.
 constexpr quint64 kSizeCap = quint64(1) << 40;
 
+// Reservations for claimed counts stop here; longer lists grow as their elements arrive. A
+// count is only checked against the bytes left, and every nesting level would reserve against
+// the same bytes, all alive at once along the recursion: without a cap 60 nested arrays over
+// 64 KB of input reserve ~190 MB before their first element is read.
+constexpr quint64 kMaxReserve = 256;
+
+size_t reservation(quint64 count)
+{
+    return size_t(std::min(count, kMaxReserve));
+}
+
 // The inverse of Value's float32 widening (value.cpp): NaN payloads survive the round trip.
 float narrowFloat(double d)
 {
@@ -137,6 +148,15 @@ private:
                         .arg(n)
                         .arg(r.remaining())
                         .arg(at(r)));
+    }
+
+    // Counts one more container element against Limits::maxElements.
+    bool addElement(const ByteReader &r)
+    {
+        if (++m_elements <= m_limits.maxElements)
+            return true;
+        return fail(ErrorCode::LengthTooLarge,
+                    u"A-XDR: more than %1 elements in one value (at offset %2)"_s.arg(m_limits.maxElements).arg(at(r)));
     }
 
     bool tooDeep(const ByteReader &r, quint8 tag)
@@ -299,8 +319,10 @@ private:
                             .arg(r.remaining())
                             .arg(at(r)));
         ValueList items;
-        items.reserve(count);
+        items.reserve(reservation(count));
         for (quint32 i = 0; i < count; ++i) {
+            if (!addElement(r))
+                return false;
             items.emplace_back();
             if (!value(r, depth + 1, items.back()))
                 return false;
@@ -357,11 +379,11 @@ private:
                                 .arg(count)
                                 .arg(r.remaining())
                                 .arg(at(r)));
-            out.children.resize(count);
+            out.children.reserve(reservation(count));
             minSize = 0;
-            for (TypeDescription &child : out.children) {
+            for (quint32 i = 0; i < count; ++i) {
                 quint64 childSize = 0;
-                if (!typeDescription(r, depth + 1, child, childSize))
+                if (!typeDescription(r, depth + 1, out.children.emplace_back(), childSize))
                     return false;
                 minSize = std::min(kSizeCap, minSize + childSize);
             }
@@ -391,8 +413,10 @@ private:
             const bool isArray = d.type == DataType::Array;
             const qsizetype count = isArray ? d.arrayLength : qsizetype(d.children.size());
             ValueList items;
-            items.reserve(std::min(count, r.remaining()));
+            items.reserve(reservation(quint64(count)));
             for (qsizetype i = 0; i < count; ++i) {
+                if (!addElement(r))
+                    return false;
                 items.emplace_back();
                 if (!untagged(r, isArray ? d.children.front() : d.children[size_t(i)], items.back()))
                     return false;
@@ -419,8 +443,12 @@ private:
         ByteReader contents(r.bytes(n));
         const qsizetype savedBase = m_base;
         m_base = contentsAt;
-        data.elements.reserve(size_t(n / elementSize)); // elementSize >= 1, see typeDescription
+        data.elements.reserve(reservation(n / elementSize)); // elementSize >= 1, see typeDescription
         while (!contents.atEnd()) {
+            if (!addElement(contents)) {
+                m_base = savedBase;
+                return false;
+            }
             data.elements.emplace_back();
             if (!untagged(contents, data.elementType, data.elements.back())) {
                 m_base = savedBase;
@@ -446,7 +474,8 @@ private:
     }
 
     const Limits &m_limits;
-    qsizetype m_base = 0; // offset of the reader's first byte in the caller's input
+    quint64 m_elements = 0; // container elements decoded so far, against Limits::maxElements
+    qsizetype m_base = 0;   // offset of the reader's first byte in the caller's input
     Error m_error{ErrorCode::Malformed, {}};
 };
 

@@ -8,6 +8,10 @@ namespace dlms::axdr {
 struct Limits {
     // Arrays/structures/compact-array descriptions nested deeper than this are rejected.
     int maxDepth = 64;
+    // Elements of all containers in one decode, together. Every element costs a Value (~48
+    // bytes) even when it took one byte of input, so this bounds memory at about 24 MB whatever
+    // a meter sends; a 10,000-row load profile has 30,000.
+    quint32 maxElements = 500'000;
 };
 
 // Decodes one tagged Data value (tag byte first) from the reader, advancing it. Never reads

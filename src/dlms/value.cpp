@@ -6,6 +6,7 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 using namespace Qt::StringLiterals;
@@ -133,13 +134,30 @@ QJsonValue typeDescriptionJson(const TypeDescription &d)
     return o;
 }
 
-// ISO 8601 proper when every field is there; otherwise the '*' form, which no reader would
-// mistake for a real point in time.
+// ISO 8601 proper when every field is there and in range; otherwise the '*' form of
+// toString(), which no reader would mistake for a real point in time. Built from the fields:
+// a 5-digit year or a 3-digit hour from a meter must not shift a fixed-position edit.
 QString dateTimeJsonText(const CosemDateTime &dt)
 {
-    QString s = dt.toString();
-    if (dt.isFullySpecified() && dt.time.hundredths == CosemTime::NotSpecified)
-        s.remove(19, 3); // ".**" after "YYYY-MM-DDThh:mm:ss"
+    const CosemDate &d = dt.date;
+    const CosemTime &t = dt.time;
+    const int offset = -int(dt.deviation); // minutes ahead of UTC, as in CosemDateTime::toString
+    const bool iso = dt.isFullySpecified() && d.year <= 9999 && t.hour <= 23 && t.minute <= 59
+        && t.second <= 59 && (t.hundredths == CosemTime::NotSpecified || t.hundredths <= 99)
+        && (dt.deviation == CosemDateTime::DeviationNotSpecified || std::abs(offset) < 24 * 60);
+    if (!iso)
+        return dt.toString();
+    const auto two = [](int v) { return u"%1"_s.arg(v, 2, 10, QLatin1Char('0')); };
+    QString s = u"%1"_s.arg(d.year, 4, 10, QLatin1Char('0')) + QLatin1Char('-') + two(d.month)
+        + QLatin1Char('-') + two(d.dayOfMonth) + QLatin1Char('T') + two(t.hour) + QLatin1Char(':')
+        + two(t.minute) + QLatin1Char(':') + two(t.second);
+    if (t.hundredths != CosemTime::NotSpecified)
+        s += QLatin1Char('.') + two(t.hundredths);
+    if (dt.deviation == 0)
+        s += QLatin1Char('Z');
+    else if (dt.deviation != CosemDateTime::DeviationNotSpecified)
+        s += (offset < 0 ? QLatin1Char('-') : QLatin1Char('+')) + two(std::abs(offset) / 60)
+            + QLatin1Char(':') + two(std::abs(offset) % 60);
     return s;
 }
 

@@ -25,6 +25,15 @@ constexpr quint8 InvocationCounterError = 6; // the only service-error with a va
 constexpr qsizetype MinAttributeRequestSize = 10;
 constexpr qsizetype MinDataResultSize = 2;
 
+// A list count is only checked against the bytes left, which leaves room for a count of a
+// million results in 4 MB of block data; reserve a little and grow as results really decode.
+constexpr quint32 MaxListReserve = 64;
+
+size_t listReservation(quint32 count)
+{
+    return size_t(std::min(count, MaxListReserve));
+}
+
 QString hexByte(quint8 b)
 {
     return QStringLiteral("0x") + QString::number(b, 16).rightJustified(2, u'0').toUpper();
@@ -541,7 +550,7 @@ Result<std::vector<DataResult>> decodeBlockDataList(QByteArrayView data, const a
     if (!count)
         return count.error();
     std::vector<DataResult> results;
-    results.reserve(*count);
+    results.reserve(listReservation(*count));
     for (quint32 i = 0; i < *count; ++i) {
         auto result = readDataResult(r, limits, what);
         if (!result)
@@ -609,7 +618,7 @@ Result<GetRequest> decodeGetRequest(QByteArrayView apdu, const axdr::Limits &lim
         auto count = readCount(r, MinAttributeRequestSize, what);
         if (!count)
             return count.error();
-        request.items.reserve(*count);
+        request.items.reserve(listReservation(*count));
         for (quint32 i = 0; i < *count; ++i) {
             auto item = readAttributeRequest(r, limits, what);
             if (!item)
@@ -721,7 +730,7 @@ Result<GetResponse> decodeGetResponse(QByteArrayView apdu, const axdr::Limits &l
         auto count = readCount(r, MinDataResultSize, what);
         if (!count)
             return count.error();
-        response.results.reserve(*count);
+        response.results.reserve(listReservation(*count));
         for (quint32 i = 0; i < *count; ++i) {
             auto result = readDataResult(r, limits, what);
             if (!result)

@@ -136,7 +136,9 @@ private slots:
     void unknownTags();
     void passwordNeverInDescription_data();
     void passwordNeverInDescription();
+    void longValuesSummarised_data();
     void longValuesSummarised();
+    void megabyteOctetStringSummarised();
     void randomBytesNeverCrash();
     void mutatedVectorsRoundTrip();
 };
@@ -294,21 +296,77 @@ void TestApdu::passwordNeverInDescription()
     }
 }
 
+void TestApdu::longValuesSummarised_data()
+{
+    QTest::addColumn<Value>("value");
+    QTest::addColumn<QString>("text");
+
+    const auto rows = [](int n) {
+        ValueList items;
+        for (int i = 0; i < n; ++i)
+            items.push_back(Value::doubleLongUnsigned(quint32(i)));
+        return items;
+    };
+    const QString x16 = u"78 78 78 78 78 78 78 78 78 78 78 78 78 78 78 78"_s;
+    // 21 bytes is the longest octet-string whose hex (62 characters) is shown whole.
+    QTest::newRow("octet-string-21-whole")
+        << Value::octetString(QByteArray(21, '\x01'))
+        << u"octet-string "_s + u"01 "_s.repeated(20) + u"01"_s;
+    QTest::newRow("octet-string-22-summarised")
+        << Value::octetString(QByteArray(22, 'x')) << u"octet-string "_s + x16 + u"… (22 bytes)"_s;
+    QTest::newRow("octet-string-500-summarised")
+        << Value::octetString(QByteArray(500, 'x')) << u"octet-string "_s + x16 + u"… (500 bytes)"_s;
+    QTest::newRow("visible-string-62-whole")
+        << Value::visibleString(QByteArray(62, 'a'))
+        << u"visible-string \""_s + QString(62, u'a') + u"\""_s;
+    QTest::newRow("visible-string-63-summarised")
+        << Value::visibleString(QByteArray(63, 'a'))
+        << u"visible-string \""_s + QString(24, u'a') + u"\"… (63 bytes)"_s;
+    // Control characters are escaped in the shown head, never copied raw into a trace line.
+    QTest::newRow("visible-string-escaped-head")
+        << Value::visibleString(QByteArray(100, '\n'))
+        << u"visible-string \""_s + u"\\x0a"_s.repeated(15) + u"\\x0… (100 bytes)"_s;
+    QTest::newRow("utf8-string-summarised")
+        << Value::utf8String(QString(70, QChar(0x00E9)))
+        << u"utf8-string \""_s + QString(24, QChar(0x00E9)) + u"\"… (70 characters)"_s;
+    // A surrogate pair straddling the cut is dropped whole, not split.
+    QTest::newRow("utf8-string-surrogate-at-cut")
+        << Value::utf8String(QString(23, u'a') + u"\U0001F600"_s + QString(60, u'b'))
+        << u"utf8-string \""_s + QString(23, u'a') + u"\"… (85 characters)"_s;
+    QTest::newRow("bit-string-64-whole")
+        << Value::bitString(BitString{QByteArray(8, '\xF0'), 64}) << u"bit-string "_s + u"11110000"_s.repeated(8);
+    QTest::newRow("bit-string-65-summarised")
+        << Value::bitString(BitString{QByteArray(9, '\xAA'), 65})
+        << u"bit-string "_s + u"10101010"_s.repeated(8) + u"… (65 bits)"_s;
+    QTest::newRow("array-10000") << Value::array(rows(10000)) << u"array of 10000"_s;
+    QTest::newRow("structure-3") << Value::structure(rows(3)) << u"structure of 3"_s;
+    CompactArrayData compact;
+    compact.elementType.type = DataType::DoubleLongUnsigned;
+    compact.elements = rows(7);
+    QTest::newRow("compact-array-7") << Value::compactArray(compact) << u"compact-array of 7"_s;
+}
+
 void TestApdu::longValuesSummarised()
 {
+    QFETCH(Value, value);
+    QFETCH(QString, text);
     GetResponse response;
-    response.results.push_back(
-        DataResult {DataAccessResult::Success, Value::octetString(QByteArray(500, 'x'))});
-    const QString text = describeApdu(response);
-    QVERIFY2(text.size() < 120, qPrintable(text));
-    QVERIFY(text.startsWith(u"GET-Response-Normal iid=1 octet-string 78 78"));
-    QVERIFY(text.endsWith(u"…"));
+    response.results.push_back(DataResult {DataAccessResult::Success, value});
+    const QString described = describeApdu(response);
+    QCOMPARE(described, u"GET-Response-Normal iid=1 "_s + text);
+    QVERIFY2(described.size() < 120, qPrintable(described));
+}
 
-    ValueList rows;
-    for (int i = 0; i < 10000; ++i)
-        rows.push_back(Value::doubleLongUnsigned(quint32(i)));
-    response.results.front().value = Value::array(std::move(rows));
-    QCOMPARE(describeApdu(response), u"GET-Response-Normal iid=1 array of 10000"_s);
+void TestApdu::megabyteOctetStringSummarised()
+{
+    // As it arrives after block transfer: the trace line must not render a megabyte of hex.
+    constexpr qsizetype Size = 1 << 20;
+    QByteArray apdu = hex("C401C100 09 83100000");
+    apdu += QByteArray(Size, '\xAB');
+    const auto decoded = decodeApdu(apdu);
+    QVERIFY2(decoded.ok(), qPrintable(decoded.ok() ? QString() : decoded.error().message));
+    QCOMPARE(describeApdu(*decoded),
+        u"GET-Response-Normal iid=1 octet-string "_s + u"AB "_s.repeated(15) + u"AB… (1048576 bytes)"_s);
 }
 
 void TestApdu::randomBytesNeverCrash()

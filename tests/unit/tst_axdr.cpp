@@ -277,6 +277,8 @@ private slots:
     void encodeLengthBoundaries();
     void depthLimit_data();
     void depthLimit();
+    void elementLimit_data();
+    void elementLimit();
     void decodeAdvancesReader();
     void bitStringEncodingPads();
     void randomRoundTrip();
@@ -400,6 +402,38 @@ void TestAxdr::decodeVectors_data()
                                 {Value::structure({Value::bitString({hex("a0"), 3}), Value::utf8String(u"€"_s)}),
                                  Value::structure({Value::bitString({hex("00"), 1}), Value::utf8String({})})}})
         << true;
+    // Lists reserve at most 256 slots up front and grow past that as elements decode.
+    for (const int n : {255, 256, 257, 1000}) {
+        ValueList items;
+        for (int i = 0; i < n; ++i)
+            items.push_back(u16(quint16(i)));
+        QByteArray bytes = hex("01");
+        axdr::encodeLength(quint32(n), bytes);
+        for (int i = 0; i < n; ++i)
+            bytes += hex("12") + char(i >> 8) + char(i);
+        QTest::newRow(qPrintable(u"array-%1-elements"_s.arg(n))) << bytes << Value::array(items) << true;
+        QByteArray compact = hex("1312");
+        axdr::encodeLength(quint32(2 * n), compact);
+        for (int i = 0; i < n; ++i)
+            compact += QByteArray() + char(i >> 8) + char(i);
+        QTest::newRow(qPrintable(u"compact-array-%1-elements"_s.arg(n)))
+            << compact << Value::compactArray({leafType(DataType::LongUnsigned), items}) << true;
+        QByteArray description = hex("13 01") + char(n >> 8) + char(n) + hex("12");
+        axdr::encodeLength(quint32(2 * n), description);
+        QTest::newRow(qPrintable(u"compact-array-description-array-%1"_s.arg(n)))
+            << description + compact.sliced(compact.size() - 2 * n)
+            << Value::compactArray({arrayType(quint16(n), leafType(DataType::LongUnsigned)), {Value::array(items)}})
+            << true;
+        QByteArray fields = hex("13 02");
+        axdr::encodeLength(quint32(n), fields);
+        fields += repeated("12", n);
+        axdr::encodeLength(quint32(2 * n), fields);
+        QTest::newRow(qPrintable(u"compact-array-description-structure-%1"_s.arg(n)))
+            << fields + compact.sliced(compact.size() - 2 * n)
+            << Value::compactArray({structType(std::vector<TypeDescription>(size_t(n), leafType(DataType::LongUnsigned))),
+                                    {Value::structure(items)}})
+            << true;
+    }
     QTest::newRow("compact-array-in-structure")
         << hex("0202 1311 02 0708 0300")
         << Value::structure({Value::compactArray({leafType(DataType::Unsigned),
@@ -672,6 +706,33 @@ void TestAxdr::depthLimit()
         QVERIFY(r.error().message.contains(u"limit of %1"_s.arg(maxDepth)));
     } else {
         QVERIFY(depthOf(*r) <= maxDepth);
+    }
+}
+
+void TestAxdr::elementLimit_data()
+{
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<bool>("ok");
+    // The limit is 10 elements in one value, counted across every level.
+    QTest::newRow("array-of-10") << QByteArray(QByteArray::fromHex("010A") + QByteArray(10, '\0')) << true;
+    QTest::newRow("array-of-11") << QByteArray(QByteArray::fromHex("010B") + QByteArray(11, '\0')) << false;
+    QTest::newRow("nested-2x4-plus-2") << QByteArray::fromHex("0102 010400000000 010400000000") << true;
+    QTest::newRow("nested-2x5-plus-2") << QByteArray::fromHex("0102 01050000000000 01050000000000") << false;
+    QTest::newRow("compact-array-of-10") << QByteArray(QByteArray::fromHex("1311 0A") + QByteArray(10, '\x01')) << true;
+    QTest::newRow("compact-array-of-11") << QByteArray(QByteArray::fromHex("1311 0B") + QByteArray(11, '\x01')) << false;
+}
+
+void TestAxdr::elementLimit()
+{
+    QFETCH(QByteArray, input);
+    QFETCH(bool, ok);
+    axdr::Limits limits;
+    limits.maxElements = 10;
+    const auto decoded = axdr::decodeAll(input, limits);
+    QCOMPARE(decoded.ok(), ok);
+    if (!ok) {
+        QCOMPARE(decoded.error().code, ErrorCode::LengthTooLarge);
+        QVERIFY2(decoded.error().message.contains(u"more than 10 elements"_s), qPrintable(decoded.error().message));
     }
 }
 

@@ -285,6 +285,41 @@ void TestValue::toJson_data()
         dt.date.year = 0xFFFF;
         QTest::newRow("date-time-wildcard-year") << Value::dateTime(dt) << "[\"****-03-05(Tue)T14:07:00.**Z\"]"_ba;
     }
+    {
+        // Fields a meter may send that pass isFullySpecified() but have no ISO 8601 form: the
+        // '*' text comes out whole instead of a string edited at fixed positions.
+        CosemDateTime dt = cetClock();
+        dt.time.hundredths = 0xFF;
+        dt.deviation = CosemDateTime::DeviationNotSpecified;
+        QTest::newRow("date-time-no-hundredths-no-deviation") << Value::dateTime(dt) << "[\"2024-03-05T14:07:00\"]"_ba;
+        dt.date.year = 9999;
+        QTest::newRow("date-time-year-9999") << Value::dateTime(dt) << "[\"9999-03-05T14:07:00\"]"_ba;
+        dt.date.year = 10000;
+        QTest::newRow("date-time-year-10000") << Value::dateTime(dt) << "[\"10000-03-05T14:07:00.**\"]"_ba;
+        dt.date.year = 65534;
+        dt.deviation = 0;
+        QTest::newRow("date-time-year-65534-utc") << Value::dateTime(dt) << "[\"65534-03-05T14:07:00.**Z\"]"_ba;
+        dt.date.year = 2024;
+        dt.time.hour = 100;
+        QTest::newRow("date-time-hour-100") << Value::dateTime(dt) << "[\"2024-03-05T100:07:00.**Z\"]"_ba;
+        dt.time.hour = 24;
+        QTest::newRow("date-time-hour-24") << Value::dateTime(dt) << "[\"2024-03-05T24:07:00.**Z\"]"_ba;
+        dt.time.hour = 23;
+        dt.time.minute = 60;
+        QTest::newRow("date-time-minute-60") << Value::dateTime(dt) << "[\"2024-03-05T23:60:00.**Z\"]"_ba;
+        dt.time.minute = 59;
+        dt.time.second = 59;
+        dt.time.hundredths = 100;
+        QTest::newRow("date-time-hundredths-100") << Value::dateTime(dt) << "[\"2024-03-05T23:59:59.100Z\"]"_ba;
+        dt.time.hundredths = 99;
+        dt.deviation = qint16(-(23 * 60 + 59));
+        QTest::newRow("date-time-offset-23h59") << Value::dateTime(dt) << "[\"2024-03-05T23:59:59.99+23:59\"]"_ba;
+        dt.deviation = qint16(24 * 60);
+        QTest::newRow("date-time-offset-minus-24h") << Value::dateTime(dt) << "[\"2024-03-05T23:59:59.99-24:00\"]"_ba;
+        dt.deviation = qint16(-(24 * 60));
+        dt.time.hundredths = 0xFF;
+        QTest::newRow("date-time-offset-24h-no-hundredths") << Value::dateTime(dt) << "[\"2024-03-05T23:59:59.**+24:00\"]"_ba;
+    }
     QTest::newRow("structure") << Value::structure({Value::longUnsigned(1), Value::visibleString("abc"_ba)})
                                << "[[1,\"abc\"]]"_ba;
     QTest::newRow("nested-array") << Value::array({Value::array({}), Value::array({Value::boolean(true)})})

@@ -692,6 +692,34 @@ void TestXdlms::blockData()
     encodeDataResultList(expected, listAgain);
     QCOMPARE(listAgain.toHex(), list.toHex());
 
+    // Past the 64 results reserved up front, lists grow as results decode.
+    for (const int n : {63, 64, 65, 500}) {
+        std::vector<DataResult> many;
+        for (int i = 0; i < n; ++i)
+            many.push_back(i % 7 ? ok(Value::longUnsigned(quint16(i))) : failed(DataAccessResult::ObjectUnavailable));
+        QByteArray encoded;
+        encodeDataResultList(many, encoded);
+        const auto decodedMany = decodeBlockDataList(encoded);
+        QVERIFY2(decodedMany.ok() && *decodedMany == many, qPrintable(QString::number(n)));
+
+        GetResponse response;
+        response.kind = GetResponse::Kind::WithList;
+        response.results = many;
+        QByteArray apdu;
+        encode(response, apdu);
+        const auto decodedResponse = decodeGetResponse(apdu);
+        QVERIFY2(decodedResponse.ok() && *decodedResponse == response, qPrintable(QString::number(n)));
+
+        GetRequest request;
+        request.kind = GetRequest::Kind::WithList;
+        for (int i = 0; i < n; ++i)
+            request.items.push_back({{3, Obis(1, 0, 1, 8, quint8(i % 64), 255), 2}, std::nullopt});
+        QByteArray requestApdu;
+        encode(request, requestApdu);
+        const auto decodedRequest = decodeGetRequest(requestApdu);
+        QVERIFY2(decodedRequest.ok() && *decodedRequest == request, qPrintable(QString::number(n)));
+    }
+
     for (qsizetype n = 0; n < buffer.size(); ++n)
         QVERIFY(!decodeBlockData(QByteArrayView(buffer).first(n)).ok());
     for (qsizetype n = 0; n < list.size(); ++n)
