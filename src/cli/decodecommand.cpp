@@ -53,7 +53,7 @@ bool parseRecording(const QString &name, QIODevice &in, std::vector<RecordedLine
             return false;
         }
         out.push_back({marker == u'>' ? dlms::Direction::Sent : dlms::Direction::Received,
-                       QByteArray::fromHex(digits)});
+            QByteArray::fromHex(digits)});
     }
     return true;
 }
@@ -71,19 +71,17 @@ void printText(QTextStream &out, const dlms::TraceDecoder::Line &line, int index
 
 QJsonObject toJson(const dlms::TraceDecoder::Line &line, int index)
 {
-    QJsonObject o{{u"index"_s, index},
-                  {u"direction"_s, line.direction == dlms::Direction::Sent ? u"sent"_s : u"received"_s},
-                  {u"size"_s, line.size},
-                  {u"hex"_s, line.hex},
-                  {u"summary"_s, line.summary},
-                  {u"error"_s, line.isError}};
+    QJsonObject o {{u"index"_s, index},
+        {u"direction"_s, line.direction == dlms::Direction::Sent ? u"sent"_s : u"received"_s},
+        {u"size"_s, line.size}, {u"hex"_s, line.hex}, {u"summary"_s, line.summary},
+        {u"error"_s, line.isError}};
     if (!line.details.isEmpty())
         o.insert(u"details"_s, QJsonArray::fromStringList(line.details));
     return o;
 }
 
 int decodeOne(const QString &name, QIODevice &in, std::optional<dlms::Transport> transport, bool json,
-              QTextStream &out, QTextStream &err)
+    QTextStream &out, QTextStream &err)
 {
     std::vector<RecordedLine> recorded;
     QString error;
@@ -137,11 +135,12 @@ int runDecodeCommand(const QStringList &arguments)
         "Exit codes: 0 every frame decoded, 2 usage or input error, 5 some frames undecodable."_s);
     parser.addHelpOption();
     const QCommandLineOption demo(u"demo"_s, u"Decode the embedded recorded sessions (HDLC and wrapper)."_s);
-    const QCommandLineOption transportOpt(u"transport"_s, u"Framing: auto (default), hdlc or wrapper."_s,
-                                          u"name"_s, u"auto"_s);
+    const QCommandLineOption transportOpt(
+        u"transport"_s, u"Framing: auto (default), hdlc or wrapper."_s, u"name"_s, u"auto"_s);
     const QCommandLineOption jsonOpt(u"json"_s, u"One JSON object per frame."_s);
     parser.addOptions({demo, transportOpt, jsonOpt});
-    parser.addPositionalArgument(u"file"_s, u"Recording to decode ('-' for standard input)."_s, u"[file...]"_s);
+    parser.addPositionalArgument(
+        u"file"_s, u"Recording to decode ('-' for standard input)."_s, u"[file...]"_s);
     if (!parser.parse(arguments)) {
         err << "dlmsctl decode: " << parser.errorText() << '\n';
         return 2;

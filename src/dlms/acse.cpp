@@ -752,7 +752,7 @@ std::optional<ByteRange> findAuthenticationValue(QByteArrayView aarq)
 {
     if (aarq.isEmpty() || quint8(aarq[0]) != 0x60)
         return std::nullopt;
-    const ByteRange everything{1, aarq.size() - 1};
+    const ByteRange everything {1, aarq.size() - 1};
     auto outer = openApdu(aarq, 0x60, "AARQ");
     if (!outer)
         return everything;
@@ -762,7 +762,7 @@ std::optional<ByteRange> findAuthenticationValue(QByteArrayView aarq)
         if (!e)
             return everything;
         if (e->tag == 0xAC)
-            return ByteRange{e->contentOffset, e->content.size()};
+            return ByteRange {e->contentOffset, e->content.size()};
     }
     return std::nullopt;
 }

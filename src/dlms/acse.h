@@ -95,9 +95,9 @@ struct Aarq {
     bool ciphered = false; // application context LN-with-ciphering (3) instead of LN (1)
     Authentication authentication = Authentication::None;
     QByteArray authenticationValue; // LLS password or HLS CtoS challenge; a secret
-    QByteArray callingApTitle;      // system title (HLS / ciphering), empty = absent
+    QByteArray callingApTitle; // system title (HLS / ciphering), empty = absent
     InitiateRequest initiate;
-    QByteArray cipheredInitiate;    // a glo-initiate-request instead of `initiate` (issue 11)
+    QByteArray cipheredInitiate; // a glo-initiate-request instead of `initiate` (issue 11)
     bool operator==(const Aarq &) const = default;
 };
 
@@ -108,11 +108,12 @@ struct Aare {
     quint8 diagnostic = 0;
     QByteArray respondingApTitle;
     Authentication authentication = Authentication::None; // mechanism echoed by the server
-    QByteArray respondingAuthenticationValue;              // HLS StoC challenge
+    QByteArray respondingAuthenticationValue; // HLS StoC challenge
     std::optional<InitiateResponse> initiate;
     // When the server refuses the xDLMS initiate: a ConfirmedServiceError (initiateError).
-    std::optional<quint8> initiateErrorType;  // ServiceError choice
-    std::optional<quint8> initiateErrorValue; // e.g. 1 = dlms-version-too-low, 2 = incompatible-conformance, 3 = pdu-size-too-short
+    std::optional<quint8> initiateErrorType; // ServiceError choice
+    std::optional<quint8> initiateErrorValue; // e.g. 1 = dlms-version-too-low, 2 = incompatible-conformance,
+                                              // 3 = pdu-size-too-short
     QByteArray cipheredInitiate;
     bool operator==(const Aare &) const = default;
 

@@ -9,7 +9,7 @@ namespace {
 // Values are summarised, not dumped: a load-profile buffer would otherwise flood the trace.
 constexpr qsizetype MaxValueText = 64;
 // Strings longer than fits in MaxValueText show their first bytes and their size.
-constexpr qsizetype MaxShownOctets = 16;     // "0A 1B …": 3 characters a byte
+constexpr qsizetype MaxShownOctets = 16; // "0A 1B …": 3 characters a byte
 constexpr qsizetype MaxShownCharacters = 24; // of a visible-string or utf8-string
 constexpr int MaxListedItems = 4;
 
@@ -85,8 +85,8 @@ QString valueText(const Value &value)
         if (text.size() + 2 <= MaxValueText)
             break;
         // Never end on half a surrogate pair.
-        const qsizetype cut = text[MaxShownCharacters - 1].isHighSurrogate() ? MaxShownCharacters - 1
-                                                                             : MaxShownCharacters;
+        const qsizetype cut
+            = text[MaxShownCharacters - 1].isHighSurrogate() ? MaxShownCharacters - 1 : MaxShownCharacters;
         return type + Value::utf8String(text.first(cut)).toText().left(MaxValueText)
             + QStringLiteral("… (%1 characters)").arg(text.size());
     }

@@ -38,15 +38,15 @@ enum class FrameKind : quint8 {
     Rlrq,
     Rlre,
     Exception, // exception-response or confirmed-service-error
-    Other,     // anything else (event notification, ciphered APDUs we do not open, discarded bytes)
+    Other, // anything else (event notification, ciphered APDUs we do not open, discarded bytes)
 };
 inline constexpr int FrameKindCount = int(FrameKind::Other) + 1;
 QString frameKindName(FrameKind kind); // "get-request", "hdlc-control", …
 FrameKind classifyApdu(QByteArrayView apdu);
-bool isRequestKind(FrameKind kind);  // AARQ, GET/SET/ACTION request, RLRQ
+bool isRequestKind(FrameKind kind); // AARQ, GET/SET/ACTION request, RLRQ
 
 using Apdu = std::variant<Aarq, Aare, Rlrq, Rlre, GetRequest, GetResponse, SetRequest, SetResponse,
-                          ActionRequest, ActionResponse, ExceptionResponse, ConfirmedServiceError>;
+    ActionRequest, ActionResponse, ExceptionResponse, ConfirmedServiceError>;
 
 // Dispatches on the tag; UnknownTag for anything else.
 Result<Apdu> decodeApdu(QByteArrayView apdu, const axdr::Limits &limits = {});

@@ -63,18 +63,21 @@ quint64 leafMinSize(DataType t)
     }
 }
 
-QString typeName(quint8 tag) { return dataTypeName(DataType(tag)); }
+QString typeName(quint8 tag)
+{
+    return dataTypeName(DataType(tag));
+}
 
 class Decoder {
 public:
-    explicit Decoder(const Limits &limits) : m_limits(limits) {}
+    explicit Decoder(const Limits &limits) : m_limits(limits) { }
 
     // Decodes into `out` (usually a freshly emplaced list slot, so nothing is moved twice).
     bool value(ByteReader &r, int depth, Value &out)
     {
         if (r.atEnd())
             return fail(ErrorCode::Truncated,
-                        u"A-XDR: input ends at offset %1 where a data tag was expected"_s.arg(at(r)));
+                u"A-XDR: input ends at offset %1 where a data tag was expected"_s.arg(at(r)));
         const quint8 tag = r.u8();
         switch (DataType(tag)) {
         case DataType::Array:
@@ -96,9 +99,7 @@ public:
         };
         if (r.atEnd())
             return fail(ErrorCode::Truncated,
-                        u"A-XDR: input ends at offset %1 where the %2 length was expected"_s
-                            .arg(at(r))
-                            .arg(what()));
+                u"A-XDR: input ends at offset %1 where the %2 length was expected"_s.arg(at(r)).arg(what()));
         const quint8 first = r.peek();
         if (first < 0x80) {
             out = r.u8();
@@ -106,24 +107,22 @@ public:
         }
         if (first == 0x80)
             return fail(ErrorCode::Malformed,
-                        u"A-XDR: indefinite length (0x80) for the %1 length at offset %2 is not allowed"_s
-                            .arg(what())
-                            .arg(at(r)));
+                u"A-XDR: indefinite length (0x80) for the %1 length at offset %2 is not allowed"_s.arg(what())
+                    .arg(at(r)));
         const int count = first & 0x7F;
         if (count > 4)
             return fail(ErrorCode::LengthTooLarge,
-                        u"A-XDR: %1 length at offset %2 announces %3 length bytes (0x%4); at most 4 are allowed"_s
-                            .arg(what())
-                            .arg(at(r))
-                            .arg(count)
-                            .arg(first, 2, 16, QLatin1Char('0')));
+                u"A-XDR: %1 length at offset %2 announces %3 length bytes (0x%4); at most 4 are allowed"_s
+                    .arg(what())
+                    .arg(at(r))
+                    .arg(count)
+                    .arg(first, 2, 16, QLatin1Char('0')));
         if (!r.has(1 + count))
             return fail(ErrorCode::Truncated,
-                        u"A-XDR: %1 length at offset %2 needs %3 bytes but only %4 are left"_s
-                            .arg(what())
-                            .arg(at(r))
-                            .arg(1 + count)
-                            .arg(r.remaining()));
+                u"A-XDR: %1 length at offset %2 needs %3 bytes but only %4 are left"_s.arg(what())
+                    .arg(at(r))
+                    .arg(1 + count)
+                    .arg(r.remaining()));
         out = *r.berLength();
         return true;
     }
@@ -144,10 +143,10 @@ private:
         if (r.has(n))
             return true;
         return fail(ErrorCode::Truncated,
-                    u"A-XDR: %1 needs %2 bytes but only %3 are left at offset %4"_s.arg(typeName(tag))
-                        .arg(n)
-                        .arg(r.remaining())
-                        .arg(at(r)));
+            u"A-XDR: %1 needs %2 bytes but only %3 are left at offset %4"_s.arg(typeName(tag))
+                .arg(n)
+                .arg(r.remaining())
+                .arg(at(r)));
     }
 
     // Counts one more container element against Limits::maxElements.
@@ -156,15 +155,16 @@ private:
         if (++m_elements <= m_limits.maxElements)
             return true;
         return fail(ErrorCode::LengthTooLarge,
-                    u"A-XDR: more than %1 elements in one value (at offset %2)"_s.arg(m_limits.maxElements).arg(at(r)));
+            u"A-XDR: more than %1 elements in one value (at offset %2)"_s.arg(m_limits.maxElements)
+                .arg(at(r)));
     }
 
     bool tooDeep(const ByteReader &r, quint8 tag)
     {
         return fail(ErrorCode::NestingTooDeep,
-                    u"A-XDR: %1 at offset %2 is nested deeper than the limit of %3"_s.arg(typeName(tag))
-                        .arg(at(r) - 1)
-                        .arg(m_limits.maxDepth));
+            u"A-XDR: %1 at offset %2 is nested deeper than the limit of %3"_s.arg(typeName(tag))
+                .arg(at(r) - 1)
+                .arg(m_limits.maxDepth));
     }
 
     // A declared byte length must fit in what is left of the input.
@@ -173,11 +173,11 @@ private:
         if (needed <= quint64(r.remaining()))
             return true;
         return fail(ErrorCode::LengthTooLarge,
-                    u"A-XDR: %1 length %2%3 exceeds the %4 bytes left at offset %5"_s.arg(typeName(tag))
-                        .arg(declared)
-                        .arg(QLatin1StringView(unit))
-                        .arg(r.remaining())
-                        .arg(at(r)));
+            u"A-XDR: %1 length %2%3 exceeds the %4 bytes left at offset %5"_s.arg(typeName(tag))
+                .arg(declared)
+                .arg(QLatin1StringView(unit))
+                .arg(r.remaining())
+                .arg(at(r)));
     }
 
     bool leaf(ByteReader &r, quint8 tag, Value &out)
@@ -291,15 +291,15 @@ private:
             const quint64 bytes = (quint64(bits) + 7) / 8;
             if (!fits(r, bytes, bits, tag, " bits"))
                 return false;
-            out = Value::bitString(BitString{r.bytes(qsizetype(bytes)).toByteArray(), bits});
+            out = Value::bitString(BitString {r.bytes(qsizetype(bytes)).toByteArray(), bits});
             return true;
         }
         default:
             break;
         }
         return fail(ErrorCode::UnknownTag,
-                    u"A-XDR: unknown data type tag 0x%1 at offset %2"_s.arg(tag, 2, 16, QLatin1Char('0'))
-                        .arg(at(r) - 1));
+            u"A-XDR: unknown data type tag 0x%1 at offset %2"_s.arg(tag, 2, 16, QLatin1Char('0'))
+                .arg(at(r) - 1));
     }
 
     bool container(ByteReader &r, DataType type, int depth, Value &out)
@@ -314,10 +314,10 @@ private:
         // we can call before allocating anything.
         if (count > quint64(r.remaining()))
             return fail(ErrorCode::LengthTooLarge,
-                        u"A-XDR: %1 of %2 elements exceeds the %3 bytes left at offset %4"_s.arg(typeName(tag))
-                            .arg(count)
-                            .arg(r.remaining())
-                            .arg(at(r)));
+                u"A-XDR: %1 of %2 elements exceeds the %3 bytes left at offset %4"_s.arg(typeName(tag))
+                    .arg(count)
+                    .arg(r.remaining())
+                    .arg(at(r)));
         ValueList items;
         items.reserve(reservation(count));
         for (quint32 i = 0; i < count; ++i) {
@@ -327,8 +327,7 @@ private:
             if (!value(r, depth + 1, items.back()))
                 return false;
         }
-        out = type == DataType::Array ? Value::array(std::move(items))
-                                      : Value::structure(std::move(items));
+        out = type == DataType::Array ? Value::array(std::move(items)) : Value::structure(std::move(items));
         return true;
     }
 
@@ -340,13 +339,13 @@ private:
     {
         if (r.atEnd())
             return fail(ErrorCode::Truncated,
-                        u"A-XDR: input ends at offset %1 inside a compact-array type description"_s.arg(at(r)));
+                u"A-XDR: input ends at offset %1 inside a compact-array type description"_s.arg(at(r)));
         const quint8 tag = r.u8();
         const auto zeroSize = [&](const QString &what) {
             return fail(ErrorCode::Malformed,
-                        u"A-XDR: compact-array type description at offset %1 has %2, which occupies no bytes"_s
-                            .arg(at(r) - 1)
-                            .arg(what));
+                u"A-XDR: compact-array type description at offset %1 has %2, which occupies no bytes"_s
+                    .arg(at(r) - 1)
+                    .arg(what));
         };
         out.type = DataType(tag);
         switch (DataType(tag)) {
@@ -375,10 +374,10 @@ private:
                 return zeroSize(u"a structure of 0 fields"_s);
             if (count > quint64(r.remaining()))
                 return fail(ErrorCode::LengthTooLarge,
-                            u"A-XDR: structure description of %1 fields exceeds the %2 bytes left at offset %3"_s
-                                .arg(count)
-                                .arg(r.remaining())
-                                .arg(at(r)));
+                    u"A-XDR: structure description of %1 fields exceeds the %2 bytes left at offset %3"_s
+                        .arg(count)
+                        .arg(r.remaining())
+                        .arg(at(r)));
             out.children.reserve(reservation(count));
             minSize = 0;
             for (quint32 i = 0; i < count; ++i) {
@@ -394,15 +393,15 @@ private:
             return zeroSize(typeName(tag));
         case DataType::CompactArray:
             return fail(ErrorCode::Malformed,
-                        u"A-XDR: compact-array type description at offset %1 nests a compact-array"_s.arg(at(r) - 1));
+                u"A-XDR: compact-array type description at offset %1 nests a compact-array"_s.arg(at(r) - 1));
         default:
             break;
         }
         if (!isKnownDataType(tag))
             return fail(ErrorCode::UnknownTag,
-                        u"A-XDR: unknown data type tag 0x%1 in a compact-array type description at offset %2"_s
-                            .arg(tag, 2, 16, QLatin1Char('0'))
-                            .arg(at(r) - 1));
+                u"A-XDR: unknown data type tag 0x%1 in a compact-array type description at offset %2"_s
+                    .arg(tag, 2, 16, QLatin1Char('0'))
+                    .arg(at(r) - 1));
         minSize = leafMinSize(out.type);
         return true;
     }
@@ -459,11 +458,11 @@ private:
                     if (inner.startsWith(u"A-XDR: "_s))
                         inner.remove(0, 7);
                     m_error = makeError(ErrorCode::Malformed,
-                                        u"A-XDR: compact-array contents (%1 bytes at offset %2) end inside element %3: %4"_s
-                                            .arg(n)
-                                            .arg(contentsAt)
-                                            .arg(data.elements.size() - 1)
-                                            .arg(inner));
+                        u"A-XDR: compact-array contents (%1 bytes at offset %2) end inside element %3: %4"_s
+                            .arg(n)
+                            .arg(contentsAt)
+                            .arg(data.elements.size() - 1)
+                            .arg(inner));
                 }
                 return false;
             }
@@ -475,13 +474,13 @@ private:
 
     const Limits &m_limits;
     quint64 m_elements = 0; // container elements decoded so far, against Limits::maxElements
-    qsizetype m_base = 0;   // offset of the reader's first byte in the caller's input
-    Error m_error{ErrorCode::Malformed, {}};
+    qsizetype m_base = 0; // offset of the reader's first byte in the caller's input
+    Error m_error {ErrorCode::Malformed, {}};
 };
 
 class Encoder {
 public:
-    explicit Encoder(QByteArray &out) : m_w(out) {}
+    explicit Encoder(QByteArray &out) : m_w(out) { }
 
     void value(const Value &v)
     {
@@ -624,8 +623,8 @@ Result<Value> decodeAll(QByteArrayView data, const Limits &limits)
     Result<Value> result = decode(reader, limits);
     if (result && !reader.atEnd())
         return makeError(ErrorCode::Malformed,
-                         u"A-XDR: %1 trailing bytes after the value at offset %2"_s.arg(reader.remaining())
-                             .arg(reader.position()));
+            u"A-XDR: %1 trailing bytes after the value at offset %2"_s.arg(reader.remaining())
+                .arg(reader.position()));
     return result;
 }
 

@@ -14,7 +14,7 @@ namespace dlms {
 // whole fixed-size header and check once. Nothing here allocates.
 class ByteReader {
 public:
-    explicit ByteReader(QByteArrayView data) noexcept : m_data(data) {}
+    explicit ByteReader(QByteArrayView data) noexcept : m_data(data) { }
 
     qsizetype position() const noexcept { return m_pos; }
     qsizetype remaining() const noexcept { return m_data.size() - m_pos; }

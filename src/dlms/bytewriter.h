@@ -9,7 +9,7 @@ namespace dlms {
 // a buffer across calls.
 class ByteWriter {
 public:
-    explicit ByteWriter(QByteArray &out) noexcept : m_out(out) {}
+    explicit ByteWriter(QByteArray &out) noexcept : m_out(out) { }
 
     QByteArray &buffer() noexcept { return m_out; }
     qsizetype size() const noexcept { return m_out.size(); }

@@ -37,9 +37,9 @@ ClientSession::ClientSession(ClientConfig config) : m_config(std::move(config))
 {
     if (m_config.transport == Transport::Hdlc) {
         m_link.emplace(hdlc::Link::Role::Client, hdlc::Address::client(quint8(m_config.clientAddress)),
-                       hdlc::Address::server(m_config.serverAddress, m_config.physicalAddress,
-                                             m_config.serverAddressSize),
-                       m_config.hdlc);
+            hdlc::Address::server(
+                m_config.serverAddress, m_config.physicalAddress, m_config.serverAddressSize),
+            m_config.hdlc);
     }
 }
 
@@ -64,10 +64,10 @@ void ClientSession::emitError(Error error)
     pushEvent(Event::Type::Error).error = std::move(error);
 }
 
-void ClientSession::countFrame(Direction direction, FrameKind kind, quint32 size, QByteArrayView bytes,
-                               bool completes)
+void ClientSession::countFrame(
+    Direction direction, FrameKind kind, quint32 size, QByteArrayView bytes, bool completes)
 {
-    FrameEvent frame{direction, kind, size, completes, {}};
+    FrameEvent frame {direction, kind, size, completes, {}};
     if (m_config.trace)
         frame.bytes = bytes.toByteArray();
     m_frames.push_back(std::move(frame));
@@ -84,7 +84,8 @@ void ClientSession::sendApdu(const QByteArray &apdu)
 
     if (m_config.transport == Transport::Wrapper) {
         const qsizetype start = m_outgoing.size();
-        const auto written = wrapper::encode(m_config.clientAddress, m_config.serverAddress, apdu, m_outgoing);
+        const auto written
+            = wrapper::encode(m_config.clientAddress, m_config.serverAddress, apdu, m_outgoing);
         if (!written) {
             emitError(written.error());
             return;
@@ -132,24 +133,25 @@ void ClientSession::flushLink()
                 hdlc::Frame masked = frame;
                 const qsizetype at = m_txStream.indexOf(frame.info);
                 const qsizetype from = at < 0 ? 0 : std::max<qsizetype>(0, m_txSecret->offset - at);
-                const qsizetype to = at < 0 ? masked.info.size()
-                                            : std::min(masked.info.size(), m_txSecret->offset + m_txSecret->length - at);
+                const qsizetype to = at < 0
+                    ? masked.info.size()
+                    : std::min(masked.info.size(), m_txSecret->offset + m_txSecret->length - at);
                 mask(masked.info, from, to - from);
                 (void)hdlc::encode(masked, traced);
             } else {
                 traced = m_outgoing.sliced(start);
             }
         }
-        countFrame(Direction::Sent, isI ? m_txKind : FrameKind::HdlcControl, quint32(m_outgoing.size() - start),
-                   traced, completes);
+        countFrame(Direction::Sent, isI ? m_txKind : FrameKind::HdlcControl,
+            quint32(m_outgoing.size() - start), traced, completes);
     }
 }
 
 void ClientSession::connect()
 {
     if (m_state != State::Idle) {
-        emitError(makeError(ErrorCode::InvalidArgument,
-                            QStringLiteral("connect() while the session is not idle")));
+        emitError(
+            makeError(ErrorCode::InvalidArgument, QStringLiteral("connect() while the session is not idle")));
         return;
     }
     m_conformance = 0;
@@ -207,14 +209,14 @@ void ClientSession::release()
         break;
     }
     // Queued requests will not be sent on this association.
-    failQueued(makeError(ErrorCode::InvalidArgument,
-                         QStringLiteral("request cancelled: the association is being released")));
+    failQueued(makeError(
+        ErrorCode::InvalidArgument, QStringLiteral("request cancelled: the association is being released")));
 }
 
 void ClientSession::sendRlrq()
 {
     m_scratch.clear();
-    encode(Rlrq{}, m_scratch);
+    encode(Rlrq {}, m_scratch);
     setState(State::Releasing);
     sendApdu(m_scratch);
 }
@@ -263,17 +265,17 @@ void ClientSession::emitResponse(Response response)
 ClientSession::RequestId ClientSession::enqueue(Response::Service service, Apdu apdu)
 {
     const RequestId id = m_nextId++;
-    m_queue.push_back(Request{id, service, std::move(apdu)});
+    m_queue.push_back(Request {id, service, std::move(apdu)});
     startNextRequest();
     return id;
 }
 
-ClientSession::RequestId ClientSession::get(const AttributeDescriptor &attribute,
-                                            std::optional<SelectiveAccess> access)
+ClientSession::RequestId ClientSession::get(
+    const AttributeDescriptor &attribute, std::optional<SelectiveAccess> access)
 {
     GetRequest request;
     request.kind = GetRequest::Kind::Normal;
-    request.items.push_back(AttributeRequest{attribute, std::move(access)});
+    request.items.push_back(AttributeRequest {attribute, std::move(access)});
     return enqueue(Response::Service::Get, std::move(request));
 }
 
@@ -293,8 +295,8 @@ ClientSession::RequestId ClientSession::set(const AttributeDescriptor &attribute
     return enqueue(Response::Service::Set, std::move(request));
 }
 
-ClientSession::RequestId ClientSession::action(const MethodDescriptor &method,
-                                               std::optional<Value> parameters)
+ClientSession::RequestId ClientSession::action(
+    const MethodDescriptor &method, std::optional<Value> parameters)
 {
     ActionRequest request;
     request.method = method;
@@ -305,7 +307,7 @@ ClientSession::RequestId ClientSession::action(const MethodDescriptor &method,
 InvokeIdAndPriority ClientSession::nextInvoke()
 {
     m_invokeCounter = quint8((m_invokeCounter + 1) & 0x0F);
-    return InvokeIdAndPriority{m_invokeCounter, true, true};
+    return InvokeIdAndPriority {m_invokeCounter, true, true};
 }
 
 void ClientSession::startNextRequest()
@@ -322,9 +324,9 @@ void ClientSession::startNextRequest()
             refused.id = request.id;
             refused.service = request.service;
             refused.error = makeError(ErrorCode::InvalidArgument,
-                                      QStringLiteral("request of %1 bytes exceeds the meter's maximum PDU of %2 bytes")
-                                          .arg(m_scratch.size())
-                                          .arg(m_serverMaxPdu));
+                QStringLiteral("request of %1 bytes exceeds the meter's maximum PDU of %2 bytes")
+                    .arg(m_scratch.size())
+                    .arg(m_serverMaxPdu));
             emitResponse(std::move(refused));
             continue;
         }
@@ -337,101 +339,107 @@ void ClientSession::startNextRequest()
     }
 }
 
-void ClientSession::feed(QByteArrayView bytes)
+template<typename Deframer, typename Handler> void ClientSession::drain(Deframer &in, Handler &&handle)
 {
-    if (m_config.transport == Transport::Wrapper) {
-        m_wrapperIn.feed(bytes);
-        qint64 mark = m_wrapperIn.consumedBytes();
-        while (auto next = m_wrapperIn.next()) {
-            const quint32 size = quint32(m_wrapperIn.consumedBytes() - std::exchange(mark, m_wrapperIn.consumedBytes()));
-            if (!*next) {
-                countFrame(Direction::Received, FrameKind::Other, size, {}, false);
-                emitError(next->error());
-                continue;
-            }
-            const wrapper::Frame &frame = next->value();
-            QByteArray traced; // the deframer hands out the APDU only: rebuild the header
-            if (m_config.trace)
-                (void)wrapper::encode(frame.sourcePort, frame.destinationPort, frame.apdu, traced);
-            countFrame(Direction::Received, classifyApdu(frame.apdu), size, traced, true);
-            if (frame.destinationPort != m_config.clientAddress || frame.sourcePort != m_config.serverAddress) {
-                emitError(makeError(ErrorCode::BadAddress,
-                                    QStringLiteral("wrapper frame from wPort %1 to wPort %2 is not for this "
-                                                   "association (%3 → %4); discarded")
-                                        .arg(frame.sourcePort)
-                                        .arg(frame.destinationPort)
-                                        .arg(m_config.serverAddress)
-                                        .arg(m_config.clientAddress)));
-                continue;
-            }
-            handleApdu(frame.apdu);
-        }
-        return;
-    }
-
-    m_hdlcIn.feed(bytes);
-    qint64 mark = m_hdlcIn.consumedBytes();
-    while (auto next = m_hdlcIn.next()) {
-        const quint32 size = quint32(m_hdlcIn.consumedBytes() - std::exchange(mark, m_hdlcIn.consumedBytes()));
+    // Each frame or error is charged exactly the stream bytes it consumed, garbage included.
+    qint64 mark = in.consumedBytes();
+    while (auto next = in.next()) {
+        const quint32 size = quint32(in.consumedBytes() - std::exchange(mark, in.consumedBytes()));
         if (!*next) {
             countFrame(Direction::Received, FrameKind::Other, size, {}, false);
             emitError(next->error());
             continue;
         }
-        const hdlc::Frame &frame = next->value();
-        std::vector<hdlc::Link::Event> linkEvents = m_link->handleFrame(frame);
-
-        // Kind: the APDU this frame carries (part of); complete only when the link says so.
-        FrameKind kind = FrameKind::HdlcControl;
-        bool completes = false;
-        if (frame.type() == hdlc::FrameType::I || frame.type() == hdlc::FrameType::UI) {
-            if (!m_rxInApdu)
-                m_rxKind = frame.info.size() > 3 ? classifyApdu(QByteArrayView(frame.info).sliced(3)) : FrameKind::Other;
-            kind = m_rxKind;
-            m_rxInApdu = frame.segmented;
-        }
-        for (const hdlc::Link::Event &event : linkEvents) {
-            if (event.kind == hdlc::Link::Event::Kind::Apdu) {
-                completes = true;
-                kind = classifyApdu(event.apdu);
-                m_rxInApdu = false;
-            } else if (event.kind == hdlc::Link::Event::Kind::Error) {
-                m_rxInApdu = false; // the link dropped what it was assembling
-            }
-        }
-        QByteArray traced;
-        if (m_config.trace)
-            (void)hdlc::encode(frame, traced);
-        countFrame(Direction::Received, kind, size, traced, completes);
-
-        for (hdlc::Link::Event &event : linkEvents) {
-            switch (event.kind) {
-            case hdlc::Link::Event::Kind::Connected:
-                if (m_state == State::LinkConnecting) {
-                    flushLink();
-                    sendAarq();
-                }
-                break;
-            case hdlc::Link::Event::Kind::Disconnected:
-                if (m_state == State::LinkDisconnecting) {
-                    finishRelease();
-                } else {
-                    const Error error = makeError(ErrorCode::Rejected,
-                                                  QStringLiteral("the meter closed the HDLC link (DM or DISC)"));
-                    emitError(error);
-                    abort(error);
-                }
-                break;
-            case hdlc::Link::Event::Kind::Apdu:
-                handleApdu(event.apdu);
-                break;
-            case hdlc::Link::Event::Kind::Error:
-                emitError(std::move(event.error));
-                break;
-            }
-        }
-        flushLink();
+        handle(next->value(), size);
     }
+}
+
+void ClientSession::feed(QByteArrayView bytes)
+{
+    if (m_config.transport == Transport::Wrapper) {
+        m_wrapperIn.feed(bytes);
+        drain(m_wrapperIn,
+            [this](const wrapper::Frame &frame, quint32 size) { receiveWrapperFrame(frame, size); });
+    } else {
+        m_hdlcIn.feed(bytes);
+        drain(m_hdlcIn, [this](const hdlc::Frame &frame, quint32 size) { receiveHdlcFrame(frame, size); });
+    }
+}
+
+void ClientSession::receiveWrapperFrame(const wrapper::Frame &frame, quint32 size)
+{
+    QByteArray traced; // the deframer hands out the APDU only: rebuild the header
+    if (m_config.trace)
+        (void)wrapper::encode(frame.sourcePort, frame.destinationPort, frame.apdu, traced);
+    countFrame(Direction::Received, classifyApdu(frame.apdu), size, traced, true);
+    if (frame.destinationPort != m_config.clientAddress || frame.sourcePort != m_config.serverAddress) {
+        emitError(makeError(ErrorCode::BadAddress,
+            QStringLiteral("wrapper frame from wPort %1 to wPort %2 is not for this "
+                           "association (%3 → %4); discarded")
+                .arg(frame.sourcePort)
+                .arg(frame.destinationPort)
+                .arg(m_config.serverAddress)
+                .arg(m_config.clientAddress)));
+        return;
+    }
+    handleApdu(frame.apdu);
+}
+
+void ClientSession::receiveHdlcFrame(const hdlc::Frame &frame, quint32 size)
+{
+    std::vector<hdlc::Link::Event> linkEvents = m_link->handleFrame(frame);
+
+    // Kind: the APDU this frame carries (part of); complete only when the link says so.
+    FrameKind kind = FrameKind::HdlcControl;
+    bool completes = false;
+    if (frame.type() == hdlc::FrameType::I || frame.type() == hdlc::FrameType::UI) {
+        if (!m_rxInApdu)
+            m_rxKind = frame.info.size() > 3 ? classifyApdu(QByteArrayView(frame.info).sliced(3))
+                                             : FrameKind::Other;
+        kind = m_rxKind;
+        m_rxInApdu = frame.segmented;
+    }
+    for (const hdlc::Link::Event &event : linkEvents) {
+        if (event.kind == hdlc::Link::Event::Kind::Apdu) {
+            completes = true;
+            kind = classifyApdu(event.apdu);
+            m_rxInApdu = false;
+        } else if (event.kind == hdlc::Link::Event::Kind::Error) {
+            m_rxInApdu = false; // the link dropped what it was assembling
+        }
+    }
+    QByteArray traced;
+    if (m_config.trace)
+        (void)hdlc::encode(frame, traced);
+    countFrame(Direction::Received, kind, size, traced, completes);
+
+    for (hdlc::Link::Event &event : linkEvents) {
+        switch (event.kind) {
+        case hdlc::Link::Event::Kind::Connected:
+            if (m_state == State::LinkConnecting) {
+                flushLink();
+                sendAarq();
+            }
+            break;
+        case hdlc::Link::Event::Kind::Disconnected:
+            if (m_state == State::LinkDisconnecting) {
+                finishRelease();
+            } else {
+                const Error error = makeError(
+                    ErrorCode::Rejected, QStringLiteral("the meter closed the HDLC link (DM or DISC)"));
+                emitError(error);
+                abort(error);
+            }
+            break;
+        case hdlc::Link::Event::Kind::Apdu:
+            handleApdu(event.apdu);
+            break;
+        case hdlc::Link::Event::Kind::Error:
+            emitError(std::move(event.error));
+            break;
+        }
+    }
+    flushLink();
 }
 
 void ClientSession::handleApdu(QByteArrayView apdu)
@@ -461,10 +469,10 @@ void ClientSession::handleApdu(QByteArrayView apdu)
         break;
     }
     emitError(makeError(ErrorCode::UnexpectedFrame,
-                        QStringLiteral("unexpected %1 APDU (%2 bytes) in state %3; discarded")
-                            .arg(frameKindName(classifyApdu(apdu)))
-                            .arg(apdu.size())
-                            .arg(int(m_state))));
+        QStringLiteral("unexpected %1 APDU (%2 bytes) in state %3; discarded")
+            .arg(frameKindName(classifyApdu(apdu)))
+            .arg(apdu.size())
+            .arg(int(m_state))));
 }
 
 void ClientSession::handleAare(QByteArrayView apdu)
@@ -492,8 +500,8 @@ void ClientSession::handleAare(QByteArrayView apdu)
     if (!aare->accepted()) {
         setState(State::Failed);
         Event &event = pushEvent(Event::Type::Error);
-        event.error = makeError(ErrorCode::Rejected,
-                                QStringLiteral("association rejected: %1").arg(aare->describe()));
+        event.error = makeError(
+            ErrorCode::Rejected, QStringLiteral("association rejected: %1").arg(aare->describe()));
         event.aare = std::move(aare.value());
         return;
     }
@@ -513,22 +521,24 @@ void ClientSession::handleResponseApdu(QByteArrayView apdu)
         if (got.invokeId == m_currentInvoke.invokeId)
             return true;
         emitError(makeError(ErrorCode::UnexpectedFrame,
-                            QStringLiteral("response with invoke-id %1 while waiting for %2; discarded")
-                                .arg(got.invokeId)
-                                .arg(m_currentInvoke.invokeId)));
+            QStringLiteral("response with invoke-id %1 while waiting for %2; discarded")
+                .arg(got.invokeId)
+                .arg(m_currentInvoke.invokeId)));
         return false;
     };
 
     switch (tagByte) {
     case tag::ExceptionResponse: {
         const auto ex = decodeExceptionResponse(apdu);
-        failCurrent(ex ? makeError(ErrorCode::Rejected, QStringLiteral("exception-response: %1").arg(ex->describe()))
-                       : ex.error());
+        failCurrent(ex
+                ? makeError(ErrorCode::Rejected, QStringLiteral("exception-response: %1").arg(ex->describe()))
+                : ex.error());
         return;
     }
     case tag::ConfirmedServiceError: {
         const auto cse = decodeConfirmedServiceError(apdu);
-        failCurrent(cse ? makeError(ErrorCode::Rejected, QStringLiteral("confirmed-service-error: %1").arg(cse->describe()))
+        failCurrent(cse ? makeError(ErrorCode::Rejected,
+                        QStringLiteral("confirmed-service-error: %1").arg(cse->describe()))
                         : cse.error());
         return;
     }
@@ -554,7 +564,7 @@ void ClientSession::handleResponseApdu(QByteArrayView apdu)
             if (!invokeMatches(response->invoke))
                 return;
             Response done;
-            done.results.push_back(DataResult{response->result, {}});
+            done.results.push_back(DataResult {response->result, {}});
             completeCurrent(std::move(done));
             return;
         }
@@ -569,7 +579,7 @@ void ClientSession::handleResponseApdu(QByteArrayView apdu)
             if (!invokeMatches(response->invoke))
                 return;
             Response done;
-            DataResult result{response->result, {}};
+            DataResult result {response->result, {}};
             if (response->returnParameters && response->result == DataAccessResult::Success)
                 result = std::move(*response->returnParameters);
             done.results.push_back(std::move(result));
@@ -581,8 +591,8 @@ void ClientSession::handleResponseApdu(QByteArrayView apdu)
         break;
     }
     emitError(makeError(ErrorCode::UnexpectedFrame,
-                        QStringLiteral("unexpected %1 APDU while waiting for a response; discarded")
-                            .arg(frameKindName(classifyApdu(apdu)))));
+        QStringLiteral("unexpected %1 APDU while waiting for a response; discarded")
+            .arg(frameKindName(classifyApdu(apdu)))));
 }
 
 void ClientSession::handleGetResponse(GetResponse response)
@@ -594,9 +604,9 @@ void ClientSession::handleGetResponse(GetResponse response)
     auto finish = [&](std::vector<DataResult> results) {
         if (results.size() != (isList ? expected : 1)) {
             failCurrent(makeError(ErrorCode::Malformed,
-                                  QStringLiteral("the meter returned %1 results for %2 requested attributes")
-                                      .arg(results.size())
-                                      .arg(isList ? expected : 1)));
+                QStringLiteral("the meter returned %1 results for %2 requested attributes")
+                    .arg(results.size())
+                    .arg(isList ? expected : 1)));
             return;
         }
         Response done;
@@ -609,8 +619,8 @@ void ClientSession::handleGetResponse(GetResponse response)
     case GetResponse::Kind::Normal:
     case GetResponse::Kind::WithList:
         if ((response.kind == GetResponse::Kind::WithList) != isList) {
-            failCurrent(makeError(ErrorCode::Malformed,
-                                  QStringLiteral("GET-Response kind does not match the request")));
+            failCurrent(makeError(
+                ErrorCode::Malformed, QStringLiteral("GET-Response kind does not match the request")));
             return;
         }
         finish(std::move(response.results));
@@ -621,20 +631,20 @@ void ClientSession::handleGetResponse(GetResponse response)
 
     if (response.blockError) {
         // The meter gave up on the transfer: every requested attribute fails with its reason.
-        finish(std::vector<DataResult>(isList ? expected : 1, DataResult{*response.blockError, {}}));
+        finish(std::vector<DataResult>(isList ? expected : 1, DataResult {*response.blockError, {}}));
         return;
     }
     if (response.blockNumber != m_expectedBlock) {
         failCurrent(makeError(ErrorCode::Malformed,
-                              QStringLiteral("datablock %1 received while expecting block %2")
-                                  .arg(response.blockNumber)
-                                  .arg(m_expectedBlock)));
+            QStringLiteral("datablock %1 received while expecting block %2")
+                .arg(response.blockNumber)
+                .arg(m_expectedBlock)));
         return;
     }
     if (quint64(m_blockData.size()) + quint64(response.rawData.size()) > m_config.maxResponseSize) {
         failCurrent(makeError(ErrorCode::LengthTooLarge,
-                              QStringLiteral("block transfer exceeds the %1-byte response limit")
-                                  .arg(m_config.maxResponseSize)));
+            QStringLiteral("block transfer exceeds the %1-byte response limit")
+                .arg(m_config.maxResponseSize)));
         return;
     }
     m_blockData.append(response.rawData);

@@ -17,8 +17,8 @@ QString transportName(Transport transport); // "wrapper", "hdlc"
 
 struct ClientConfig {
     Transport transport = Transport::Wrapper;
-    quint16 clientAddress = 16;  // client SAP: 16 public client, 1 management, …
-    quint16 serverAddress = 1;   // logical device: wrapper destination wPort / HDLC upper address
+    quint16 clientAddress = 16; // client SAP: 16 public client, 1 management, …
+    quint16 serverAddress = 1; // logical device: wrapper destination wPort / HDLC upper address
     quint16 physicalAddress = 0; // HDLC lower address; 0 = not used (1-byte server address)
     quint8 serverAddressSize = 0; // HDLC server address bytes (1, 2, 4); 0 = smallest that fits
     Authentication authentication = Authentication::None;
@@ -39,9 +39,9 @@ enum class Direction : quint8 { Sent, Received };
 struct FrameEvent {
     Direction direction = Direction::Sent;
     FrameKind kind = FrameKind::Other; // the kind of APDU this frame carries (part of)
-    quint32 size = 0;                  // bytes on the wire, framing included
-    bool completesApdu = false;        // the frame that completed an APDU (counted once)
-    QByteArray bytes;                  // only with ClientConfig::trace; secrets masked with '*'
+    quint32 size = 0; // bytes on the wire, framing included
+    bool completesApdu = false; // the frame that completed an APDU (counted once)
+    QByteArray bytes; // only with ClientConfig::trace; secrets masked with '*'
 };
 
 // The client side of one DLMS/COSEM association, sans I/O: the owner feeds it received bytes
@@ -50,14 +50,14 @@ struct FrameEvent {
 class ClientSession {
 public:
     enum class State : quint8 {
-        Idle,            // nothing sent yet, or closed cleanly
-        LinkConnecting,  // HDLC: SNRM sent
-        Associating,     // AARQ sent
-        Ready,           // associated, no request outstanding
-        Busy,            // a request is outstanding (block transfer included)
-        Releasing,       // RLRQ sent
+        Idle, // nothing sent yet, or closed cleanly
+        LinkConnecting, // HDLC: SNRM sent
+        Associating, // AARQ sent
+        Ready, // associated, no request outstanding
+        Busy, // a request is outstanding (block transfer included)
+        Releasing, // RLRQ sent
         LinkDisconnecting, // HDLC: DISC sent
-        Failed,          // association refused or protocol failure; owner should close
+        Failed, // association refused or protocol failure; owner should close
     };
 
     using RequestId = quint32;
@@ -68,17 +68,17 @@ public:
         Service service = Service::Get;
         std::vector<DataResult> results; // Get: 1; GetList: one per item; Set/Action: 1 (value
                                          // = action return parameters, if any)
-        std::optional<Error> error;      // exception, confirmed-service-error, bad response
-        int blocks = 0;                  // datablocks received (block transfer)
+        std::optional<Error> error; // exception, confirmed-service-error, bad response
+        int blocks = 0; // datablocks received (block transfer)
     };
 
     struct Event {
         enum class Type : quint8 { StateChanged, Associated, Released, Response, Error };
         Type type = Type::Error;
         State state = State::Idle;
-        std::optional<Aare> aare;          // Associated (and a rejected association's Error)
-        std::optional<Response> response;  // Response
-        std::optional<Error> error;        // Error: protocol errors, rejections, garbage
+        std::optional<Aare> aare; // Associated (and a rejected association's Error)
+        std::optional<Response> response; // Response
+        std::optional<Error> error; // Error: protocol errors, rejections, garbage
     };
 
     explicit ClientSession(ClientConfig config);
@@ -90,8 +90,8 @@ public:
     quint16 serverMaxPduSize() const { return m_serverMaxPdu; }
     bool supports(quint32 conformanceBit) const { return (m_conformance & conformanceBit) != 0; }
 
-    void connect();  // SNRM (HDLC) then AARQ
-    void release();  // RLRQ, then DISC (HDLC)
+    void connect(); // SNRM (HDLC) then AARQ
+    void release(); // RLRQ, then DISC (HDLC)
     // The transport is gone or a timer expired: fail outstanding requests with `reason`,
     // forget link state, back to Idle. Sends nothing.
     void abort(const Error &reason);
@@ -124,6 +124,9 @@ private:
     void flushLink();
     void sendAarq();
     void startNextRequest();
+    template<typename Deframer, typename Handler> void drain(Deframer &in, Handler &&handle);
+    void receiveWrapperFrame(const wrapper::Frame &frame, quint32 size);
+    void receiveHdlcFrame(const hdlc::Frame &frame, quint32 size);
     void handleApdu(QByteArrayView apdu);
     void handleAare(QByteArrayView apdu);
     void handleResponseApdu(QByteArrayView apdu);
@@ -133,8 +136,7 @@ private:
     void failQueued(const Error &reason);
     void emitResponse(Response response);
     RequestId enqueue(Response::Service service, Apdu apdu);
-    void countFrame(Direction direction, FrameKind kind, quint32 size, QByteArrayView bytes,
-                    bool completes);
+    void countFrame(Direction direction, FrameKind kind, quint32 size, QByteArrayView bytes, bool completes);
     void sendRlrq();
     void finishRelease();
     InvokeIdAndPriority nextInvoke();
@@ -160,10 +162,10 @@ private:
     quint16 m_serverMaxPdu = 0;
     FrameKind m_txKind = FrameKind::Other; // kind of the APDU whose HDLC segments are leaving
     FrameKind m_rxKind = FrameKind::Other; // kind of the APDU whose HDLC segments are arriving
-    bool m_rxInApdu = false;               // a segmented APDU is being received
-    bool m_txCompleted = false;            // the last segment of the APDU leaving was counted
-    QByteArray m_txStream;                 // LLC + AARQ being sent, to locate the secret per segment
-    std::optional<ByteRange> m_txSecret;   // where the authentication value lies (trace only)
+    bool m_rxInApdu = false; // a segmented APDU is being received
+    bool m_txCompleted = false; // the last segment of the APDU leaving was counted
+    QByteArray m_txStream; // LLC + AARQ being sent, to locate the secret per segment
+    std::optional<ByteRange> m_txSecret; // where the authentication value lies (trace only)
     bool m_releaseAfterCurrent = false;
 };
 

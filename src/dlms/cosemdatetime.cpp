@@ -21,15 +21,19 @@ namespace {
 
 constexpr int kMaxDeviationMinutes = 14 * 60; // the widest UTC offsets in use are ±14 h
 
-bool isPlainMonth(quint8 m) { return m >= 1 && m <= 12; }
-bool isPlainDay(quint8 d) { return d >= 1 && d <= 31; }
+bool isPlainMonth(quint8 m)
+{
+    return m >= 1 && m <= 12;
+}
+bool isPlainDay(quint8 d)
+{
+    return d >= 1 && d <= 31;
+}
 
 Error lengthError(const char *what, qsizetype want, qsizetype got)
 {
     return makeError(got < want ? ErrorCode::Truncated : ErrorCode::Malformed,
-                     u"COSEM %1 must be exactly %2 bytes, got %3"_s.arg(QLatin1StringView(what))
-                         .arg(want)
-                         .arg(got));
+        u"COSEM %1 must be exactly %2 bytes, got %3"_s.arg(QLatin1StringView(what)).arg(want).arg(got));
 }
 
 CosemDate readDate(ByteReader &r)
@@ -72,9 +76,9 @@ QString weekdayName(quint8 dow)
 bool CosemDateTime::isFullySpecified() const
 {
     // The weekday is implied by the date, so it may be left unspecified.
-    return date.year != CosemDate::YearNotSpecified && isPlainMonth(date.month)
-        && isPlainDay(date.dayOfMonth) && time.hour != CosemTime::NotSpecified
-        && time.minute != CosemTime::NotSpecified && time.second != CosemTime::NotSpecified;
+    return date.year != CosemDate::YearNotSpecified && isPlainMonth(date.month) && isPlainDay(date.dayOfMonth)
+        && time.hour != CosemTime::NotSpecified && time.minute != CosemTime::NotSpecified
+        && time.second != CosemTime::NotSpecified;
 }
 
 Result<CosemDateTime> CosemDateTime::fromBytes(QByteArrayView bytes12)
@@ -202,21 +206,33 @@ QString cosemDateToString(const CosemDate &date)
         : u"%1"_s.arg(date.year, 4, 10, QLatin1Char('0'));
     QString month;
     switch (date.month) {
-    case CosemDate::DaylightSavingsBegin: month = u"DB"_s; break;
-    case CosemDate::DaylightSavingsEnd: month = u"DE"_s; break;
-    default: month = twoDigits(date.month); break;
+    case CosemDate::DaylightSavingsBegin:
+        month = u"DB"_s;
+        break;
+    case CosemDate::DaylightSavingsEnd:
+        month = u"DE"_s;
+        break;
+    default:
+        month = twoDigits(date.month);
+        break;
     }
     QString day;
     switch (date.dayOfMonth) {
-    case CosemDate::LastDay: day = u"LD"_s; break;
-    case CosemDate::SecondLastDay: day = u"L2"_s; break;
-    default: day = twoDigits(date.dayOfMonth); break;
+    case CosemDate::LastDay:
+        day = u"LD"_s;
+        break;
+    case CosemDate::SecondLastDay:
+        day = u"L2"_s;
+        break;
+    default:
+        day = twoDigits(date.dayOfMonth);
+        break;
     }
     QString s = year + QLatin1Char('-') + month + QLatin1Char('-') + day;
     // A weekday only adds information when the date itself is not a plain calendar date
     // (schedules such as "every Wednesday").
-    const bool plainDate = date.year != CosemDate::YearNotSpecified && isPlainMonth(date.month)
-        && isPlainDay(date.dayOfMonth);
+    const bool plainDate
+        = date.year != CosemDate::YearNotSpecified && isPlainMonth(date.month) && isPlainDay(date.dayOfMonth);
     if (date.dayOfWeek != CosemDate::NotSpecified && !plainDate)
         s += QLatin1Char('(') + weekdayName(date.dayOfWeek) + QLatin1Char(')');
     return s;
@@ -232,8 +248,7 @@ Result<CosemTime> cosemTimeFromBytes(QByteArrayView bytes4)
 
 void appendCosemTime(const CosemTime &time, QByteArray &out)
 {
-    const char b[4] = {char(time.hour), char(time.minute), char(time.second),
-                       char(time.hundredths)};
+    const char b[4] = {char(time.hour), char(time.minute), char(time.second), char(time.hundredths)};
     out.append(b, 4);
 }
 

@@ -15,10 +15,10 @@ namespace dlms {
 struct CosemDate {
     static constexpr quint16 YearNotSpecified = 0xFFFF;
     static constexpr quint8 NotSpecified = 0xFF;
-    static constexpr quint8 DaylightSavingsEnd = 0xFD;   // month
+    static constexpr quint8 DaylightSavingsEnd = 0xFD; // month
     static constexpr quint8 DaylightSavingsBegin = 0xFE; // month
-    static constexpr quint8 SecondLastDay = 0xFD;        // day of month
-    static constexpr quint8 LastDay = 0xFE;              // day of month
+    static constexpr quint8 SecondLastDay = 0xFD; // day of month
+    static constexpr quint8 LastDay = 0xFE; // day of month
 
     quint16 year = YearNotSpecified;
     quint8 month = NotSpecified;

@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::array<quint16, 256> makeCrcTable()
 {
-    std::array<quint16, 256> table{};
+    std::array<quint16, 256> table {};
     for (unsigned i = 0; i < 256; ++i) {
         unsigned crc = i;
         for (int bit = 0; bit < 8; ++bit)
@@ -37,7 +37,10 @@ std::optional<Error> checkAddress(const Address &a, QLatin1StringView which)
 {
     const auto fail = [&](const QString &why) {
         return makeError(ErrorCode::InvalidArgument,
-                         QStringLiteral("HDLC: %1 address %2 (%3 bytes): %4").arg(which, a.toString()).arg(a.size).arg(why));
+            QStringLiteral("HDLC: %1 address %2 (%3 bytes): %4")
+                .arg(which, a.toString())
+                .arg(a.size)
+                .arg(why));
     };
     switch (a.size) {
     case 1:
@@ -146,16 +149,26 @@ QString Address::toString() const
 QString frameTypeName(FrameType type)
 {
     switch (type) {
-    case FrameType::I: return QStringLiteral("I");
-    case FrameType::RR: return QStringLiteral("RR");
-    case FrameType::RNR: return QStringLiteral("RNR");
-    case FrameType::SNRM: return QStringLiteral("SNRM");
-    case FrameType::DISC: return QStringLiteral("DISC");
-    case FrameType::UA: return QStringLiteral("UA");
-    case FrameType::DM: return QStringLiteral("DM");
-    case FrameType::FRMR: return QStringLiteral("FRMR");
-    case FrameType::UI: return QStringLiteral("UI");
-    case FrameType::Unknown: break;
+    case FrameType::I:
+        return QStringLiteral("I");
+    case FrameType::RR:
+        return QStringLiteral("RR");
+    case FrameType::RNR:
+        return QStringLiteral("RNR");
+    case FrameType::SNRM:
+        return QStringLiteral("SNRM");
+    case FrameType::DISC:
+        return QStringLiteral("DISC");
+    case FrameType::UA:
+        return QStringLiteral("UA");
+    case FrameType::DM:
+        return QStringLiteral("DM");
+    case FrameType::FRMR:
+        return QStringLiteral("FRMR");
+    case FrameType::UI:
+        return QStringLiteral("UI");
+    case FrameType::Unknown:
+        break;
     }
     return QStringLiteral("unknown");
 }
@@ -185,19 +198,29 @@ FrameType Frame::type() const
         return FrameType::I;
     if ((control & 0x03) == 0x01) {
         switch (control & 0x0F) {
-        case 0x01: return FrameType::RR;
-        case 0x05: return FrameType::RNR;
-        default: return FrameType::Unknown; // REJ and SREJ are not used by IEC 62056-46
+        case 0x01:
+            return FrameType::RR;
+        case 0x05:
+            return FrameType::RNR;
+        default:
+            return FrameType::Unknown; // REJ and SREJ are not used by IEC 62056-46
         }
     }
     switch (quint8(control & ~0x10)) {
-    case 0x83: return FrameType::SNRM;
-    case 0x43: return FrameType::DISC;
-    case 0x63: return FrameType::UA;
-    case 0x0F: return FrameType::DM;
-    case 0x87: return FrameType::FRMR;
-    case 0x03: return FrameType::UI;
-    default: return FrameType::Unknown;
+    case 0x83:
+        return FrameType::SNRM;
+    case 0x43:
+        return FrameType::DISC;
+    case 0x63:
+        return FrameType::UA;
+    case 0x0F:
+        return FrameType::DM;
+    case 0x87:
+        return FrameType::FRMR;
+    case 0x03:
+        return FrameType::UI;
+    default:
+        return FrameType::Unknown;
     }
 }
 
@@ -211,10 +234,11 @@ Result<void> encode(const Frame &frame, QByteArray &out)
     const qsizetype length = header + (frame.info.isEmpty() ? 0 : 2 + frame.info.size()) + 2;
     if (length > MaxFrameLength) {
         return makeError(ErrorCode::InvalidArgument,
-                         QStringLiteral("HDLC: a frame with a %1-byte information field is %2 bytes long, over the %3 the length field allows")
-                             .arg(frame.info.size())
-                             .arg(length)
-                             .arg(MaxFrameLength));
+            QStringLiteral("HDLC: a frame with a %1-byte information field is %2 bytes long, over the %3 the "
+                           "length field allows")
+                .arg(frame.info.size())
+                .arg(length)
+                .arg(MaxFrameLength));
     }
     const qsizetype start = out.size();
     out.reserve(start + length + 2);
@@ -270,9 +294,9 @@ std::optional<Result<Frame>> Deframer::next()
         const qsizetype run = std::exchange(m_garbageRun, 0);
         if (!std::exchange(m_resyncing, false) && run > 0) {
             return Result<Frame>(makeError(ErrorCode::Malformed,
-                                           QStringLiteral("HDLC: discarded %1 bytes before the flag at stream offset %2")
-                                               .arg(run)
-                                               .arg(m_base + m_offset)));
+                QStringLiteral("HDLC: discarded %1 bytes before the flag at stream offset %2")
+                    .arg(run)
+                    .arg(m_base + m_offset)));
         }
 
         // Of repeated flags, the last one opens the frame.
@@ -292,9 +316,9 @@ std::optional<Result<Frame>> Deframer::next()
         if (length < MinFrameLength) {
             ++m_offset;
             m_resyncing = true;
-            return Result<Frame>(makeError(
-                ErrorCode::Malformed,
-                QStringLiteral("HDLC: frame at stream offset %1 claims a length of %2, less than the %3 of the smallest frame")
+            return Result<Frame>(makeError(ErrorCode::Malformed,
+                QStringLiteral("HDLC: frame at stream offset %1 claims a length of %2, less than the %3 of "
+                               "the smallest frame")
                     .arg(at)
                     .arg(length)
                     .arg(MinFrameLength)));
@@ -305,9 +329,9 @@ std::optional<Result<Frame>> Deframer::next()
         if (p[length + 1] != Flag) {
             ++m_offset;
             m_resyncing = true;
-            return Result<Frame>(makeError(
-                ErrorCode::Malformed,
-                QStringLiteral("HDLC: the %1-byte frame at stream offset %2 has 0x%3 where its closing flag should be")
+            return Result<Frame>(makeError(ErrorCode::Malformed,
+                QStringLiteral(
+                    "HDLC: the %1-byte frame at stream offset %2 has 0x%3 where its closing flag should be")
                     .arg(length)
                     .arg(at)
                     .arg(p[length + 1], 2, 16, QLatin1Char('0'))));
@@ -319,25 +343,30 @@ std::optional<Result<Frame>> Deframer::next()
         m_accounted = m_base + m_offset + 1;
         const quint8 *f = p + 1; // format field; the frame body is f[0, length)
         const auto fail = [&](ErrorCode code, const QString &what) {
-            return Result<Frame>(makeError(
-                code, QStringLiteral("HDLC: %1 in the %2-byte frame at stream offset %3").arg(what).arg(length).arg(at)));
+            return Result<Frame>(makeError(code,
+                QStringLiteral("HDLC: %1 in the %2-byte frame at stream offset %3")
+                    .arg(what)
+                    .arg(length)
+                    .arg(at)));
         };
 
         const quint16 fcs = crc16(QByteArrayView(f, length - 2));
         if (readCrc(f + length - 2) != fcs) {
             return fail(ErrorCode::BadChecksum,
-                        QStringLiteral("bad FCS %1 (computed %2)").arg(hex16(readCrc(f + length - 2)), hex16(fcs)));
+                QStringLiteral("bad FCS %1 (computed %2)").arg(hex16(readCrc(f + length - 2)), hex16(fcs)));
         }
         const qsizetype bodyEnd = length - 2; // FCS excluded
         const int destLength = addressLength(f + 2, bodyEnd - 2);
         if (destLength == 0 || destLength == 3) {
-            return fail(ErrorCode::BadAddress, destLength == 0 ? QStringLiteral("destination address does not end within 4 bytes")
-                                                               : QStringLiteral("3-byte destination address"));
+            return fail(ErrorCode::BadAddress,
+                destLength == 0 ? QStringLiteral("destination address does not end within 4 bytes")
+                                : QStringLiteral("3-byte destination address"));
         }
         const int srcLength = addressLength(f + 2 + destLength, bodyEnd - 2 - destLength);
         if (srcLength == 0 || srcLength == 3) {
-            return fail(ErrorCode::BadAddress, srcLength == 0 ? QStringLiteral("source address does not end within 4 bytes")
-                                                              : QStringLiteral("3-byte source address"));
+            return fail(ErrorCode::BadAddress,
+                srcLength == 0 ? QStringLiteral("source address does not end within 4 bytes")
+                               : QStringLiteral("3-byte source address"));
         }
         const qsizetype headerLength = 2 + destLength + srcLength + 1;
         if (headerLength > bodyEnd)
@@ -353,12 +382,14 @@ std::optional<Result<Frame>> Deframer::next()
             // HCS (2 bytes) then at least one byte of information field.
             if (rest < 3) {
                 return fail(ErrorCode::Malformed,
-                            QStringLiteral("%1 bytes after the header, too few for an HCS and an information field").arg(rest));
+                    QStringLiteral("%1 bytes after the header, too few for an HCS and an information field")
+                        .arg(rest));
             }
             const quint16 hcs = crc16(QByteArrayView(f, headerLength));
             if (readCrc(f + headerLength) != hcs) {
                 return fail(ErrorCode::BadChecksum,
-                            QStringLiteral("bad HCS %1 (computed %2)").arg(hex16(readCrc(f + headerLength)), hex16(hcs)));
+                    QStringLiteral("bad HCS %1 (computed %2)")
+                        .arg(hex16(readCrc(f + headerLength)), hex16(hcs)));
             }
             frame.info = QByteArray(reinterpret_cast<const char *>(f + headerLength + 2), rest - 2);
         }
@@ -384,7 +415,7 @@ QByteArray encodeParameters(const LinkParameters &params)
     ByteWriter w(out);
     w.u8(0x81); // format identifier
     w.u8(0x80); // HDLC parameter group
-    w.u8(0);    // group length, patched below
+    w.u8(0); // group length, patched below
     const auto infoLength = [&](quint8 id, quint16 value) {
         w.u8(id);
         if (value <= 0xFF) {
@@ -420,21 +451,24 @@ Result<LinkParameters> decodeParameters(QByteArrayView info)
     const quint8 groupLength = r.u8();
     if (r.failed()) {
         return makeError(ErrorCode::Truncated,
-                         QStringLiteral("HDLC parameters: %1 bytes, too few for the 3-byte group header").arg(info.size()));
+            QStringLiteral("HDLC parameters: %1 bytes, too few for the 3-byte group header")
+                .arg(info.size()));
     }
     if (format != 0x81) {
         return makeError(ErrorCode::Malformed,
-                         QStringLiteral("HDLC parameters: format identifier 0x%1, expected 0x81").arg(format, 2, 16, QLatin1Char('0')));
+            QStringLiteral("HDLC parameters: format identifier 0x%1, expected 0x81")
+                .arg(format, 2, 16, QLatin1Char('0')));
     }
     if (group != 0x80) {
         return makeError(ErrorCode::Malformed,
-                         QStringLiteral("HDLC parameters: group identifier 0x%1, expected 0x80").arg(group, 2, 16, QLatin1Char('0')));
+            QStringLiteral("HDLC parameters: group identifier 0x%1, expected 0x80")
+                .arg(group, 2, 16, QLatin1Char('0')));
     }
     if (groupLength > r.remaining()) {
         return makeError(ErrorCode::LengthTooLarge,
-                         QStringLiteral("HDLC parameters: group length %1 exceeds the %2 bytes left at offset 3")
-                             .arg(groupLength)
-                             .arg(r.remaining()));
+            QStringLiteral("HDLC parameters: group length %1 exceeds the %2 bytes left at offset 3")
+                .arg(groupLength)
+                .arg(r.remaining()));
     }
     // Bytes after the group (a user-data group, say) do not concern the link: ignored.
     ByteReader g(r.bytes(groupLength));
@@ -444,17 +478,18 @@ Result<LinkParameters> decodeParameters(QByteArrayView info)
         const quint8 length = g.u8();
         if (g.failed()) {
             return makeError(ErrorCode::Truncated,
-                             QStringLiteral("HDLC parameters: parameter 0x%1 at offset %2 has no length byte")
-                                 .arg(id, 2, 16, QLatin1Char('0'))
-                                 .arg(at));
+                QStringLiteral("HDLC parameters: parameter 0x%1 at offset %2 has no length byte")
+                    .arg(id, 2, 16, QLatin1Char('0'))
+                    .arg(at));
         }
         if (length > g.remaining()) {
             return makeError(ErrorCode::LengthTooLarge,
-                             QStringLiteral("HDLC parameters: parameter 0x%1 at offset %2 has length %3, over the %4 bytes left in the group")
-                                 .arg(id, 2, 16, QLatin1Char('0'))
-                                 .arg(at)
-                                 .arg(length)
-                                 .arg(g.remaining()));
+                QStringLiteral("HDLC parameters: parameter 0x%1 at offset %2 has length %3, over the %4 "
+                               "bytes left in the group")
+                    .arg(id, 2, 16, QLatin1Char('0'))
+                    .arg(at)
+                    .arg(length)
+                    .arg(g.remaining()));
         }
         const QByteArrayView bytes = g.bytes(length);
         const bool isInfoLength = id == 0x05 || id == 0x06;
@@ -464,26 +499,34 @@ Result<LinkParameters> decodeParameters(QByteArrayView info)
         const int maxLength = isInfoLength ? 2 : 4;
         if (length < 1 || length > maxLength) {
             return makeError(ErrorCode::Malformed,
-                             QStringLiteral("HDLC parameters: parameter 0x%1 at offset %2 has length %3, expected 1 to %4")
-                                 .arg(id, 2, 16, QLatin1Char('0'))
-                                 .arg(at)
-                                 .arg(length)
-                                 .arg(maxLength));
+                QStringLiteral("HDLC parameters: parameter 0x%1 at offset %2 has length %3, expected 1 to %4")
+                    .arg(id, 2, 16, QLatin1Char('0'))
+                    .arg(at)
+                    .arg(length)
+                    .arg(maxLength));
         }
         quint32 value = 0;
         for (const char b : bytes)
             value = (value << 8) | quint8(b);
         if (value == 0) {
             return makeError(ErrorCode::Malformed,
-                             QStringLiteral("HDLC parameters: parameter 0x%1 at offset %2 is 0, which no link can use")
-                                 .arg(id, 2, 16, QLatin1Char('0'))
-                                 .arg(at));
+                QStringLiteral("HDLC parameters: parameter 0x%1 at offset %2 is 0, which no link can use")
+                    .arg(id, 2, 16, QLatin1Char('0'))
+                    .arg(at));
         }
         switch (id) {
-        case 0x05: params.maxInfoTx = quint16(value); break;
-        case 0x06: params.maxInfoRx = quint16(value); break;
-        case 0x07: params.windowTx = value; break;
-        default: params.windowRx = value; break;
+        case 0x05:
+            params.maxInfoTx = quint16(value);
+            break;
+        case 0x06:
+            params.maxInfoRx = quint16(value);
+            break;
+        case 0x07:
+            params.windowTx = value;
+            break;
+        default:
+            params.windowRx = value;
+            break;
         }
     }
     return params;

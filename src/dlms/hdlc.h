@@ -59,7 +59,7 @@ struct Frame {
     Address source;
     quint8 control = 0;
     bool segmented = false; // format field S bit: more segments of this APDU follow
-    QByteArray info;        // information field as carried (LLC header included, if any)
+    QByteArray info; // information field as carried (LLC header included, if any)
 
     FrameType type() const;
     bool pollFinal() const { return control & 0x10; }
@@ -93,10 +93,10 @@ private:
     QByteArray m_buffer;
     qsizetype m_offset = 0;
     qsizetype m_discarded = 0;
-    qint64 m_accounted = 0;     // stream position just past the last delimited frame's closing flag
-    qint64 m_base = 0;          // stream position of m_buffer[0], for error messages
+    qint64 m_accounted = 0; // stream position just past the last delimited frame's closing flag
+    qint64 m_base = 0; // stream position of m_buffer[0], for error messages
     qsizetype m_garbageRun = 0; // bytes skipped before the next flag, not yet reported
-    bool m_resyncing = false;   // skipping after a reported Malformed frame: no second error
+    bool m_resyncing = false; // skipping after a reported Malformed frame: no second error
 };
 
 // SNRM / UA information field (IEC 62056-46, 6.4.4.4.3.2): 81 80 len { 05 max-info-tx,
@@ -124,14 +124,14 @@ public:
     // What handleFrame() found, in order.
     struct Event {
         enum class Kind : quint8 {
-            Connected,    // UA to our SNRM (client) or SNRM accepted (server)
+            Connected, // UA to our SNRM (client) or SNRM accepted (server)
             Disconnected, // UA to DISC, DISC received, or DM
-            Apdu,         // a complete (reassembled) APDU, LLC removed
-            Error,        // sequence error, FRMR, unexpected frame; the link may need a reset
+            Apdu, // a complete (reassembled) APDU, LLC removed
+            Error, // sequence error, FRMR, unexpected frame; the link may need a reset
         };
         Kind kind;
         QByteArray apdu;
-        Error error{ErrorCode::Malformed, {}};
+        Error error {ErrorCode::Malformed, {}};
     };
 
     // Cap on a reassembled APDU, so a peer that never sends the final segment cannot make us
@@ -183,14 +183,14 @@ private:
     State m_state = State::Disconnected;
     quint8 m_sendSeq = 0; // V(S)
     quint8 m_recvSeq = 0; // V(R)
-    QByteArray m_txPending;    // LLC + APDU bytes still to send
+    QByteArray m_txPending; // LLC + APDU bytes still to send
     qsizetype m_txOffset = 0;
-    int m_unacked = 0;         // I frames sent and not yet acknowledged
-    QByteArray m_rxAssembly;   // segments received so far
+    int m_unacked = 0; // I frames sent and not yet acknowledged
+    QByteArray m_rxAssembly; // segments received so far
     bool m_rxInProgress = false; // a segmented APDU has started (its LLC was checked)
     bool m_rxDiscarding = false; // drop the rest of this APDU (bad LLC or over the cap)
-    int m_rxSinceAck = 0;        // I frames received since we last sent our N(R)
-    bool m_peerBusy = false;     // RNR received: hold I frames until RR
+    int m_rxSinceAck = 0; // I frames received since we last sent our N(R)
+    bool m_peerBusy = false; // RNR received: hold I frames until RR
     std::vector<Frame> m_out;
 };
 

@@ -13,12 +13,12 @@ using Event = Link::Event;
 
 Event errorEvent(ErrorCode code, QString message)
 {
-    return Event{Event::Kind::Error, {}, makeError(code, std::move(message))};
+    return Event {Event::Kind::Error, {}, makeError(code, std::move(message))};
 }
 
 Event simpleEvent(Event::Kind kind)
 {
-    return Event{kind, {}, {ErrorCode::Malformed, {}}};
+    return Event {kind, {}, {ErrorCode::Malformed, {}}};
 }
 
 // Stations match on their values; a meter may answer with a wider address encoding than
@@ -31,10 +31,14 @@ bool sameStation(const Address &a, const Address &b)
 QLatin1StringView stateName(Link::State state)
 {
     switch (state) {
-    case Link::State::Disconnected: return QLatin1StringView("disconnected");
-    case Link::State::Connecting: return QLatin1StringView("connecting");
-    case Link::State::Connected: return QLatin1StringView("connected");
-    case Link::State::Disconnecting: return QLatin1StringView("disconnecting");
+    case Link::State::Disconnected:
+        return QLatin1StringView("disconnected");
+    case Link::State::Connecting:
+        return QLatin1StringView("connecting");
+    case Link::State::Connected:
+        return QLatin1StringView("connected");
+    case Link::State::Disconnecting:
+        return QLatin1StringView("disconnecting");
     }
     return QLatin1StringView("?");
 }
@@ -58,11 +62,9 @@ LinkParameters sanitized(LinkParameters p, quint16 capacity)
 } // namespace
 
 Link::Link(Role role, Address local, Address remote, LinkParameters proposed)
-    : m_role(role)
-    , m_local(local)
-    , m_remote(remote)
-    , m_proposed(sanitized(proposed, infoCapacity(local, remote)))
-    , m_negotiated(sanitized({}, infoCapacity(local, remote)))
+    : m_role(role), m_local(local), m_remote(remote),
+      m_proposed(sanitized(proposed, infoCapacity(local, remote))),
+      m_negotiated(sanitized({}, infoCapacity(local, remote)))
 {
 }
 
@@ -117,7 +119,8 @@ void Link::connect()
     resetTransfer();
     m_state = State::Connecting;
     // All defaults: an empty SNRM says the same, and is what meters most often see.
-    m_out.push_back(makeFrame(control::Snrm, m_proposed == LinkParameters{} ? QByteArray() : encodeParameters(m_proposed)));
+    m_out.push_back(makeFrame(
+        control::Snrm, m_proposed == LinkParameters {} ? QByteArray() : encodeParameters(m_proposed)));
 }
 
 void Link::disconnect()
@@ -133,12 +136,12 @@ Result<void> Link::sendApdu(QByteArrayView apdu)
 {
     if (m_state != State::Connected) {
         return makeError(ErrorCode::InvalidArgument,
-                         QStringLiteral("HDLC: cannot send an APDU while the link is %1").arg(stateName(m_state)));
+            QStringLiteral("HDLC: cannot send an APDU while the link is %1").arg(stateName(m_state)));
     }
     if (m_txOffset < m_txPending.size()) {
         return makeError(ErrorCode::InvalidArgument,
-                         QStringLiteral("HDLC: cannot send an APDU while %1 bytes of the previous one are still to go")
-                             .arg(m_txPending.size() - m_txOffset));
+            QStringLiteral("HDLC: cannot send an APDU while %1 bytes of the previous one are still to go")
+                .arg(m_txPending.size() - m_txOffset));
     }
     m_txPending.clear();
     m_txPending.reserve(3 + apdu.size());
@@ -158,7 +161,8 @@ void Link::queueNextSegments()
         const bool last = m_txOffset + n == m_txPending.size();
         // P/F on the last frame of a window hands the turn to the peer.
         const bool poll = last || m_unacked + 1 == window;
-        m_out.push_back(makeFrame(control::i(m_sendSeq, m_recvSeq, poll), m_txPending.sliced(m_txOffset, n), !last));
+        m_out.push_back(
+            makeFrame(control::i(m_sendSeq, m_recvSeq, poll), m_txPending.sliced(m_txOffset, n), !last));
         m_sendSeq = quint8((m_sendSeq + 1) & 0x07);
         ++m_unacked;
         m_txOffset += n;
@@ -180,10 +184,10 @@ bool Link::acknowledge(quint8 recvSeq, std::vector<Event> &events)
     const int acked = (recvSeq - oldest) & 0x07;
     if (acked > m_unacked) {
         events.push_back(errorEvent(ErrorCode::UnexpectedFrame,
-                                    QStringLiteral("HDLC: N(R)=%1 acknowledges frames never sent (V(S)=%2, %3 outstanding)")
-                                        .arg(recvSeq)
-                                        .arg(m_sendSeq)
-                                        .arg(m_unacked)));
+            QStringLiteral("HDLC: N(R)=%1 acknowledges frames never sent (V(S)=%2, %3 outstanding)")
+                .arg(recvSeq)
+                .arg(m_sendSeq)
+                .arg(m_unacked)));
         return false;
     }
     m_unacked -= acked;
@@ -195,9 +199,9 @@ std::vector<Link::Event> Link::handleFrame(const Frame &frame)
     std::vector<Event> events;
     if (!sameStation(frame.destination, m_local) || !sameStation(frame.source, m_remote)) {
         events.push_back(errorEvent(ErrorCode::BadAddress,
-                                    QStringLiteral("HDLC: ignored a %1 frame from %2 to %3; this link is %4 to %5")
-                                        .arg(frameTypeName(frame.type()), frame.source.toString(),
-                                             frame.destination.toString(), m_local.toString(), m_remote.toString())));
+            QStringLiteral("HDLC: ignored a %1 frame from %2 to %3; this link is %4 to %5")
+                .arg(frameTypeName(frame.type()), frame.source.toString(), frame.destination.toString(),
+                    m_local.toString(), m_remote.toString())));
         return events;
     }
 
@@ -234,25 +238,24 @@ std::vector<Link::Event> Link::handleFrame(const Frame &frame)
         break;
     case FrameType::FRMR:
         events.push_back(errorEvent(ErrorCode::Rejected,
-                                    QStringLiteral("HDLC: the peer rejected a frame (FRMR %1)")
-                                        .arg(QString::fromLatin1(frame.info.toHex(' ')))));
+            QStringLiteral("HDLC: the peer rejected a frame (FRMR %1)")
+                .arg(QString::fromLatin1(frame.info.toHex(' ')))));
         break;
     case FrameType::UI: {
         // Unnumbered information (pushed data): a single frame, outside the sequence.
         const char *llc = m_role == Role::Client ? LlcResponse : LlcRequest;
         if (!frame.info.startsWith(QByteArrayView(llc, 3))) {
             events.push_back(errorEvent(ErrorCode::Malformed,
-                                        QStringLiteral("HDLC: UI frame without the LLC header %1")
-                                            .arg(QString::fromLatin1(QByteArray(llc, 3).toHex(' ')))));
+                QStringLiteral("HDLC: UI frame without the LLC header %1")
+                    .arg(QString::fromLatin1(QByteArray(llc, 3).toHex(' ')))));
             break;
         }
-        events.push_back(Event{Event::Kind::Apdu, frame.info.sliced(3), {ErrorCode::Malformed, {}}});
+        events.push_back(Event {Event::Kind::Apdu, frame.info.sliced(3), {ErrorCode::Malformed, {}}});
         break;
     }
     case FrameType::Unknown:
         events.push_back(errorEvent(ErrorCode::UnexpectedFrame,
-                                    QStringLiteral("HDLC: unknown control field 0x%1")
-                                        .arg(frame.control, 2, 16, QLatin1Char('0'))));
+            QStringLiteral("HDLC: unknown control field 0x%1").arg(frame.control, 2, 16, QLatin1Char('0'))));
         if (m_role == Role::Server && m_state == State::Connected) {
             // FRMR: rejected control field, our V(S)/V(R), W bit (undefined control field).
             QByteArray info;
@@ -269,7 +272,8 @@ std::vector<Link::Event> Link::handleFrame(const Frame &frame)
 void Link::handleSnrm(const Frame &frame, std::vector<Event> &events)
 {
     if (m_role != Role::Server) {
-        events.push_back(errorEvent(ErrorCode::UnexpectedFrame, QStringLiteral("HDLC: a client received SNRM")));
+        events.push_back(
+            errorEvent(ErrorCode::UnexpectedFrame, QStringLiteral("HDLC: a client received SNRM")));
         return;
     }
     auto peer = decodeParameters(frame.info);
@@ -306,15 +310,15 @@ void Link::handleUa(const Frame &frame, std::vector<Event> &events)
         events.push_back(simpleEvent(Event::Kind::Disconnected));
         return;
     }
-    events.push_back(errorEvent(ErrorCode::UnexpectedFrame,
-                                QStringLiteral("HDLC: unexpected UA while %1").arg(stateName(m_state))));
+    events.push_back(errorEvent(
+        ErrorCode::UnexpectedFrame, QStringLiteral("HDLC: unexpected UA while %1").arg(stateName(m_state))));
 }
 
 void Link::handleInformation(const Frame &frame, std::vector<Event> &events)
 {
     if (m_state != State::Connected) {
-        events.push_back(errorEvent(ErrorCode::UnexpectedFrame,
-                                    QStringLiteral("HDLC: I frame while %1").arg(stateName(m_state))));
+        events.push_back(errorEvent(
+            ErrorCode::UnexpectedFrame, QStringLiteral("HDLC: I frame while %1").arg(stateName(m_state))));
         if (m_role == Role::Server && m_state == State::Disconnected)
             m_out.push_back(makeFrame(control::Dm));
         return;
@@ -324,9 +328,9 @@ void Link::handleInformation(const Frame &frame, std::vector<Event> &events)
     if (frame.sendSeq() != m_recvSeq) {
         // Lost or repeated frame: drop it and tell the peer where we are.
         events.push_back(errorEvent(ErrorCode::UnexpectedFrame,
-                                    QStringLiteral("HDLC: I frame N(S)=%1 out of sequence, expected %2")
-                                        .arg(frame.sendSeq())
-                                        .arg(m_recvSeq)));
+            QStringLiteral("HDLC: I frame N(S)=%1 out of sequence, expected %2")
+                .arg(frame.sendSeq())
+                .arg(m_recvSeq)));
         queueReceiverReady();
         return;
     }
@@ -343,18 +347,17 @@ void Link::handleInformation(const Frame &frame, std::vector<Event> &events)
         } else {
             m_rxDiscarding = true;
             events.push_back(errorEvent(ErrorCode::Malformed,
-                                        QStringLiteral("HDLC: first segment does not start with the LLC header %1 (got %2)")
-                                            .arg(QString::fromLatin1(QByteArray(llc, 3).toHex(' ')),
-                                                 QString::fromLatin1(info.first(std::min<qsizetype>(3, info.size()))
-                                                                         .toByteArray()
-                                                                         .toHex(' ')))));
+                QStringLiteral("HDLC: first segment does not start with the LLC header %1 (got %2)")
+                    .arg(QString::fromLatin1(QByteArray(llc, 3).toHex(' ')),
+                        QString::fromLatin1(
+                            info.first(std::min<qsizetype>(3, info.size())).toByteArray().toHex(' ')))));
         }
     }
     if (!m_rxDiscarding) {
         if (m_rxAssembly.size() + info.size() > MaxReassembledApdu) {
             events.push_back(errorEvent(ErrorCode::LengthTooLarge,
-                                        QStringLiteral("HDLC: segmented APDU exceeds %1 bytes; dropping it")
-                                            .arg(MaxReassembledApdu)));
+                QStringLiteral("HDLC: segmented APDU exceeds %1 bytes; dropping it")
+                    .arg(MaxReassembledApdu)));
             m_rxDiscarding = true;
             m_rxAssembly = QByteArray();
         } else {
@@ -373,15 +376,16 @@ void Link::handleInformation(const Frame &frame, std::vector<Event> &events)
     m_rxInProgress = false;
     m_rxSinceAck = 0;
     if (!std::exchange(m_rxDiscarding, false))
-        events.push_back(Event{Event::Kind::Apdu, std::exchange(m_rxAssembly, QByteArray()), {ErrorCode::Malformed, {}}});
+        events.push_back(
+            Event {Event::Kind::Apdu, std::exchange(m_rxAssembly, QByteArray()), {ErrorCode::Malformed, {}}});
 }
 
 void Link::handleSupervisory(const Frame &frame, std::vector<Event> &events)
 {
     const bool notReady = frame.type() == FrameType::RNR;
     if (m_state != State::Connected) {
-        events.push_back(errorEvent(ErrorCode::UnexpectedFrame, QStringLiteral("HDLC: %1 while %2")
-                                                                    .arg(frameTypeName(frame.type()), stateName(m_state))));
+        events.push_back(errorEvent(ErrorCode::UnexpectedFrame,
+            QStringLiteral("HDLC: %1 while %2").arg(frameTypeName(frame.type()), stateName(m_state))));
         if (m_role == Role::Server && m_state == State::Disconnected)
             m_out.push_back(makeFrame(control::Dm));
         return;
@@ -401,8 +405,8 @@ void Link::handleSupervisory(const Frame &frame, std::vector<Event> &events)
         const qsizetype sentSegments = (m_txOffset + maxInfo - 1) / maxInfo;
         if (m_unacked > sentSegments) {
             events.push_back(errorEvent(ErrorCode::UnexpectedFrame,
-                                        QStringLiteral("HDLC: the peer lost %1 frames that can no longer be sent again")
-                                            .arg(m_unacked)));
+                QStringLiteral("HDLC: the peer lost %1 frames that can no longer be sent again")
+                    .arg(m_unacked)));
             m_unacked = 0;
         } else {
             m_txOffset = (sentSegments - m_unacked) * maxInfo;

@@ -53,8 +53,8 @@ Result<Obis> Obis::parse(QStringView input)
 
     // Tokenise into up to six decimal groups and the five separators between them; the shape
     // of the separator sequence decides which of the accepted notations this is.
-    std::array<quint8, 6> groups{};
-    std::array<QChar, 5> seps{};
+    std::array<quint8, 6> groups {};
+    std::array<QChar, 5> seps {};
     int groupCount = 0;
     qsizetype pos = 0;
     const qsizetype n = text.size();
@@ -67,8 +67,7 @@ Result<Obis> Obis::parse(QStringView input)
                 return parseError(u"group %1 is missing at the end"_s.arg(groupCount + 1), text);
             const QChar c = text[pos];
             if (isSeparator(c))
-                return parseError(u"group %1 is empty at position %2"_s.arg(groupCount + 1).arg(pos),
-                                  text);
+                return parseError(u"group %1 is empty at position %2"_s.arg(groupCount + 1).arg(pos), text);
             return unexpectedChar(c, pos, text);
         }
         const QStringView digits = text.sliced(start, pos - start);
@@ -104,8 +103,8 @@ Result<Obis> Obis::parse(QStringView input)
         return parseError(u"only %1 %2, expected 5 or 6"_s.arg(groupCount).arg(noun), text);
     }
 
-    const bool dotted = std::all_of(seps.begin(), seps.begin() + (groupCount - 1),
-                                    [](QChar c) { return c == u'.'; });
+    const bool dotted
+        = std::all_of(seps.begin(), seps.begin() + (groupCount - 1), [](QChar c) { return c == u'.'; });
     const bool iec = seps[0] == u'-' && seps[1] == u':' && seps[2] == u'.' && seps[3] == u'.'
         && (groupCount == 5 || seps[4] == u'*' || seps[4] == u'.');
     if (!dotted && !iec)
@@ -119,8 +118,8 @@ Result<Obis> Obis::parse(QStringView input)
 Result<Obis> Obis::fromBytes(QByteArrayView bytes)
 {
     if (bytes.size() != 6)
-        return makeError(ErrorCode::Malformed,
-                         u"OBIS: a logical name is 6 bytes, got %1"_s.arg(bytes.size()));
+        return makeError(
+            ErrorCode::Malformed, u"OBIS: a logical name is 6 bytes, got %1"_s.arg(bytes.size()));
     const auto *p = reinterpret_cast<const quint8 *>(bytes.data());
     return Obis(p[0], p[1], p[2], p[3], p[4], p[5]);
 }
@@ -163,49 +162,92 @@ QString Obis::toIecString() const
 QString interfaceClassName(quint16 classId)
 {
     switch (classId) {
-    case 1: return u"Data"_s;
-    case 3: return u"Register"_s;
-    case 4: return u"Extended register"_s;
-    case 5: return u"Demand register"_s;
-    case 6: return u"Register activation"_s;
-    case 7: return u"Profile generic"_s;
-    case 8: return u"Clock"_s;
-    case 9: return u"Script table"_s;
-    case 10: return u"Schedule"_s;
-    case 11: return u"Special days table"_s;
-    case 12: return u"Association SN"_s;
-    case 15: return u"Association LN"_s;
-    case 17: return u"SAP assignment"_s;
-    case 18: return u"Image transfer"_s;
-    case 19: return u"IEC local port setup"_s;
-    case 20: return u"Activity calendar"_s;
-    case 21: return u"Register monitor"_s;
-    case 22: return u"Single action schedule"_s;
-    case 23: return u"IEC HDLC setup"_s;
-    case 24: return u"IEC twisted pair (1) setup"_s;
-    case 25: return u"M-Bus slave port setup"_s;
-    case 26: return u"Utility tables"_s;
-    case 27: return u"Modem configuration"_s;
-    case 28: return u"Auto answer"_s;
-    case 29: return u"Auto connect"_s;
-    case 40: return u"Push setup"_s;
-    case 41: return u"TCP-UDP setup"_s;
-    case 42: return u"IPv4 setup"_s;
-    case 43: return u"MAC address setup"_s;
-    case 44: return u"PPP setup"_s;
-    case 45: return u"GPRS modem setup"_s;
-    case 46: return u"SMTP setup"_s;
-    case 47: return u"GSM diagnostic"_s;
-    case 48: return u"IPv6 setup"_s;
-    case 61: return u"Register table"_s;
-    case 62: return u"Compact data"_s;
-    case 63: return u"Status mapping"_s;
-    case 64: return u"Security setup"_s;
-    case 70: return u"Disconnect control"_s;
-    case 71: return u"Limiter"_s;
-    case 72: return u"M-Bus client"_s;
-    case 74: return u"M-Bus master port setup"_s;
-    default: return u"class %1"_s.arg(classId);
+    case 1:
+        return u"Data"_s;
+    case 3:
+        return u"Register"_s;
+    case 4:
+        return u"Extended register"_s;
+    case 5:
+        return u"Demand register"_s;
+    case 6:
+        return u"Register activation"_s;
+    case 7:
+        return u"Profile generic"_s;
+    case 8:
+        return u"Clock"_s;
+    case 9:
+        return u"Script table"_s;
+    case 10:
+        return u"Schedule"_s;
+    case 11:
+        return u"Special days table"_s;
+    case 12:
+        return u"Association SN"_s;
+    case 15:
+        return u"Association LN"_s;
+    case 17:
+        return u"SAP assignment"_s;
+    case 18:
+        return u"Image transfer"_s;
+    case 19:
+        return u"IEC local port setup"_s;
+    case 20:
+        return u"Activity calendar"_s;
+    case 21:
+        return u"Register monitor"_s;
+    case 22:
+        return u"Single action schedule"_s;
+    case 23:
+        return u"IEC HDLC setup"_s;
+    case 24:
+        return u"IEC twisted pair (1) setup"_s;
+    case 25:
+        return u"M-Bus slave port setup"_s;
+    case 26:
+        return u"Utility tables"_s;
+    case 27:
+        return u"Modem configuration"_s;
+    case 28:
+        return u"Auto answer"_s;
+    case 29:
+        return u"Auto connect"_s;
+    case 40:
+        return u"Push setup"_s;
+    case 41:
+        return u"TCP-UDP setup"_s;
+    case 42:
+        return u"IPv4 setup"_s;
+    case 43:
+        return u"MAC address setup"_s;
+    case 44:
+        return u"PPP setup"_s;
+    case 45:
+        return u"GPRS modem setup"_s;
+    case 46:
+        return u"SMTP setup"_s;
+    case 47:
+        return u"GSM diagnostic"_s;
+    case 48:
+        return u"IPv6 setup"_s;
+    case 61:
+        return u"Register table"_s;
+    case 62:
+        return u"Compact data"_s;
+    case 63:
+        return u"Status mapping"_s;
+    case 64:
+        return u"Security setup"_s;
+    case 70:
+        return u"Disconnect control"_s;
+    case 71:
+        return u"Limiter"_s;
+    case 72:
+        return u"M-Bus client"_s;
+    case 74:
+        return u"M-Bus master port setup"_s;
+    default:
+        return u"class %1"_s.arg(classId);
     }
 }
 

@@ -16,7 +16,7 @@ namespace dlms {
 class Obis {
 public:
     constexpr Obis() = default;
-    constexpr Obis(quint8 a, quint8 b, quint8 c, quint8 d, quint8 e, quint8 f) : m_g{a, b, c, d, e, f} {}
+    constexpr Obis(quint8 a, quint8 b, quint8 c, quint8 d, quint8 e, quint8 f) : m_g {a, b, c, d, e, f} { }
 
     // Accepts "1.0.1.8.0.255", "1-0:1.8.0*255", "1-0:1.8.0.255", and the five-group forms
     // "1.0.1.8.0" / "1-0:1.8.0" (F defaults to 255). Whitespace around is ignored.
@@ -29,14 +29,14 @@ public:
     QByteArray toBytes() const;
     void appendTo(QByteArray &out) const;
 
-    QString toString() const;    // "1.0.1.8.0.255"
+    QString toString() const; // "1.0.1.8.0.255"
     QString toIecString() const; // "1-0:1.8.0*255"
 
     constexpr auto operator<=>(const Obis &) const = default;
     constexpr bool operator==(const Obis &) const = default;
 
 private:
-    std::array<quint8, 6> m_g{};
+    std::array<quint8, 6> m_g {};
 };
 
 inline size_t qHash(const Obis &o, size_t seed = 0) noexcept
@@ -79,8 +79,8 @@ QString interfaceClassName(quint16 classId);
 
 struct WellKnownObject {
     Obis obis;
-    quint16 classId;        // the usual interface class for this code
-    const char *name;       // English, e.g. "Active energy import (+A), total"
+    quint16 classId; // the usual interface class for this code
+    const char *name; // English, e.g. "Active energy import (+A), total"
     const char *telemetryKey; // a default key for telemetry, e.g. "energy_import_wh"; may be ""
 };
 

@@ -18,12 +18,15 @@ constexpr WellKnownObject kTable[] = {
     {Obis(0, 0, 0, 2, 0, 255), kData, "Active firmware identifier", "firmware_id"},
     {Obis(0, 0, 1, 0, 0, 255), quint16(InterfaceClass::Clock), "Clock", "clock"},
     {Obis(0, 0, 10, 0, 0, 255), quint16(InterfaceClass::ScriptTable), "Global meter reset script table", ""},
-    {Obis(0, 0, 10, 0, 1, 255), quint16(InterfaceClass::ScriptTable), "MDI reset / end of billing period script table", ""},
+    {Obis(0, 0, 10, 0, 1, 255), quint16(InterfaceClass::ScriptTable),
+        "MDI reset / end of billing period script table", ""},
     {Obis(0, 0, 10, 0, 100, 255), quint16(InterfaceClass::ScriptTable), "Tariffication script table", ""},
-    {Obis(0, 0, 10, 0, 106, 255), quint16(InterfaceClass::ScriptTable), "Disconnect control script table", ""},
+    {Obis(0, 0, 10, 0, 106, 255), quint16(InterfaceClass::ScriptTable), "Disconnect control script table",
+        ""},
     {Obis(0, 0, 11, 0, 0, 255), quint16(InterfaceClass::SpecialDaysTable), "Special days table", ""},
     {Obis(0, 0, 13, 0, 0, 255), quint16(InterfaceClass::ActivityCalendar), "Activity calendar", ""},
-    {Obis(0, 0, 15, 0, 0, 255), quint16(InterfaceClass::SingleActionSchedule), "End of billing period schedule", ""},
+    {Obis(0, 0, 15, 0, 0, 255), quint16(InterfaceClass::SingleActionSchedule),
+        "End of billing period schedule", ""},
     {Obis(0, 0, 17, 0, 0, 255), quint16(InterfaceClass::Limiter), "Limiter", ""},
     {Obis(0, 0, 22, 0, 0, 255), quint16(InterfaceClass::IecHdlcSetup), "IEC HDLC setup", ""},
     {Obis(0, 0, 25, 0, 0, 255), quint16(InterfaceClass::TcpUdpSetup), "TCP-UDP setup", ""},
@@ -42,24 +45,30 @@ constexpr WellKnownObject kTable[] = {
 
     {Obis(1, 0, 0, 0, 0, 255), kData, "Electricity ID 1", "meter_id"},
     {Obis(1, 0, 0, 2, 0, 255), kData, "Active firmware identifier (metrology)", "firmware_version"},
-    {Obis(1, 0, 1, 6, 0, 255), kExtRegister, "Maximum demand, active power import (+A), total", "max_demand_import_w"},
+    {Obis(1, 0, 1, 6, 0, 255), kExtRegister, "Maximum demand, active power import (+A), total",
+        "max_demand_import_w"},
     {Obis(1, 0, 1, 7, 0, 255), kRegister, "Active power import (+P), instantaneous", "power_import_w"},
     {Obis(1, 0, 1, 8, 0, 255), kRegister, "Active energy import (+A), total", "energy_import_wh"},
     {Obis(1, 0, 1, 8, 1, 255), kRegister, "Active energy import (+A), tariff 1", "energy_import_t1_wh"},
     {Obis(1, 0, 1, 8, 2, 255), kRegister, "Active energy import (+A), tariff 2", "energy_import_t2_wh"},
     {Obis(1, 0, 1, 8, 3, 255), kRegister, "Active energy import (+A), tariff 3", "energy_import_t3_wh"},
     {Obis(1, 0, 1, 8, 4, 255), kRegister, "Active energy import (+A), tariff 4", "energy_import_t4_wh"},
-    {Obis(1, 0, 2, 6, 0, 255), kExtRegister, "Maximum demand, active power export (-A), total", "max_demand_export_w"},
+    {Obis(1, 0, 2, 6, 0, 255), kExtRegister, "Maximum demand, active power export (-A), total",
+        "max_demand_export_w"},
     {Obis(1, 0, 2, 7, 0, 255), kRegister, "Active power export (-P), instantaneous", "power_export_w"},
     {Obis(1, 0, 2, 8, 0, 255), kRegister, "Active energy export (-A), total", "energy_export_wh"},
     {Obis(1, 0, 2, 8, 1, 255), kRegister, "Active energy export (-A), tariff 1", "energy_export_t1_wh"},
     {Obis(1, 0, 2, 8, 2, 255), kRegister, "Active energy export (-A), tariff 2", "energy_export_t2_wh"},
     {Obis(1, 0, 2, 8, 3, 255), kRegister, "Active energy export (-A), tariff 3", "energy_export_t3_wh"},
     {Obis(1, 0, 2, 8, 4, 255), kRegister, "Active energy export (-A), tariff 4", "energy_export_t4_wh"},
-    {Obis(1, 0, 3, 7, 0, 255), kRegister, "Reactive power import (+Q), instantaneous", "reactive_power_import_var"},
-    {Obis(1, 0, 3, 8, 0, 255), kRegister, "Reactive energy import (+R), total", "energy_reactive_import_varh"},
-    {Obis(1, 0, 4, 7, 0, 255), kRegister, "Reactive power export (-Q), instantaneous", "reactive_power_export_var"},
-    {Obis(1, 0, 4, 8, 0, 255), kRegister, "Reactive energy export (-R), total", "energy_reactive_export_varh"},
+    {Obis(1, 0, 3, 7, 0, 255), kRegister, "Reactive power import (+Q), instantaneous",
+        "reactive_power_import_var"},
+    {Obis(1, 0, 3, 8, 0, 255), kRegister, "Reactive energy import (+R), total",
+        "energy_reactive_import_varh"},
+    {Obis(1, 0, 4, 7, 0, 255), kRegister, "Reactive power export (-Q), instantaneous",
+        "reactive_power_export_var"},
+    {Obis(1, 0, 4, 8, 0, 255), kRegister, "Reactive energy export (-R), total",
+        "energy_reactive_export_varh"},
     {Obis(1, 0, 9, 7, 0, 255), kRegister, "Apparent power import (+S), instantaneous", "apparent_power_va"},
     {Obis(1, 0, 9, 8, 0, 255), kRegister, "Apparent energy import (+S), total", "energy_apparent_import_vah"},
     {Obis(1, 0, 13, 7, 0, 255), kRegister, "Power factor, total, instantaneous", "power_factor"},
@@ -83,7 +92,8 @@ constexpr WellKnownObject kTable[] = {
     {Obis(1, 0, 99, 1, 0, 255), kProfile, "Load profile 1", ""},
     {Obis(1, 0, 99, 2, 0, 255), kProfile, "Load profile 2", ""},
     // Some meters keep the metrology firmware under channel 1 rather than 0.
-    {Obis(1, 1, 0, 2, 0, 255), kData, "Active firmware identifier (metrology, channel 1)", "firmware_version_ch1"},
+    {Obis(1, 1, 0, 2, 0, 255), kData, "Active firmware identifier (metrology, channel 1)",
+        "firmware_version_ch1"},
 };
 
 constexpr bool strictlySorted()
@@ -106,7 +116,7 @@ std::span<const WellKnownObject> wellKnownObjects()
 const WellKnownObject *findWellKnown(const Obis &obis)
 {
     const auto *it = std::lower_bound(std::begin(kTable), std::end(kTable), obis,
-                                      [](const WellKnownObject &w, const Obis &o) { return w.obis < o; });
+        [](const WellKnownObject &w, const Obis &o) { return w.obis < o; });
     return it != std::end(kTable) && it->obis == obis ? it : nullptr;
 }
 

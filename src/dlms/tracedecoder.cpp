@@ -13,8 +13,8 @@ namespace {
 
 QString hdlcSummary(const hdlc::Frame &frame)
 {
-    QString text = u"HDLC "_s + hdlc::frameTypeName(frame.type()) + u' ' + frame.source.toString()
-        + u"→"_s + frame.destination.toString();
+    QString text = u"HDLC "_s + hdlc::frameTypeName(frame.type()) + u' ' + frame.source.toString() + u"→"_s
+        + frame.destination.toString();
     const hdlc::FrameType type = frame.type();
     if (type == hdlc::FrameType::I)
         text += QStringLiteral(" N(S)=%1 N(R)=%2").arg(frame.sendSeq()).arg(frame.recvSeq());
@@ -47,12 +47,13 @@ bool hasScalerUnit(const AttributeDescriptor &a)
 bool isScaledValue(const AttributeDescriptor &a)
 {
     return (a.classId == 3 || a.classId == 4) ? a.attributeId == 2
-                                               : a.classId == 5 && (a.attributeId == 2 || a.attributeId == 3);
+                                              : a.classId == 5 && (a.attributeId == 2 || a.attributeId == 3);
 }
 
 // Overwrites the part of `wire` that carries stream bytes [secret.offset, +length), given that the
 // frame's information field starts at `infoAt` in `wire` and at `streamAt` in the stream.
-void maskRange(QByteArray &wire, qsizetype infoAt, qsizetype infoSize, qsizetype streamAt, const ByteRange &secret)
+void maskRange(
+    QByteArray &wire, qsizetype infoAt, qsizetype infoSize, qsizetype streamAt, const ByteRange &secret)
 {
     const qsizetype from = std::max(secret.offset, streamAt);
     const qsizetype to = std::min(secret.offset + secret.length, streamAt + infoSize);
@@ -62,7 +63,7 @@ void maskRange(QByteArray &wire, qsizetype infoAt, qsizetype infoSize, qsizetype
 
 } // namespace
 
-TraceDecoder::TraceDecoder(std::optional<Transport> transport) : m_transport(transport) {}
+TraceDecoder::TraceDecoder(std::optional<Transport> transport) : m_transport(transport) { }
 
 QString TraceDecoder::describeResult(const DataResult &result, const AttributeDescriptor *attribute) const
 {
@@ -82,7 +83,8 @@ QString TraceDecoder::describeResult(const DataResult &result, const AttributeDe
         }
     } else if (attribute && isScaledValue(*attribute) && result.value.isNumber()) {
         if (const auto it = m_scalers.find(attribute->instance); it != m_scalers.end())
-            text += u" → "_s + scaledText(result.value, it->second.scaler) + u' ' + unitSymbol(it->second.unit);
+            text += u" → "_s + scaledText(result.value, it->second.scaler) + u' '
+                + unitSymbol(it->second.unit);
     }
     if (result.value.type() == DataType::OctetString) {
         if (const auto dt = result.value.asDateTime(); dt && dt->toQDateTime())
@@ -103,7 +105,8 @@ void TraceDecoder::describeApdu(QByteArrayView apdu, Line &line)
     line.summary += (line.summary.isEmpty() ? QString() : u" | "_s) + dlms::describeApdu(*decoded);
     if (const auto *aare = std::get_if<Aare>(&*decoded)) {
         if (aare->initiate)
-            line.details << u"conformance: "_s + conformanceNames(aare->initiate->negotiatedConformance).join(u", "_s);
+            line.details << u"conformance: "_s
+                    + conformanceNames(aare->initiate->negotiatedConformance).join(u", "_s);
     } else if (const auto *request = std::get_if<GetRequest>(&*decoded)) {
         if (request->kind != GetRequest::Kind::Next) {
             std::vector<AttributeDescriptor> attributes;
@@ -113,9 +116,10 @@ void TraceDecoder::describeApdu(QByteArrayView apdu, Line &line)
         }
     } else if (const auto *get = std::get_if<GetResponse>(&*decoded)) {
         const auto pending = m_pendingGets.find(get->invoke.invokeId);
-        const std::vector<AttributeDescriptor> *attributes =
-            pending != m_pendingGets.end() && pending->second.size() == get->results.size() ? &pending->second
-                                                                                              : nullptr;
+        const std::vector<AttributeDescriptor> *attributes
+            = pending != m_pendingGets.end() && pending->second.size() == get->results.size()
+            ? &pending->second
+            : nullptr;
         // Learn scalers first, so a with-list reading value and scaler together shows both.
         for (size_t i = 0; attributes && i < get->results.size(); ++i) {
             if (hasScalerUnit((*attributes)[i]) && get->results[i].ok()) {
@@ -163,7 +167,8 @@ std::vector<TraceDecoder::Line> TraceDecoder::feed(Direction direction, QByteArr
             QByteArray wire;
             (void)wrapper::encode((*next)->sourcePort, (*next)->destinationPort, (*next)->apdu, wire);
             line.size = wire.size();
-            line.summary = QStringLiteral("wrapper %1→%2").arg((*next)->sourcePort).arg((*next)->destinationPort);
+            line.summary
+                = QStringLiteral("wrapper %1→%2").arg((*next)->sourcePort).arg((*next)->destinationPort);
             describeApdu((*next)->apdu, line);
             if (const auto secret = findAuthenticationValue((*next)->apdu))
                 maskRange(wire, wrapper::HeaderSize, (*next)->apdu.size(), 0, *secret);
@@ -214,7 +219,7 @@ std::vector<TraceDecoder::Line> TraceDecoder::feed(Direction direction, QByteArr
         if (side.assembly.size() > hdlc::Link::MaxReassembledApdu) {
             // Never completed: give up on it, and mask all of it if it claimed to be an AARQ.
             side.held.push_back(std::move(segment));
-            flushHeld(isAarq ? std::optional<ByteRange>(ByteRange{0, side.assembly.size()}) : std::nullopt);
+            flushHeld(isAarq ? std::optional<ByteRange>(ByteRange {0, side.assembly.size()}) : std::nullopt);
             side.assembly.clear();
             errorLine(QStringLiteral("HDLC: segmented APDU exceeds %1 bytes without a last segment; dropped")
                           .arg(hdlc::Link::MaxReassembledApdu));

@@ -19,8 +19,8 @@ public:
     struct Line {
         Direction direction = Direction::Sent;
         qsizetype size = 0;
-        QString hex;         // "7E A0 07 …"
-        QString summary;     // "HDLC SNRM 16→1 P" / "AARQ LN no-auth …" / "error: …"
+        QString hex; // "7E A0 07 …"
+        QString summary; // "HDLC SNRM 16→1 P" / "AARQ LN no-auth …" / "error: …"
         QStringList details; // e.g. "[1] double-long-unsigned 12345"
         bool isError = false;
     };
@@ -35,15 +35,15 @@ private:
     struct HeldSegment {
         Line line;
         QByteArray wire;
-        qsizetype infoAt = 0;   // information field's offset within `wire`
+        qsizetype infoAt = 0; // information field's offset within `wire`
         qsizetype infoSize = 0;
         qsizetype streamAt = 0; // its offset within the reassembled LLC + APDU
     };
     struct Side {
         hdlc::Deframer hdlc;
         wrapper::Deframer wrapper;
-        QByteArray assembly;            // HDLC segments of an APDU in progress (LLC included)
-        std::vector<HeldSegment> held;  // AARQ segments waiting for the secret's position
+        QByteArray assembly; // HDLC segments of an APDU in progress (LLC included)
+        std::vector<HeldSegment> held; // AARQ segments waiting for the secret's position
     };
     void describeApdu(QByteArrayView apdu, Line &line);
     QString describeResult(const DataResult &result, const AttributeDescriptor *attribute) const;

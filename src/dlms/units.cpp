@@ -141,7 +141,7 @@ constexpr UnitInfo kUnits[] = {
 
 // Direct index by code; codes the table does not list stay null.
 constexpr std::array<const UnitInfo *, 256> kUnitIndex = [] {
-    std::array<const UnitInfo *, 256> index{};
+    std::array<const UnitInfo *, 256> index {};
     for (const UnitInfo &u : kUnits)
         index[u.code] = &u;
     return index;
@@ -165,7 +165,7 @@ bool isIntegerType(DataType t)
 }
 
 constexpr std::array<double, 23> kExactPowers = [] {
-    std::array<double, 23> p{};
+    std::array<double, 23> p {};
     double x = 1.0;
     for (double &e : p) {
         e = x;
@@ -197,7 +197,8 @@ QString floatText(double v, bool single)
     if (std::isinf(shown))
         return shown < 0 ? u"-Infinity"_s : u"Infinity"_s;
     char buf[64];
-    const auto res = single ? std::to_chars(buf, buf + sizeof buf, f) : std::to_chars(buf, buf + sizeof buf, v);
+    const auto res
+        = single ? std::to_chars(buf, buf + sizeof buf, f) : std::to_chars(buf, buf + sizeof buf, v);
     return QString::fromLatin1(buf, res.ptr - buf);
 }
 
@@ -207,26 +208,25 @@ Result<ScalerUnit> ScalerUnit::fromValue(const Value &value)
 {
     if (value.type() != DataType::Structure)
         return makeError(ErrorCode::Malformed,
-                         u"scaler_unit: expected a structure of 2 elements, got %1"_s.arg(
-                             dataTypeName(value.type())));
+            u"scaler_unit: expected a structure of 2 elements, got %1"_s.arg(dataTypeName(value.type())));
     const ValueList &items = value.items();
     if (items.size() != 2)
-        return makeError(ErrorCode::Malformed,
-                         u"scaler_unit: structure has %1 elements, expected 2"_s.arg(items.size()));
+        return makeError(
+            ErrorCode::Malformed, u"scaler_unit: structure has %1 elements, expected 2"_s.arg(items.size()));
     const Value &scaler = items[0];
     const Value &unit = items[1];
     if (!isIntegerType(scaler.type()))
         return makeError(ErrorCode::Malformed,
-                         u"scaler_unit: scaler is %1, expected an integer"_s.arg(dataTypeName(scaler.type())));
+            u"scaler_unit: scaler is %1, expected an integer"_s.arg(dataTypeName(scaler.type())));
     const auto s = scaler.toInt64();
     if (!s || *s < -128 || *s > 127) {
         const QString text = s ? QString::number(*s) : QString::number(*scaler.toUInt64());
-        return makeError(ErrorCode::Malformed,
-                         u"scaler_unit: scaler %1 is out of range -128..127"_s.arg(text));
+        return makeError(
+            ErrorCode::Malformed, u"scaler_unit: scaler %1 is out of range -128..127"_s.arg(text));
     }
     if (unit.type() != DataType::Enum)
-        return makeError(ErrorCode::Malformed,
-                         u"scaler_unit: unit is %1, expected enum"_s.arg(dataTypeName(unit.type())));
+        return makeError(
+            ErrorCode::Malformed, u"scaler_unit: unit is %1, expected enum"_s.arg(dataTypeName(unit.type())));
     ScalerUnit su;
     su.scaler = qint8(*s);
     su.unit = quint8(*unit.toUInt64());

@@ -120,7 +120,7 @@ QString hexText(const QByteArray &bytes, char separator)
 
 QJsonValue typeDescriptionJson(const TypeDescription &d)
 {
-    QJsonObject o{{u"type"_s, dataTypeName(d.type)}};
+    QJsonObject o {{u"type"_s, dataTypeName(d.type)}};
     if (d.type == DataType::Array) {
         o.insert(u"length"_s, int(d.arrayLength));
         if (!d.children.empty())
@@ -166,31 +166,56 @@ QString dateTimeJsonText(const CosemDateTime &dt)
 QString dataTypeName(DataType type)
 {
     switch (type) {
-    case DataType::NullData: return u"null-data"_s;
-    case DataType::Array: return u"array"_s;
-    case DataType::Structure: return u"structure"_s;
-    case DataType::Boolean: return u"boolean"_s;
-    case DataType::BitString: return u"bit-string"_s;
-    case DataType::DoubleLong: return u"double-long"_s;
-    case DataType::DoubleLongUnsigned: return u"double-long-unsigned"_s;
-    case DataType::OctetString: return u"octet-string"_s;
-    case DataType::VisibleString: return u"visible-string"_s;
-    case DataType::Utf8String: return u"utf8-string"_s;
-    case DataType::Bcd: return u"bcd"_s;
-    case DataType::Integer: return u"integer"_s;
-    case DataType::Long: return u"long"_s;
-    case DataType::Unsigned: return u"unsigned"_s;
-    case DataType::LongUnsigned: return u"long-unsigned"_s;
-    case DataType::CompactArray: return u"compact-array"_s;
-    case DataType::Long64: return u"long64"_s;
-    case DataType::Long64Unsigned: return u"long64-unsigned"_s;
-    case DataType::Enum: return u"enum"_s;
-    case DataType::Float32: return u"float32"_s;
-    case DataType::Float64: return u"float64"_s;
-    case DataType::DateTime: return u"date-time"_s;
-    case DataType::Date: return u"date"_s;
-    case DataType::Time: return u"time"_s;
-    case DataType::DontCare: return u"dont-care"_s;
+    case DataType::NullData:
+        return u"null-data"_s;
+    case DataType::Array:
+        return u"array"_s;
+    case DataType::Structure:
+        return u"structure"_s;
+    case DataType::Boolean:
+        return u"boolean"_s;
+    case DataType::BitString:
+        return u"bit-string"_s;
+    case DataType::DoubleLong:
+        return u"double-long"_s;
+    case DataType::DoubleLongUnsigned:
+        return u"double-long-unsigned"_s;
+    case DataType::OctetString:
+        return u"octet-string"_s;
+    case DataType::VisibleString:
+        return u"visible-string"_s;
+    case DataType::Utf8String:
+        return u"utf8-string"_s;
+    case DataType::Bcd:
+        return u"bcd"_s;
+    case DataType::Integer:
+        return u"integer"_s;
+    case DataType::Long:
+        return u"long"_s;
+    case DataType::Unsigned:
+        return u"unsigned"_s;
+    case DataType::LongUnsigned:
+        return u"long-unsigned"_s;
+    case DataType::CompactArray:
+        return u"compact-array"_s;
+    case DataType::Long64:
+        return u"long64"_s;
+    case DataType::Long64Unsigned:
+        return u"long64-unsigned"_s;
+    case DataType::Enum:
+        return u"enum"_s;
+    case DataType::Float32:
+        return u"float32"_s;
+    case DataType::Float64:
+        return u"float64"_s;
+    case DataType::DateTime:
+        return u"date-time"_s;
+    case DataType::Date:
+        return u"date"_s;
+    case DataType::Time:
+        return u"time"_s;
+    case DataType::DontCare:
+        return u"dont-care"_s;
     }
     return u"unknown"_s;
 }
@@ -198,10 +223,30 @@ QString dataTypeName(DataType type)
 bool isKnownDataType(quint8 tag)
 {
     switch (tag) {
-    case 0: case 1: case 2: case 3: case 4: case 5: case 6:
-    case 9: case 10: case 12: case 13:
-    case 15: case 16: case 17: case 18: case 19: case 20: case 21:
-    case 22: case 23: case 24: case 25: case 26: case 27:
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 9:
+    case 10:
+    case 12:
+    case 13:
+    case 15:
+    case 16:
+    case 17:
+    case 18:
+    case 19:
+    case 20:
+    case 21:
+    case 22:
+    case 23:
+    case 24:
+    case 25:
+    case 26:
+    case 27:
     case 255:
         return true;
     default:
@@ -226,23 +271,74 @@ QString BitString::toString() const
     return s;
 }
 
-Value Value::dontCare() { return Value(DataType::DontCare, std::monostate{}); }
-Value Value::boolean(bool v) { return Value(DataType::Boolean, v); }
-Value Value::integer(qint8 v) { return Value(DataType::Integer, qint64(v)); }
-Value Value::long16(qint16 v) { return Value(DataType::Long, qint64(v)); }
-Value Value::doubleLong(qint32 v) { return Value(DataType::DoubleLong, qint64(v)); }
-Value Value::long64(qint64 v) { return Value(DataType::Long64, v); }
-Value Value::unsigned8(quint8 v) { return Value(DataType::Unsigned, quint64(v)); }
-Value Value::longUnsigned(quint16 v) { return Value(DataType::LongUnsigned, quint64(v)); }
-Value Value::doubleLongUnsigned(quint32 v) { return Value(DataType::DoubleLongUnsigned, quint64(v)); }
-Value Value::long64Unsigned(quint64 v) { return Value(DataType::Long64Unsigned, v); }
-Value Value::enumeration(quint8 v) { return Value(DataType::Enum, quint64(v)); }
-Value Value::bcd(qint8 v) { return Value(DataType::Bcd, qint64(v)); }
-Value Value::float32(float v) { return Value(DataType::Float32, widenFloat(v)); }
-Value Value::float64(double v) { return Value(DataType::Float64, v); }
-Value Value::octetString(QByteArray bytes) { return Value(DataType::OctetString, std::move(bytes)); }
-Value Value::visibleString(QByteArray ascii) { return Value(DataType::VisibleString, std::move(ascii)); }
-Value Value::utf8String(const QString &text) { return Value(DataType::Utf8String, text); }
+Value Value::dontCare()
+{
+    return Value(DataType::DontCare, std::monostate {});
+}
+Value Value::boolean(bool v)
+{
+    return Value(DataType::Boolean, v);
+}
+Value Value::integer(qint8 v)
+{
+    return Value(DataType::Integer, qint64(v));
+}
+Value Value::long16(qint16 v)
+{
+    return Value(DataType::Long, qint64(v));
+}
+Value Value::doubleLong(qint32 v)
+{
+    return Value(DataType::DoubleLong, qint64(v));
+}
+Value Value::long64(qint64 v)
+{
+    return Value(DataType::Long64, v);
+}
+Value Value::unsigned8(quint8 v)
+{
+    return Value(DataType::Unsigned, quint64(v));
+}
+Value Value::longUnsigned(quint16 v)
+{
+    return Value(DataType::LongUnsigned, quint64(v));
+}
+Value Value::doubleLongUnsigned(quint32 v)
+{
+    return Value(DataType::DoubleLongUnsigned, quint64(v));
+}
+Value Value::long64Unsigned(quint64 v)
+{
+    return Value(DataType::Long64Unsigned, v);
+}
+Value Value::enumeration(quint8 v)
+{
+    return Value(DataType::Enum, quint64(v));
+}
+Value Value::bcd(qint8 v)
+{
+    return Value(DataType::Bcd, qint64(v));
+}
+Value Value::float32(float v)
+{
+    return Value(DataType::Float32, widenFloat(v));
+}
+Value Value::float64(double v)
+{
+    return Value(DataType::Float64, v);
+}
+Value Value::octetString(QByteArray bytes)
+{
+    return Value(DataType::OctetString, std::move(bytes));
+}
+Value Value::visibleString(QByteArray ascii)
+{
+    return Value(DataType::VisibleString, std::move(ascii));
+}
+Value Value::utf8String(const QString &text)
+{
+    return Value(DataType::Utf8String, text);
+}
 
 Value Value::bitString(BitString bits)
 {
@@ -253,17 +349,32 @@ Value Value::bitString(BitString bits)
     return Value(DataType::BitString, std::move(bits));
 }
 
-Value Value::array(ValueList items) { return Value(DataType::Array, std::move(items)); }
-Value Value::structure(ValueList items) { return Value(DataType::Structure, std::move(items)); }
+Value Value::array(ValueList items)
+{
+    return Value(DataType::Array, std::move(items));
+}
+Value Value::structure(ValueList items)
+{
+    return Value(DataType::Structure, std::move(items));
+}
 
 Value Value::compactArray(CompactArrayData data)
 {
     return Value(DataType::CompactArray, std::make_shared<CompactArrayData>(std::move(data)));
 }
 
-Value Value::dateTime(const CosemDateTime &dt) { return Value(DataType::DateTime, dt); }
-Value Value::date(const CosemDate &d) { return Value(DataType::Date, d); }
-Value Value::time(const CosemTime &t) { return Value(DataType::Time, t); }
+Value Value::dateTime(const CosemDateTime &dt)
+{
+    return Value(DataType::DateTime, dt);
+}
+Value Value::date(const CosemDate &d)
+{
+    return Value(DataType::Date, d);
+}
+Value Value::time(const CosemTime &t)
+{
+    return Value(DataType::Time, t);
+}
 
 bool Value::isInteger() const noexcept
 {
@@ -385,7 +496,10 @@ ValueList &Value::items()
     return scratch;
 }
 
-const BitString *Value::bitString() const { return std::get_if<BitString>(&m_data); }
+const BitString *Value::bitString() const
+{
+    return std::get_if<BitString>(&m_data);
+}
 
 const CompactArrayData *Value::compactArray() const
 {
@@ -394,9 +508,18 @@ const CompactArrayData *Value::compactArray() const
     return nullptr;
 }
 
-const CosemDateTime *Value::dateTime() const { return std::get_if<CosemDateTime>(&m_data); }
-const CosemDate *Value::date() const { return std::get_if<CosemDate>(&m_data); }
-const CosemTime *Value::time() const { return std::get_if<CosemTime>(&m_data); }
+const CosemDateTime *Value::dateTime() const
+{
+    return std::get_if<CosemDateTime>(&m_data);
+}
+const CosemDate *Value::date() const
+{
+    return std::get_if<CosemDate>(&m_data);
+}
+const CosemTime *Value::time() const
+{
+    return std::get_if<CosemTime>(&m_data);
+}
 
 std::optional<CosemDateTime> Value::asDateTime() const
 {
@@ -500,7 +623,7 @@ QJsonValue Value::toJson() const
 
 QJsonValue Value::toTypedJson() const
 {
-    QJsonObject o{{u"type"_s, dataTypeName(m_type)}};
+    QJsonObject o {{u"type"_s, dataTypeName(m_type)}};
     switch (m_type) {
     case DataType::OctetString:
         o.insert(u"value"_s, hexText(std::get<QByteArray>(m_data), 0));

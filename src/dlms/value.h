@@ -20,15 +20,15 @@ enum class DataType : quint8 {
     Structure = 2,
     Boolean = 3,
     BitString = 4,
-    DoubleLong = 5,         // int32
+    DoubleLong = 5, // int32
     DoubleLongUnsigned = 6, // uint32
     OctetString = 9,
     VisibleString = 10,
     Utf8String = 12,
     Bcd = 13,
-    Integer = 15,      // int8
-    Long = 16,         // int16
-    Unsigned = 17,     // uint8
+    Integer = 15, // int8
+    Long = 16, // int16
+    Unsigned = 17, // uint8
     LongUnsigned = 18, // uint16
     CompactArray = 19,
     Long64 = 20,
@@ -47,7 +47,7 @@ QString dataTypeName(DataType type);
 bool isKnownDataType(quint8 tag);
 
 struct BitString {
-    QByteArray bits;    // packed, first bit in the MSB of the first byte
+    QByteArray bits; // packed, first bit in the MSB of the first byte
     quint32 length = 0; // in bits
     bool operator==(const BitString &) const = default;
     bool testBit(quint32 i) const;
@@ -57,7 +57,7 @@ struct BitString {
 // The type of a compact-array's elements (IEC 62056-6-2, contents-description).
 struct TypeDescription {
     DataType type = DataType::NullData;
-    quint16 arrayLength = 0;                // for Array: number of elements
+    quint16 arrayLength = 0; // for Array: number of elements
     std::vector<TypeDescription> children; // Array: one element; Structure: one per field
     bool operator==(const TypeDescription &) const = default;
 };
@@ -105,7 +105,7 @@ public:
     DataType type() const noexcept { return m_type; }
     bool isNull() const noexcept { return m_type == DataType::NullData; }
     bool isInteger() const noexcept; // any signed/unsigned integer type, enum, bcd
-    bool isNumber() const noexcept;  // integers and floats
+    bool isNumber() const noexcept; // integers and floats
     bool isContainer() const noexcept { return m_type == DataType::Array || m_type == DataType::Structure; }
 
     // Numeric views; std::nullopt when the type is not numeric or the value does not fit.
@@ -146,9 +146,8 @@ public:
 
 private:
     using Storage = std::variant<std::monostate, bool, qint64, quint64, double, QByteArray, QString,
-                                 BitString, ValueList, std::shared_ptr<CompactArrayData>,
-                                 CosemDateTime, CosemDate, CosemTime>;
-    Value(DataType type, Storage data) : m_type(type), m_data(std::move(data)) {}
+        BitString, ValueList, std::shared_ptr<CompactArrayData>, CosemDateTime, CosemDate, CosemTime>;
+    Value(DataType type, Storage data) : m_type(type), m_data(std::move(data)) { }
 
     DataType m_type = DataType::NullData;
     Storage m_data;

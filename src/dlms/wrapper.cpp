@@ -20,8 +20,8 @@ Result<void> encode(quint16 sourcePort, quint16 destinationPort, QByteArrayView 
 {
     if (apdu.size() > MaxApduSize) {
         return makeError(ErrorCode::InvalidArgument,
-                         QStringLiteral("wrapper: APDU of %1 bytes exceeds the 65535 bytes the length field can carry")
-                             .arg(apdu.size()));
+            QStringLiteral("wrapper: APDU of %1 bytes exceeds the 65535 bytes the length field can carry")
+                .arg(apdu.size()));
     }
     out.reserve(out.size() + HeaderSize + apdu.size());
     ByteWriter w(out);
@@ -76,9 +76,9 @@ std::optional<Result<Frame>> Deframer::next()
 
     if (m_garbageRun > 0) {
         const qsizetype run = std::exchange(m_garbageRun, 0);
-        return Result<Frame>(makeError(
-            ErrorCode::Malformed,
-            QStringLiteral("wrapper: skipped %1 bytes at stream offset %2 that do not start a header with version 0x0001")
+        return Result<Frame>(makeError(ErrorCode::Malformed,
+            QStringLiteral("wrapper: skipped %1 bytes at stream offset %2 that do not start a header with "
+                           "version 0x0001")
                 .arg(run)
                 .arg(m_base + m_offset - run)));
     }

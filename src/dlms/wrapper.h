@@ -46,7 +46,7 @@ private:
     QByteArray m_buffer;
     qsizetype m_offset = 0;
     qsizetype m_discarded = 0;
-    qint64 m_base = 0;          // stream position of m_buffer[0], for error messages
+    qint64 m_base = 0; // stream position of m_buffer[0], for error messages
     qsizetype m_garbageRun = 0; // bytes skipped since the last plausible header, not yet reported
 };
 

@@ -16,8 +16,14 @@ struct InvokeIdAndPriority {
     bool confirmed = true;
     bool highPriority = true;
 
-    quint8 toByte() const { return quint8((invokeId & 0x0F) | (confirmed ? 0x40 : 0) | (highPriority ? 0x80 : 0)); }
-    static InvokeIdAndPriority fromByte(quint8 b) { return {quint8(b & 0x0F), (b & 0x40) != 0, (b & 0x80) != 0}; }
+    quint8 toByte() const
+    {
+        return quint8((invokeId & 0x0F) | (confirmed ? 0x40 : 0) | (highPriority ? 0x80 : 0));
+    }
+    static InvokeIdAndPriority fromByte(quint8 b)
+    {
+        return {quint8(b & 0x0F), (b & 0x40) != 0, (b & 0x80) != 0};
+    }
     bool operator==(const InvokeIdAndPriority &) const = default;
 };
 
@@ -52,11 +58,11 @@ struct SelectiveAccess {
     bool operator==(const SelectiveAccess &) const = default;
 
     // Range: rows whose restricting object lies in [from, to]; empty `columns` = all columns.
-    static SelectiveAccess range(const CaptureObject &restrictingObject, const Value &from,
-                                 const Value &to, const std::vector<CaptureObject> &columns = {});
+    static SelectiveAccess range(const CaptureObject &restrictingObject, const Value &from, const Value &to,
+        const std::vector<CaptureObject> &columns = {});
     // Entry: rows fromEntry..toEntry (1-based, 0 = last), columns fromColumn..toColumn (0 = last).
-    static SelectiveAccess entry(quint32 fromEntry, quint32 toEntry, quint16 fromColumn = 1,
-                                 quint16 toColumn = 0);
+    static SelectiveAccess entry(
+        quint32 fromEntry, quint32 toEntry, quint16 fromColumn = 1, quint16 toColumn = 0);
 };
 
 enum class DataAccessResult : quint8 {
@@ -99,7 +105,7 @@ struct GetRequest {
     Kind kind = Kind::Normal;
     InvokeIdAndPriority invoke;
     std::vector<AttributeRequest> items; // Normal: exactly one
-    quint32 blockNumber = 0;             // Next: the block being acknowledged
+    quint32 blockNumber = 0; // Next: the block being acknowledged
     bool operator==(const GetRequest &) const = default;
 };
 
@@ -161,7 +167,7 @@ struct ActionResponse {
 
 // EXCEPTION-Response (tag 0xD8): state-error and service-error.
 struct ExceptionResponse {
-    quint8 stateError = 0;   // 1 service-not-allowed, 2 service-unknown
+    quint8 stateError = 0; // 1 service-not-allowed, 2 service-unknown
     quint8 serviceError = 0; // 1 operation-not-possible, 2 service-not-supported, 3 other-reason, …
     quint32 invocationCounter = 0; // only with service-error 6 invocation-counter-error (Unsigned32)
     bool operator==(const ExceptionResponse &) const = default;
@@ -170,7 +176,7 @@ struct ExceptionResponse {
 
 // ConfirmedServiceError (tag 0x0E): which service failed, and a ServiceError choice + value.
 struct ConfirmedServiceError {
-    quint8 service = 0;   // 1 initiateError, 2 getStatus, … 5 read, 6 write, …
+    quint8 service = 0; // 1 initiateError, 2 getStatus, … 5 read, 6 write, …
     quint8 errorType = 0; // 0 application-reference, 1 hardware-resource, 2 vde-state-error,
                           // 3 service, 4 definition, 5 access, 6 initiate, 7 load-data-set, 9 task, 10 other
     quint8 value = 0;

@@ -12,9 +12,16 @@ using namespace dlms;
 namespace {
 
 const std::array<Obis, 10> Registers = {
-    Obis{1, 0, 1, 8, 0, 255},  Obis{1, 0, 2, 8, 0, 255},  Obis{1, 0, 1, 7, 0, 255},  Obis{1, 0, 2, 7, 0, 255},
-    Obis{1, 0, 32, 7, 0, 255}, Obis{1, 0, 52, 7, 0, 255}, Obis{1, 0, 72, 7, 0, 255}, Obis{1, 0, 31, 7, 0, 255},
-    Obis{1, 0, 51, 7, 0, 255}, Obis{1, 0, 71, 7, 0, 255},
+    Obis {1, 0, 1, 8, 0, 255},
+    Obis {1, 0, 2, 8, 0, 255},
+    Obis {1, 0, 1, 7, 0, 255},
+    Obis {1, 0, 2, 7, 0, 255},
+    Obis {1, 0, 32, 7, 0, 255},
+    Obis {1, 0, 52, 7, 0, 255},
+    Obis {1, 0, 72, 7, 0, 255},
+    Obis {1, 0, 31, 7, 0, 255},
+    Obis {1, 0, 51, 7, 0, 255},
+    Obis {1, 0, 71, 7, 0, 255},
 };
 
 std::vector<AttributeRequest> pollItems()
@@ -29,7 +36,7 @@ GetResponse pollResponse(quint8 invokeId)
 {
     GetResponse response;
     response.kind = GetResponse::Kind::WithList;
-    response.invoke = InvokeIdAndPriority{invokeId, true, true};
+    response.invoke = InvokeIdAndPriority {invokeId, true, true};
     for (size_t i = 0; i < Registers.size(); ++i)
         response.results.push_back({DataAccessResult::Success, Value::doubleLongUnsigned(quint32(1000 + i))});
     return response;
@@ -38,14 +45,14 @@ GetResponse pollResponse(quint8 invokeId)
 Aare acceptedAare()
 {
     Aare aare;
-    aare.initiate = InitiateResponse{6, 0x001E1D, 1024, 7};
+    aare.initiate = InitiateResponse {6, 0x001E1D, 1024, 7};
     return aare;
 }
 
 // Wrapper: the canned responses are framed once, one per invoke id (the session cycles them).
 void BM_PollGetWithList10_Wrapper(benchmark::State &state)
 {
-    ClientSession session(ClientConfig{});
+    ClientSession session(ClientConfig {});
     session.connect();
     (void)session.takeOutgoing();
     QByteArray aare;
@@ -72,7 +79,8 @@ void BM_PollGetWithList10_Wrapper(benchmark::State &state)
         bytes += request.size() + responses[invoke].size();
     }
     state.counters["wire_bytes_per_poll"] = benchmark::Counter(double(bytes) / double(state.iterations()));
-    state.counters["wire_bytes_per_value"] = benchmark::Counter(double(bytes) / double(state.iterations()) / 10.0);
+    state.counters["wire_bytes_per_value"]
+        = benchmark::Counter(double(bytes) / double(state.iterations()) / 10.0);
 }
 BENCHMARK(BM_PollGetWithList10_Wrapper);
 
@@ -110,9 +118,7 @@ void BM_PollGetWithList10_Hdlc(benchmark::State &state)
     };
     const QByteArray aare = encodeApdu(acceptedAare());
     session.connect();
-    exchange([&](const QByteArray &) {
-        (void)meter.sendApdu(aare);
-    });
+    exchange([&](const QByteArray &) { (void)meter.sendApdu(aare); });
     (void)session.takeEvents();
     (void)session.takeFrames();
 
@@ -122,9 +128,7 @@ void BM_PollGetWithList10_Hdlc(benchmark::State &state)
     const auto items = pollItems();
     for (auto _ : state) {
         session.getList(items);
-        exchange([&](const QByteArray &apdu) {
-            (void)meter.sendApdu(responses[quint8(apdu.at(2)) & 0x0F]);
-        });
+        exchange([&](const QByteArray &apdu) { (void)meter.sendApdu(responses[quint8(apdu.at(2)) & 0x0F]); });
         auto events = session.takeEvents();
         auto frames = session.takeFrames();
         benchmark::DoNotOptimize(events);

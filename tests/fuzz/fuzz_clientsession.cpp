@@ -39,7 +39,7 @@ void check(bool ok)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    Input in{data, size};
+    Input in {data, size};
     const uint8_t mode = in.byte();
     ClientConfig config;
     config.transport = (mode & 1) ? Transport::Hdlc : Transport::Wrapper;
@@ -73,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     session.connect();
     drain();
-    const AttributeDescriptor energy{3, Obis{1, 0, 1, 8, 0, 255}, 2};
+    const AttributeDescriptor energy {3, Obis {1, 0, 1, 8, 0, 255}, 2};
     while (!in.empty()) {
         const uint8_t op = in.byte();
         switch (op % 8) {
@@ -87,20 +87,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             answered[session.get(energy)] = 0;
             break;
         case 5:
-            answered[session.getList({{energy, {}}, {{3, Obis{1, 0, 32, 7, 0, 255}, 2}, {}}})] = 0;
+            answered[session.getList({{energy, {}}, {{3, Obis {1, 0, 32, 7, 0, 255}, 2}, {}}})] = 0;
             break;
         case 6:
             if (op & 0x80)
                 session.release();
             else
-                answered[session.action({7, Obis{1, 0, 99, 1, 0, 255}, 2})] = 0;
+                answered[session.action({7, Obis {1, 0, 99, 1, 0, 255}, 2})] = 0;
             break;
         case 7:
             if (op & 0x80) {
                 session.abort(makeError(ErrorCode::Timeout, QStringLiteral("fuzz timeout")));
                 session.connect();
             } else {
-                answered[session.set({8, Obis{0, 0, 1, 0, 0, 255}, 2}, Value::unsigned8(op))] = 0;
+                answered[session.set({8, Obis {0, 0, 1, 0, 0, 255}, 2}, Value::unsigned8(op))] = 0;
             }
             break;
         }

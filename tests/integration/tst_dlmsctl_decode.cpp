@@ -33,7 +33,7 @@ Run dlmsctl(const QStringList &args, const QByteArray &stdinData = {})
         return {};
     }
     return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-            QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+        QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
 }
 
 QString writeTemp(QTemporaryFile &file, const QByteArray &content)
@@ -56,12 +56,12 @@ private slots:
         const Run r = dlmsctl({u"decode"_s, u"--demo"_s});
         QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
         for (const auto &expected : {u"recorded hdlc-session.txt"_s, u"recorded wrapper-session.txt"_s,
-                                     u"HDLC SNRM"_s, u"HDLC UA"_s, u"AARQ"_s, u"AARE"_s, u"GET-Request"_s,
-                                     u"GET-Response"_s, u"RLRQ"_s, u"RLRE"_s, u"client → meter"_s,
-                                     // annotations: names, scaler applied, octet-string clock
-                                     u"(Voltage L1, instantaneous) = long-unsigned 2314"_s,
-                                     u"= double-long-unsigned 1234567 → 123456.7 Wh"_s,
-                                     u"scaler 10^-1, unit Wh"_s, u"→ 2024-01-15T10:30:45.00+01:00"_s})
+                 u"HDLC SNRM"_s, u"HDLC UA"_s, u"AARQ"_s, u"AARE"_s, u"GET-Request"_s, u"GET-Response"_s,
+                 u"RLRQ"_s, u"RLRE"_s, u"client → meter"_s,
+                 // annotations: names, scaler applied, octet-string clock
+                 u"(Voltage L1, instantaneous) = long-unsigned 2314"_s,
+                 u"= double-long-unsigned 1234567 → 123456.7 Wh"_s, u"scaler 10^-1, unit Wh"_s,
+                 u"→ 2024-01-15T10:30:45.00+01:00"_s})
             QVERIFY2(r.out.contains(expected), qPrintable(expected + u" missing from:\n"_s + r.out));
         QVERIFY2(!r.out.contains(u"error:"_s), qPrintable(r.out));
     }
@@ -139,14 +139,16 @@ private slots:
             QVERIFY(dlms::wrapper::encode(16, 1, apdu, wire));
         }
         const QByteArray recording = "> " + wire.toHex(' ') + '\n';
-        for (const QStringList &extra : {QStringList{}, QStringList{u"--json"_s}}) {
-            const Run r = dlmsctl(QStringList{u"decode"_s, u"-"_s} + extra, recording);
+        for (const QStringList &extra : {QStringList {}, QStringList {u"--json"_s}}) {
+            const Run r = dlmsctl(QStringList {u"decode"_s, u"-"_s} + extra, recording);
             QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
             QVERIFY(r.out.contains(u"AARQ"_s));
             const QString all = r.out + r.err;
             QVERIFY2(!all.contains(QString::fromLatin1(password)), qPrintable(all));
-            QVERIFY2(!all.contains(QString::fromLatin1(password.toHex(' ')), Qt::CaseInsensitive), qPrintable(all));
-            QVERIFY2(!all.contains(QString::fromLatin1(password.toHex()), Qt::CaseInsensitive), qPrintable(all));
+            QVERIFY2(!all.contains(QString::fromLatin1(password.toHex(' ')), Qt::CaseInsensitive),
+                qPrintable(all));
+            QVERIFY2(
+                !all.contains(QString::fromLatin1(password.toHex()), Qt::CaseInsensitive), qPrintable(all));
         }
     }
 };

@@ -15,13 +15,13 @@ namespace {
 class ScriptedMeter {
 public:
     explicit ScriptedMeter(Transport transport, hdlc::LinkParameters params = {},
-                           hdlc::Address address = hdlc::Address::server(1, 0))
-        : m_transport(transport),
-          m_link(hdlc::Link::Role::Server, address, hdlc::Address::client(16), params)
-    {}
+        hdlc::Address address = hdlc::Address::server(1, 0))
+        : m_transport(transport), m_link(hdlc::Link::Role::Server, address, hdlc::Address::client(16), params)
+    {
+    }
 
-    QByteArray password;            // LLS password expected; empty = no authentication
-    quint16 maxPdu = 1024;          // server max receive PDU
+    QByteArray password; // LLS password expected; empty = no authentication
+    quint16 maxPdu = 1024; // server max receive PDU
     quint32 conformance = 0x001E1D; // get, set, action, selective access, block transfer get, multiple refs
     std::map<std::pair<QByteArray, int>, Value> objects;
     bool exceptionNext = false;
@@ -29,7 +29,10 @@ public:
     bool silent = false;
     int requestsSeen = 0;
 
-    void add(const Obis &obis, int attribute, Value value) { objects[{obis.toBytes(), attribute}] = std::move(value); }
+    void add(const Obis &obis, int attribute, Value value)
+    {
+        objects[{obis.toBytes(), attribute}] = std::move(value);
+    }
 
     QByteArray receive(QByteArrayView bytes)
     {
@@ -76,7 +79,8 @@ private:
     }
 
     // Sends `encoded` (a Get-Data-Result or a list of them) as a normal response or in blocks.
-    void sendGetResult(InvokeIdAndPriority invoke, GetResponse normal, const QByteArray &encoded, QByteArray &out)
+    void sendGetResult(
+        InvokeIdAndPriority invoke, GetResponse normal, const QByteArray &encoded, QByteArray &out)
     {
         QByteArray apdu = encodeApdu(normal);
         if (apdu.size() <= maxPdu) {
@@ -116,19 +120,20 @@ private:
                 aare.diagnostic = quint8(AcseUserDiagnostic::AuthenticationFailure);
             } else {
                 aare.authentication = aarq->authentication;
-                aare.initiate = InitiateResponse{6, aarq->initiate.proposedConformance & conformance, maxPdu, 7};
+                aare.initiate
+                    = InitiateResponse {6, aarq->initiate.proposedConformance & conformance, maxPdu, 7};
             }
             send(encodeApdu(aare), out);
             return;
         }
         if (std::holds_alternative<Rlrq>(*decoded)) {
-            send(encodeApdu(Rlre{}), out);
+            send(encodeApdu(Rlre {}), out);
             return;
         }
         ++requestsSeen;
         if (exceptionNext) {
             exceptionNext = false;
-            send(encodeApdu(ExceptionResponse{1, 2}), out);
+            send(encodeApdu(ExceptionResponse {1, 2}), out);
             return;
         }
         if (auto *get = std::get_if<GetRequest>(&*decoded)) {
@@ -139,7 +144,7 @@ private:
                 wrong.invokeId = quint8((invoke.invokeId + 5) & 0x0F);
                 GetResponse stray;
                 stray.invoke = wrong;
-                stray.results.push_back(DataResult{DataAccessResult::Success, Value::unsigned8(99)});
+                stray.results.push_back(DataResult {DataAccessResult::Success, Value::unsigned8(99)});
                 send(encodeApdu(stray), out);
             }
             if (get->kind == GetRequest::Kind::Next) {
@@ -149,7 +154,7 @@ private:
             GetResponse response;
             response.invoke = invoke;
             response.kind = get->kind == GetRequest::Kind::WithList ? GetResponse::Kind::WithList
-                                                                      : GetResponse::Kind::Normal;
+                                                                    : GetResponse::Kind::Normal;
             for (const auto &item : get->items) {
                 DataResult r;
                 r.value = lookup(item.attribute, r.result);
@@ -168,13 +173,13 @@ private:
             lookup(set->item.attribute, result);
             if (result == DataAccessResult::Success)
                 add(set->item.attribute.instance, set->item.attribute.attributeId, set->value);
-            send(encodeApdu(SetResponse{SetResponse::Kind::Normal, set->invoke, result}), out);
+            send(encodeApdu(SetResponse {SetResponse::Kind::Normal, set->invoke, result}), out);
             return;
         }
         if (auto *action = std::get_if<ActionRequest>(&*decoded)) {
             ActionResponse response;
             response.invoke = action->invoke;
-            response.returnParameters = DataResult{DataAccessResult::Success, Value::unsigned8(42)};
+            response.returnParameters = DataResult {DataAccessResult::Success, Value::unsigned8(42)};
             send(encodeApdu(response), out);
             return;
         }
@@ -190,7 +195,7 @@ private:
 
 // Pumps bytes between a session and a meter until both are quiet, recording what crossed.
 struct Wire {
-    Wire(ClientSession &c, ScriptedMeter &m) : client(c), meter(m) {}
+    Wire(ClientSession &c, ScriptedMeter &m) : client(c), meter(m) { }
 
     ClientSession &client;
     ScriptedMeter &meter;
@@ -247,9 +252,9 @@ struct Wire {
     }
 };
 
-const Obis EnergyImport{1, 0, 1, 8, 0, 255};
-const Obis VoltageL1{1, 0, 32, 7, 0, 255};
-const Obis LoadProfile{1, 0, 99, 1, 0, 255};
+const Obis EnergyImport {1, 0, 1, 8, 0, 255};
+const Obis VoltageL1 {1, 0, 32, 7, 0, 255};
+const Obis LoadProfile {1, 0, 99, 1, 0, 255};
 
 void addRegisters(ScriptedMeter &meter)
 {
@@ -269,7 +274,8 @@ Value bigProfile(int rows)
         dt.time = {quint8(i / 4 % 24), quint8(i % 4 * 15), 0, 0};
         dt.deviation = 0;
         dt.clockStatus = 0;
-        items.push_back(Value::structure({Value::octetString(dt.toBytes()), Value::doubleLongUnsigned(quint32(i * 7))}));
+        items.push_back(
+            Value::structure({Value::octetString(dt.toBytes()), Value::doubleLongUnsigned(quint32(i * 7))}));
     }
     return Value::array(std::move(items));
 }
@@ -417,7 +423,8 @@ void tst_ClientSession::getWithListReportsEachItem()
     ClientSession client(configFor(Transport::Wrapper));
     Wire wire(client, meter);
     client.connect();
-    client.getList({{{3, EnergyImport, 2}, {}}, {{3, EnergyImport, 3}, {}}, {{3, Obis{1, 0, 99, 99, 0, 255}, 2}, {}}});
+    client.getList(
+        {{{3, EnergyImport, 2}, {}}, {{3, EnergyImport, 3}, {}}, {{3, Obis {1, 0, 99, 99, 0, 255}, 2}, {}}});
     wire.pump();
 
     const auto responses = wire.responses();
@@ -465,7 +472,7 @@ void tst_ClientSession::blockTransfer()
 void tst_ClientSession::setAndAction()
 {
     ScriptedMeter meter(Transport::Wrapper);
-    const Obis clock{0, 0, 1, 0, 0, 255};
+    const Obis clock {0, 0, 1, 0, 0, 255};
     CosemDateTime now;
     now.date = {2024, 3, 5, 2};
     now.time = {14, 7, 0, 0};
@@ -648,7 +655,7 @@ void tst_ClientSession::oversizedRequestRefusedLocally()
     wire.pump();
     std::vector<AttributeRequest> items;
     for (int i = 0; i < 10; ++i)
-        items.push_back({{3, Obis{1, 0, 32, 7, 0, 255}, 2}, {}});
+        items.push_back({{3, Obis {1, 0, 32, 7, 0, 255}, 2}, {}});
     client.getList(items);
     client.get({3, VoltageL1, 2});
     wire.pump();
@@ -704,7 +711,7 @@ void tst_ClientSession::frameAccountingMatchesTheWire()
     QCOMPARE(requests, responses);
     if (transport == Transport::Hdlc)
         QVERIFY(std::any_of(wire.frames.begin(), wire.frames.end(),
-                            [](const FrameEvent &f) { return f.kind == FrameKind::HdlcControl; }));
+            [](const FrameEvent &f) { return f.kind == FrameKind::HdlcControl; }));
 }
 
 void tst_ClientSession::traceMasksThePassword()
@@ -764,7 +771,7 @@ void tst_ClientSession::traceMasksPasswordAcrossSegments()
         QCOMPARE(f.bytes.size(), qsizetype(f.size));
         for (qsizetype i = 0; i + 3 <= meter.password.size(); ++i)
             QVERIFY2(!f.bytes.contains(meter.password.mid(i, 3)),
-                     qPrintable(u"password bytes %1..%2 leak into a traced frame"_s.arg(i).arg(i + 2)));
+                qPrintable(u"password bytes %1..%2 leak into a traced frame"_s.arg(i).arg(i + 2)));
     }
     QVERIFY(aarqFrames >= (maxInfo < 64 ? 2 : 1));
 }
@@ -840,7 +847,8 @@ void tst_ClientSession::chunkedDeliveryGivesSameResult()
                     break;
                 const QByteArray reply = meter.receive(out);
                 for (qsizetype at = 0; at < reply.size(); at += chunk)
-                    client.feed(QByteArrayView(reply).sliced(at, std::min<qsizetype>(chunk, reply.size() - at)));
+                    client.feed(
+                        QByteArrayView(reply).sliced(at, std::min<qsizetype>(chunk, reply.size() - at)));
             }
             for (const auto &e : client.takeEvents()) {
                 QVERIFY(e.type != ClientSession::Event::Type::Error);
@@ -848,7 +856,8 @@ void tst_ClientSession::chunkedDeliveryGivesSameResult()
                     responses.push_back(*e.response);
             }
             QCOMPARE(responses.size(), size_t(2));
-            QCOMPARE(responses[0].results.at(1).value, Value::structure({Value::integer(-1), Value::enumeration(35)}));
+            QCOMPARE(responses[0].results.at(1).value,
+                Value::structure({Value::integer(-1), Value::enumeration(35)}));
             QCOMPARE(responses[1].results.at(0).value, bigProfile(50));
         }
     }
@@ -880,12 +889,12 @@ Q_DECLARE_METATYPE(Request)
 void tst_ClientSession::meterMisbehaviour_data()
 {
     QTest::addColumn<Request>("request");
-    QTest::addColumn<QByteArray>("reply");        // wire bytes the "meter" sends
+    QTest::addColumn<QByteArray>("reply"); // wire bytes the "meter" sends
     QTest::addColumn<ClientSession::State>("state"); // session state afterwards
-    QTest::addColumn<int>("responses");           // Response events
-    QTest::addColumn<int>("errorCode");           // -1: no Error event; else the event's code
-    QTest::addColumn<int>("responseCode");        // -1: response without error; else its code
-    QTest::addColumn<QString>("message");         // substring of the error text
+    QTest::addColumn<int>("responses"); // Response events
+    QTest::addColumn<int>("errorCode"); // -1: no Error event; else the event's code
+    QTest::addColumn<int>("responseCode"); // -1: response without error; else its code
+    QTest::addColumn<QString>("message"); // substring of the error text
 
     using S = ClientSession::State;
     const auto code = [](ErrorCode c) { return int(c); };
@@ -894,44 +903,52 @@ void tst_ClientSession::meterMisbehaviour_data()
     GetResponse listOfOne = one;
     listOfOne.kind = GetResponse::Kind::WithList;
 
-    QTest::newRow("aarq-answered-by-exception") << Request::None << wrapped(encodeApdu(ExceptionResponse{1, 2}))
-        << S::Failed << 0 << code(ErrorCode::Rejected) << -1 << u"exception"_s;
-    QTest::newRow("aarq-answered-by-confirmed-service-error") << Request::None
-        << wrapped(encodeApdu(ConfirmedServiceError{1, 6, 1})) << S::Failed << 0 << code(ErrorCode::Rejected) << -1
-        << u"answered the AARQ"_s;
-    QTest::newRow("aarq-answered-by-broken-aare") << Request::None << wrapped(QByteArray::fromHex("6103A10100"))
-        << S::Failed << 0 << code(ErrorCode::Truncated) << -1 << u"AARE"_s;
-    QTest::newRow("aarq-answered-by-get-response") << Request::None << wrapped(encodeApdu(one)) << S::Failed << 0
-        << code(ErrorCode::Rejected) << -1 << u"expected an AARE"_s;
-    QTest::newRow("frame-for-another-client") << Request::Get << wrapped(encodeApdu(one), 1, 17) << S::Busy << 0
-        << code(ErrorCode::BadAddress) << -1 << u"not for this association"_s;
-    QTest::newRow("set-response-to-a-get") << Request::Get
-        << wrapped(encodeApdu(SetResponse{SetResponse::Kind::Normal, {}, DataAccessResult::Success})) << S::Busy << 0
-        << code(ErrorCode::UnexpectedFrame) << -1 << u"while waiting for a response"_s;
-    QTest::newRow("get-answered-by-confirmed-service-error") << Request::Get
-        << wrapped(encodeApdu(ConfirmedServiceError{5, 5, 1})) << S::Ready << 1 << -1 << code(ErrorCode::Rejected)
-        << u"confirmed-service-error"_s;
-    QTest::newRow("undecodable-get-response") << Request::Get << wrapped(QByteArray::fromHex("C401C100"))
-        << S::Ready << 1 << -1 << code(ErrorCode::Truncated) << QString();
-    QTest::newRow("with-list-answer-to-normal-get") << Request::Get << wrapped(encodeApdu(listOfOne)) << S::Ready
-        << 1 << -1 << code(ErrorCode::Malformed) << u"does not match"_s;
-    QTest::newRow("one-result-for-two-items") << Request::GetList2 << wrapped(encodeApdu(listOfOne)) << S::Ready
-        << 1 << -1 << code(ErrorCode::Malformed) << u"returned 1 results for 2"_s;
-    QTest::newRow("datablock-out-of-order") << Request::Get
-        << wrapped(encodeApdu(datablock(2, false, "\x11\x07"_ba))) << S::Ready << 1 << -1
+    QTest::newRow("aarq-answered-by-exception")
+        << Request::None << wrapped(encodeApdu(ExceptionResponse {1, 2})) << S::Failed << 0
+        << code(ErrorCode::Rejected) << -1 << u"exception"_s;
+    QTest::newRow("aarq-answered-by-confirmed-service-error")
+        << Request::None << wrapped(encodeApdu(ConfirmedServiceError {1, 6, 1})) << S::Failed << 0
+        << code(ErrorCode::Rejected) << -1 << u"answered the AARQ"_s;
+    QTest::newRow("aarq-answered-by-broken-aare")
+        << Request::None << wrapped(QByteArray::fromHex("6103A10100")) << S::Failed << 0
+        << code(ErrorCode::Truncated) << -1 << u"AARE"_s;
+    QTest::newRow("aarq-answered-by-get-response")
+        << Request::None << wrapped(encodeApdu(one)) << S::Failed << 0 << code(ErrorCode::Rejected) << -1
+        << u"expected an AARE"_s;
+    QTest::newRow("frame-for-another-client")
+        << Request::Get << wrapped(encodeApdu(one), 1, 17) << S::Busy << 0 << code(ErrorCode::BadAddress)
+        << -1 << u"not for this association"_s;
+    QTest::newRow("set-response-to-a-get")
+        << Request::Get
+        << wrapped(encodeApdu(SetResponse {SetResponse::Kind::Normal, {}, DataAccessResult::Success}))
+        << S::Busy << 0 << code(ErrorCode::UnexpectedFrame) << -1 << u"while waiting for a response"_s;
+    QTest::newRow("get-answered-by-confirmed-service-error")
+        << Request::Get << wrapped(encodeApdu(ConfirmedServiceError {5, 5, 1})) << S::Ready << 1 << -1
+        << code(ErrorCode::Rejected) << u"confirmed-service-error"_s;
+    QTest::newRow("undecodable-get-response")
+        << Request::Get << wrapped(QByteArray::fromHex("C401C100")) << S::Ready << 1 << -1
+        << code(ErrorCode::Truncated) << QString();
+    QTest::newRow("with-list-answer-to-normal-get")
+        << Request::Get << wrapped(encodeApdu(listOfOne)) << S::Ready << 1 << -1 << code(ErrorCode::Malformed)
+        << u"does not match"_s;
+    QTest::newRow("one-result-for-two-items")
+        << Request::GetList2 << wrapped(encodeApdu(listOfOne)) << S::Ready << 1 << -1
+        << code(ErrorCode::Malformed) << u"returned 1 results for 2"_s;
+    QTest::newRow("datablock-out-of-order")
+        << Request::Get << wrapped(encodeApdu(datablock(2, false, "\x11\x07"_ba))) << S::Ready << 1 << -1
         << code(ErrorCode::Malformed) << u"expecting block 1"_s;
     GetResponse aborted = datablock(1, true, {});
     aborted.blockError = DataAccessResult::LongGetAborted;
-    QTest::newRow("datablock-with-data-access-result") << Request::GetList2 << wrapped(encodeApdu(aborted))
-        << S::Ready << 1 << -1 << -1 << QString();
-    QTest::newRow("datablock-over-the-response-limit") << Request::Get
-        << wrapped(encodeApdu(datablock(1, false, QByteArray(900, '\x11')))) << S::Ready << 1 << -1
-        << code(ErrorCode::LengthTooLarge) << u"response limit"_s;
-    QTest::newRow("last-datablock-undecodable") << Request::Get
-        << wrapped(encodeApdu(datablock(1, true, QByteArray::fromHex("0105")))) << S::Ready << 1 << -1
-        << code(ErrorCode::LengthTooLarge) << QString();
-    QTest::newRow("rlre-out-of-the-blue") << Request::Get << wrapped(encodeApdu(Rlre{})) << S::Busy << 0
-        << code(ErrorCode::UnexpectedFrame) << -1 << QString();
+    QTest::newRow("datablock-with-data-access-result")
+        << Request::GetList2 << wrapped(encodeApdu(aborted)) << S::Ready << 1 << -1 << -1 << QString();
+    QTest::newRow("datablock-over-the-response-limit")
+        << Request::Get << wrapped(encodeApdu(datablock(1, false, QByteArray(900, '\x11')))) << S::Ready << 1
+        << -1 << code(ErrorCode::LengthTooLarge) << u"response limit"_s;
+    QTest::newRow("last-datablock-undecodable")
+        << Request::Get << wrapped(encodeApdu(datablock(1, true, QByteArray::fromHex("0105")))) << S::Ready
+        << 1 << -1 << code(ErrorCode::LengthTooLarge) << QString();
+    QTest::newRow("rlre-out-of-the-blue") << Request::Get << wrapped(encodeApdu(Rlre {})) << S::Busy << 0
+                                          << code(ErrorCode::UnexpectedFrame) << -1 << QString();
 }
 
 void tst_ClientSession::meterMisbehaviour()
@@ -951,7 +968,7 @@ void tst_ClientSession::meterMisbehaviour()
     (void)client.takeOutgoing();
     if (request != Request::None) {
         Aare aare;
-        aare.initiate = InitiateResponse{6, 0x001E1D, 1024, 7};
+        aare.initiate = InitiateResponse {6, 0x001E1D, 1024, 7};
         client.feed(wrapped(encodeApdu(aare)));
         QCOMPARE(client.state(), ClientSession::State::Ready);
         if (request == Request::Get)
@@ -1004,7 +1021,8 @@ void tst_ClientSession::hdlcLinkRefusedOrDropped()
         client.get({3, EnergyImport, 2});
         (void)client.takeOutgoing();
         QByteArray dm;
-        QVERIFY(hdlc::encode({hdlc::Address::client(16), hdlc::Address::server(1, 0), hdlc::control::Dm, false, {}}, dm));
+        QVERIFY(hdlc::encode(
+            {hdlc::Address::client(16), hdlc::Address::server(1, 0), hdlc::control::Dm, false, {}}, dm));
         client.feed(dm);
         QCOMPARE(client.state(), ClientSession::State::Idle);
         bool rejected = false, answered = false;
@@ -1029,7 +1047,8 @@ void tst_ClientSession::hdlcLinkRefusedOrDropped()
         client.get({3, EnergyImport, 2});
         wire.pump();
         QByteArray disc;
-        QVERIFY(hdlc::encode({hdlc::Address::client(16), hdlc::Address::server(1, 0), hdlc::control::Disc, false, {}}, disc));
+        QVERIFY(hdlc::encode(
+            {hdlc::Address::client(16), hdlc::Address::server(1, 0), hdlc::control::Disc, false, {}}, disc));
         client.feed(disc);
         wire.collect();
         QCOMPARE(client.state(), ClientSession::State::Idle);
@@ -1069,10 +1088,11 @@ void tst_ClientSession::replaysRecordedSessionByteForByte()
     if (transport == Transport::Hdlc) {
         client.get({3, EnergyImport, 3});
         client.get({3, EnergyImport, 2});
-        client.getList({{{3, VoltageL1, 2}, {}}, {{3, Obis{1, 0, 52, 7, 0, 255}, 2}, {}}, {{3, Obis{1, 0, 72, 7, 0, 255}, 2}, {}}});
+        client.getList({{{3, VoltageL1, 2}, {}}, {{3, Obis {1, 0, 52, 7, 0, 255}, 2}, {}},
+            {{3, Obis {1, 0, 72, 7, 0, 255}, 2}, {}}});
     } else {
         client.getList({{{3, EnergyImport, 2}, {}}, {{3, EnergyImport, 3}, {}}});
-        client.get({8, Obis{0, 0, 1, 0, 0, 255}, 2});
+        client.get({8, Obis {0, 0, 1, 0, 0, 255}, 2});
     }
     client.connect();
 
@@ -1104,7 +1124,8 @@ void tst_ClientSession::replaysRecordedSessionByteForByte()
     QCOMPARE(client.serverMaxPduSize(), quint16(1224));
     if (transport == Transport::Hdlc) {
         QCOMPARE(responses.size(), size_t(3));
-        QCOMPARE(responses[0].results.at(0).value, Value::structure({Value::integer(0), Value::enumeration(30)}));
+        QCOMPARE(
+            responses[0].results.at(0).value, Value::structure({Value::integer(0), Value::enumeration(30)}));
         QCOMPARE(responses[1].results.at(0).value, Value::doubleLongUnsigned(12345678));
         QCOMPARE(responses[2].results.size(), size_t(3));
         QCOMPARE(responses[2].results.at(2).value, Value::longUnsigned(2300));
@@ -1113,7 +1134,8 @@ void tst_ClientSession::replaysRecordedSessionByteForByte()
         QCOMPARE(responses[0].results.at(0).value, Value::doubleLongUnsigned(1234567));
         const auto clock = responses[1].results.at(0).value.asDateTime();
         QVERIFY(clock);
-        QCOMPARE(clock->toQDateTime()->toUTC(), QDateTime(QDate(2024, 1, 15), QTime(9, 30, 45), Qt::UTC)); // deviation -60 = UTC+1
+        QCOMPARE(clock->toQDateTime()->toUTC(),
+            QDateTime(QDate(2024, 1, 15), QTime(9, 30, 45), Qt::UTC)); // deviation -60 = UTC+1
     }
 }
 

@@ -22,7 +22,8 @@ std::vector<QByteArray> clientFrames(const QByteArray &apdu, quint16 maxInfo)
 {
     hdlc::LinkParameters params;
     params.maxInfoTx = maxInfo;
-    hdlc::Link client(hdlc::Link::Role::Client, hdlc::Address::client(16), hdlc::Address::server(1, 0), params);
+    hdlc::Link client(
+        hdlc::Link::Role::Client, hdlc::Address::client(16), hdlc::Address::server(1, 0), params);
     hdlc::Link server(hdlc::Link::Role::Server, hdlc::Address::server(1, 0), hdlc::Address::client(16));
     std::vector<QByteArray> wire;
     auto shuttle = [](hdlc::Link &from, hdlc::Link &to, std::vector<QByteArray> *record) {
@@ -58,7 +59,7 @@ void verifyNoPassword(const QString &text)
     for (qsizetype i = 0; i + 3 <= Password.size(); ++i) {
         const QByteArray piece = Password.mid(i, 3);
         QVERIFY2(!text.contains(QString::fromLatin1(piece.toHex(' ').toUpper())),
-                 qPrintable(u"password bytes %1..%2 appear in hex"_s.arg(i).arg(i + 2)));
+            qPrintable(u"password bytes %1..%2 appear in hex"_s.arg(i).arg(i + 2)));
         QVERIFY2(!text.contains(QString::fromLatin1(piece)), qPrintable(u"password text appears"_s));
     }
 }
@@ -156,12 +157,12 @@ private slots:
         GetRequest request;
         request.kind = GetRequest::Kind::WithList;
         request.invoke.invokeId = 5;
-        request.items = {{{3, Obis{1, 0, 32, 7, 0, 255}, 2}, {}}, {{3, Obis{1, 0, 32, 7, 0, 255}, 3}, {}}};
+        request.items = {{{3, Obis {1, 0, 32, 7, 0, 255}, 2}, {}}, {{3, Obis {1, 0, 32, 7, 0, 255}, 3}, {}}};
         GetResponse response;
         response.kind = GetResponse::Kind::WithList;
         response.invoke.invokeId = 5;
         response.results = {{DataAccessResult::Success, Value::longUnsigned(2314)},
-                            {DataAccessResult::Success, Value::structure({Value::integer(-1), Value::enumeration(35)})}};
+            {DataAccessResult::Success, Value::structure({Value::integer(-1), Value::enumeration(35)})}};
         QByteArray out, in;
         QVERIFY(wrapper::encode(16, 1, encodeApdu(request), out));
         QVERIFY(wrapper::encode(1, 16, encodeApdu(response), in));
@@ -169,7 +170,8 @@ private slots:
         const auto lines = decoder.feed(Direction::Received, in);
         QCOMPARE(lines.size(), size_t(1));
         QCOMPARE(lines[0].details.size(), qsizetype(2));
-        QCOMPARE(lines[0].details[0], u"[1] 1.0.32.7.0.255:2 (Voltage L1, instantaneous) = long-unsigned 2314 → 231.4 V"_s);
+        QCOMPARE(lines[0].details[0],
+            u"[1] 1.0.32.7.0.255:2 (Voltage L1, instantaneous) = long-unsigned 2314 → 231.4 V"_s);
         QVERIFY2(lines[0].details[1].endsWith(u"→ scaler 10^-1, unit V"_s), qPrintable(lines[0].details[1]));
     }
 };
