@@ -1,51 +1,23 @@
 #include "axdr.h"
+#include "../unit/testsupport.h"
 
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
 
 using namespace dlms;
+using dlms::test::ProfileClock;
+using dlms::test::profileBuffer;
 
 namespace {
 
 constexpr int kRows = 10000;
 
-// A Profile Generic buffer as meters send it: array of {clock, double-long-unsigned} rows.
-// With `dateTimeTag` the clock is a date-time (0x19) instead of the usual octet-string(12).
-QByteArray profileBuffer(bool dateTimeTag)
+// A Profile Generic buffer as meters send it, its clocks tagged date-time (0x19) or, as usual,
+// octet-string(12).
+void decodeBuffer(benchmark::State &state, ProfileClock clock)
 {
-    QByteArray out;
-    out.reserve(kRows * 21 + 8);
-    out.append(char(DataType::Array));
-    axdr::encodeLength(kRows, out);
-    CosemDateTime clock;
-    clock.date = {2024, 3, 5, 2};
-    clock.time = {0, 0, 0, 0};
-    clock.deviation = -60;
-    clock.clockStatus = 0;
-    for (int i = 0; i < kRows; ++i) {
-        clock.time.hour = quint8((i / 4) % 24);
-        clock.time.minute = quint8((i % 4) * 15);
-        out.append(char(DataType::Structure));
-        out.append(char(2));
-        if (dateTimeTag) {
-            out.append(char(DataType::DateTime));
-        } else {
-            out.append(char(DataType::OctetString));
-            out.append(char(12));
-        }
-        clock.appendTo(out);
-        out.append(char(DataType::DoubleLongUnsigned));
-        const quint32 energy = 1000000u + quint32(i) * 37u;
-        const char b[4] = {char(energy >> 24), char(energy >> 16), char(energy >> 8), char(energy)};
-        out.append(b, 4);
-    }
-    return out;
-}
-
-void decodeBuffer(benchmark::State &state, bool dateTimeTag)
-{
-    const QByteArray bytes = profileBuffer(dateTimeTag);
+    const QByteArray bytes = profileBuffer(kRows, clock);
     for (auto _ : state) {
         auto v = axdr::decodeAll(bytes);
         if (!v.ok() || v->items().size() != size_t(kRows))
@@ -57,12 +29,12 @@ void decodeBuffer(benchmark::State &state, bool dateTimeTag)
     state.counters["buffer_bytes"] = double(bytes.size());
 }
 
-void BM_DecodeProfileBuffer(benchmark::State &state) { decodeBuffer(state, false); }
-void BM_DecodeProfileBufferDateTimeTag(benchmark::State &state) { decodeBuffer(state, true); }
+void BM_DecodeProfileBuffer(benchmark::State &state) { decodeBuffer(state, ProfileClock::OctetString); }
+void BM_DecodeProfileBufferDateTimeTag(benchmark::State &state) { decodeBuffer(state, ProfileClock::DateTime); }
 
 void BM_EncodeProfileBuffer(benchmark::State &state)
 {
-    const QByteArray bytes = profileBuffer(false);
+    const QByteArray bytes = profileBuffer(kRows, ProfileClock::OctetString);
     const Value value = axdr::decodeAll(bytes).value();
     for (auto _ : state) {
         QByteArray out = axdr::encode(value);
@@ -77,7 +49,7 @@ void BM_EncodeProfileBuffer(benchmark::State &state)
 // The same rows as a compact-array: one type description, untagged contents.
 void BM_DecodeProfileCompactArray(benchmark::State &state)
 {
-    const Value buffer = axdr::decodeAll(profileBuffer(true)).value();
+    const Value buffer = axdr::decodeAll(profileBuffer(kRows, ProfileClock::DateTime)).value();
     CompactArrayData data;
     data.elementType.type = DataType::Structure;
     data.elementType.children.resize(2);

@@ -1,26 +1,16 @@
 #include "acse.h"
+#include "testsupport.h"
 
 #include <QtCore/QRandomGenerator>
 #include <QtTest/QTest>
 
 using namespace dlms;
+using namespace dlms::test;
 using namespace Qt::StringLiterals;
 
 namespace {
 
 constexpr quint32 Seed = 0xACE5'2024;
-
-QByteArray hex(const char *text)
-{
-    return QByteArray::fromHex(QByteArray(text));
-}
-
-QByteArray encoded(const auto &apdu)
-{
-    QByteArray out;
-    encode(apdu, out);
-    return out;
-}
 
 Aarq llsAarq()
 {
@@ -37,14 +27,6 @@ InitiateResponse initiateResponse(quint32 conformance, quint16 pdu)
     r.negotiatedConformance = conformance;
     r.serverMaxReceivePduSize = pdu;
     return r;
-}
-
-QByteArray randomBytes(QRandomGenerator &rng, int size)
-{
-    QByteArray b(size, Qt::Uninitialized);
-    for (char &c : b)
-        c = char(rng.bounded(256));
-    return b;
 }
 
 // Every vector the tests treat as valid, for the truncation and corruption sweeps.

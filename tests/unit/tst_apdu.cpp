@@ -1,4 +1,5 @@
 #include "apdu.h"
+#include "testsupport.h"
 
 #include <QtCore/QRandomGenerator>
 #include <QtTest/QTest>
@@ -6,16 +7,12 @@
 #include <set>
 
 using namespace dlms;
+using namespace dlms::test;
 using namespace Qt::StringLiterals;
 
 namespace {
 
 constexpr quint32 Seed = 0xA9D0'0001;
-
-QByteArray hex(const char *text)
-{
-    return QByteArray::fromHex(QByteArray(text));
-}
 
 // One valid APDU of every type (and most choices), canonical, so encode(decode(x)) == x.
 struct Vector {

@@ -1,4 +1,5 @@
 #include "axdr.h"
+#include "testsupport.h"
 
 #include <QtCore/QRandomGenerator>
 #include <QtTest/QTest>
@@ -8,17 +9,10 @@
 #include <limits>
 
 using namespace dlms;
+using namespace dlms::test;
 using namespace Qt::StringLiterals;
 
-Q_DECLARE_METATYPE(dlms::Value)
-Q_DECLARE_METATYPE(dlms::ErrorCode)
-
 namespace {
-
-QByteArray hex(const char *text)
-{
-    return QByteArray::fromHex(QByteArray(text));
-}
 
 QByteArray repeated(const char *hexUnit, int times)
 {
@@ -26,13 +20,6 @@ QByteArray repeated(const char *hexUnit, int times)
 }
 
 Value u16(quint16 v) { return Value::longUnsigned(v); }
-
-TypeDescription leafType(DataType t)
-{
-    TypeDescription d;
-    d.type = t;
-    return d;
-}
 
 TypeDescription structType(std::vector<TypeDescription> children)
 {
@@ -49,16 +36,6 @@ TypeDescription arrayType(quint16 n, TypeDescription child)
     d.arrayLength = n;
     d.children.push_back(std::move(child));
     return d;
-}
-
-CosemDateTime cetClock()
-{
-    CosemDateTime dt;
-    dt.date = {2024, 3, 5, 2};
-    dt.time = {14, 7, 0, 0};
-    dt.deviation = -60;
-    dt.clockStatus = 0x80;
-    return dt;
 }
 
 QString codeLetters(const QByteArray &vector)
@@ -165,13 +142,7 @@ public:
         return leaf(d.type);
     }
 
-    QByteArray bytes(int maxLen)
-    {
-        QByteArray b(qsizetype(m_rng.bounded(maxLen + 1)), '\0');
-        for (char &c : b)
-            c = char(m_rng.bounded(256));
-        return b;
-    }
+    QByteArray bytes(int maxLen) { return randomBytes(m_rng, m_rng.bounded(maxLen + 1)); }
 
     Value leaf(DataType t)
     {
@@ -215,21 +186,15 @@ public:
         case DataType::Float32: return Value::float32(std::bit_cast<float>(m_rng.generate()));
         case DataType::Float64: return Value::float64(std::bit_cast<double>(m_rng.generate64()));
         case DataType::DateTime: {
-            QByteArray b(12, '\0');
-            for (char &c : b)
-                c = char(m_rng.bounded(256));
+            const QByteArray b = randomBytes(m_rng, 12);
             return Value::dateTime(CosemDateTime::fromBytes(b).value());
         }
         case DataType::Date: {
-            QByteArray b(5, '\0');
-            for (char &c : b)
-                c = char(m_rng.bounded(256));
+            const QByteArray b = randomBytes(m_rng, 5);
             return Value::date(cosemDateFromBytes(b).value());
         }
         case DataType::Time: {
-            QByteArray b(4, '\0');
-            for (char &c : b)
-                c = char(m_rng.bounded(256));
+            const QByteArray b = randomBytes(m_rng, 4);
             return Value::time(cosemTimeFromBytes(b).value());
         }
         default:

@@ -1,14 +1,13 @@
 #include "cosemdatetime.h"
+#include "testsupport.h"
 
 #include <QtCore/QRandomGenerator>
 #include <QtCore/QTimeZone>
 #include <QtTest/QTest>
 
 using namespace dlms;
+using namespace dlms::test;
 using namespace Qt::StringLiterals;
-
-Q_DECLARE_METATYPE(dlms::CosemDateTime)
-Q_DECLARE_METATYPE(dlms::ErrorCode)
 
 namespace {
 
@@ -334,9 +333,7 @@ void TestCosemDateTime::randomBytesRoundTrip()
     constexpr quint32 seed = 0xC05E3;
     QRandomGenerator rng(seed);
     for (int i = 0; i < 2000; ++i) {
-        QByteArray b(12, '\0');
-        for (char &c : b)
-            c = char(rng.bounded(256));
+        const QByteArray b = randomBytes(rng, 12);
         const auto dt = CosemDateTime::fromBytes(b);
         QVERIFY2(dt.ok() && dt->toBytes() == b,
                  qPrintable(u"seed 0x%1 iteration %2: %3"_s.arg(seed, 0, 16).arg(i).arg(QString::fromLatin1(b.toHex()))));

@@ -5,6 +5,7 @@
 
 #include "apdu.h"
 #include "axdr.h"
+#include "testsupport.h"
 #include "xdlms.h"
 
 #include <QtTest/QTest>
@@ -15,6 +16,7 @@
 #include <new>
 
 using namespace dlms;
+using namespace dlms::test;
 using namespace Qt::StringLiterals;
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -126,11 +128,6 @@ bool decode(int via, const QByteArray &input, QString &error)
     return false;
 }
 
-QByteArray hex(const char *text)
-{
-    return QByteArray::fromHex(QByteArray(text));
-}
-
 // `levels` arrays, each claiming `count` elements, then `filler` bytes of `fill`.
 QByteArray nestedArrays(QByteArray prefix, int levels, quint32 count, qsizetype filler, char fill)
 {
@@ -140,32 +137,6 @@ QByteArray nestedArrays(QByteArray prefix, int levels, quint32 count, qsizetype 
         axdr::encodeLength(count, out);
     }
     out.append(filler, fill);
-    return out;
-}
-
-// Rows of {date-time, double-long-unsigned}, as a Profile Generic buffer arrives.
-QByteArray profileBuffer(int rows)
-{
-    QByteArray out;
-    out.append(char(DataType::Array));
-    axdr::encodeLength(quint32(rows), out);
-    CosemDateTime clock;
-    clock.date = {2024, 3, 5, 2};
-    clock.time = {0, 0, 0, 0};
-    clock.deviation = -60;
-    clock.clockStatus = 0;
-    for (int i = 0; i < rows; ++i) {
-        clock.time.hour = quint8((i / 4) % 24);
-        clock.time.minute = quint8((i % 4) * 15);
-        out.append(char(DataType::Structure));
-        out.append(char(2));
-        out.append(char(DataType::DateTime));
-        clock.appendTo(out);
-        out.append(char(DataType::DoubleLongUnsigned));
-        const quint32 energy = 1000000u + quint32(i) * 37u;
-        const char b[4] = {char(energy >> 24), char(energy >> 16), char(energy >> 8), char(energy)};
-        out.append(b, 4);
-    }
     return out;
 }
 
@@ -368,7 +339,7 @@ void TestDecodeMemory::profileDecode()
     // The legitimate case: 10,000 {date-time, double-long-unsigned} rows, ~200 KB. Its values
     // cost what they cost (48 bytes a Value); growing the lists as rows arrive must not add
     // more than the vector doubling does.
-    const QByteArray input = profileBuffer(10000);
+    const QByteArray input = profileBuffer(10000, ProfileClock::DateTime);
     qint64 peak = 0;
     size_t rows = 0;
     {

@@ -1,42 +1,12 @@
 #include "hdlc.h"
+#include "testsupport.h"
 
 #include <QtCore/QRandomGenerator>
 #include <QtTest/QTest>
 
 using namespace dlms;
 using namespace dlms::hdlc;
-
-namespace dlms::hdlc {
-char *toString(const Frame &f)
-{
-    const QString s = QStringLiteral("Frame(%1 -> %2, control 0x%3 %4%5, info %6)")
-                          .arg(f.source.toString(), f.destination.toString())
-                          .arg(f.control, 2, 16, QLatin1Char('0'))
-                          .arg(frameTypeName(f.type()), f.segmented ? QStringLiteral(" segmented") : QString(),
-                               QString::fromLatin1(f.info.toHex(' ')));
-    return qstrdup(s.toUtf8().constData());
-}
-char *toString(const Address &a)
-{
-    return qstrdup(QStringLiteral("Address(%1/%2, %3 bytes)").arg(a.upper).arg(a.lower).arg(a.size).toUtf8().constData());
-}
-char *toString(const LinkParameters &p)
-{
-    return qstrdup(QStringLiteral("LinkParameters(tx %1, rx %2, wtx %3, wrx %4)")
-                       .arg(p.maxInfoTx)
-                       .arg(p.maxInfoRx)
-                       .arg(p.windowTx)
-                       .arg(p.windowRx)
-                       .toUtf8()
-                       .constData());
-}
-} // namespace dlms::hdlc
-
-Q_DECLARE_METATYPE(dlms::hdlc::Frame)
-Q_DECLARE_METATYPE(dlms::hdlc::Address)
-Q_DECLARE_METATYPE(dlms::hdlc::FrameType)
-Q_DECLARE_METATYPE(dlms::hdlc::LinkParameters)
-Q_DECLARE_METATYPE(dlms::ErrorCode)
+using namespace dlms::test;
 
 namespace {
 
@@ -75,43 +45,6 @@ QByteArray withFcs(const QByteArray &body)
     out.append(char(c & 0xFF));
     out.append(char(c >> 8));
     out.append('\x7E');
-    return out;
-}
-
-Frame makeFrame(Address dest, Address src, quint8 control, QByteArray info = {}, bool segmented = false)
-{
-    Frame f;
-    f.destination = dest;
-    f.source = src;
-    f.control = control;
-    f.info = std::move(info);
-    f.segmented = segmented;
-    return f;
-}
-
-std::vector<Result<Frame>> drain(Deframer &d)
-{
-    std::vector<Result<Frame>> out;
-    while (auto r = d.next())
-        out.push_back(std::move(*r));
-    return out;
-}
-
-// Feeds `wire` in the given chunk sizes (the last chunk takes the rest), collecting results.
-std::vector<Result<Frame>> feedChunks(const QByteArray &wire, const QList<qsizetype> &cuts)
-{
-    Deframer d;
-    std::vector<Result<Frame>> out;
-    qsizetype pos = 0;
-    for (qsizetype cut : cuts) {
-        d.feed(QByteArrayView(wire).sliced(pos, cut - pos));
-        pos = cut;
-        for (auto &r : drain(d))
-            out.push_back(std::move(r));
-    }
-    d.feed(QByteArrayView(wire).sliced(pos));
-    for (auto &r : drain(d))
-        out.push_back(std::move(r));
     return out;
 }
 
@@ -191,9 +124,7 @@ void TestHdlc::crcMatchesReference()
     const quint32 seed = 0x48444C43;
     QRandomGenerator rng(seed);
     for (int i = 0; i < 500; ++i) {
-        QByteArray data(rng.bounded(0, 300), Qt::Uninitialized);
-        for (auto &c : data)
-            c = char(rng.bounded(256));
+        const QByteArray data = randomBytes(rng, rng.bounded(0, 300));
         if (crc16(data) != referenceCrc(data))
             QFAIL(qPrintable(QStringLiteral("seed %1, iteration %2: %3").arg(seed).arg(i).arg(QString::fromLatin1(data.toHex()))));
     }
@@ -428,7 +359,7 @@ void TestHdlc::vectorEveryChunking()
     // Two copies back to back with separate flags, split at every position.
     const QByteArray stream = wire + wire;
     for (qsizetype cut = 0; cut <= stream.size(); ++cut) {
-        const auto results = feedChunks(stream, {cut});
+        const auto results = feedChunks<Deframer>(stream, {cut});
         QCOMPARE(results.size(), size_t(2));
         for (const auto &r : results) {
             QVERIFY2(r.ok(), qPrintable(QStringLiteral("cut %1").arg(cut)));
@@ -439,12 +370,12 @@ void TestHdlc::vectorEveryChunking()
     QList<qsizetype> every;
     for (qsizetype i = 1; i < stream.size(); ++i)
         every.append(i);
-    auto results = feedChunks(stream, every);
+    auto results = feedChunks<Deframer>(stream, every);
     QCOMPARE(results.size(), size_t(2));
     QVERIFY(results[0].ok() && results[1].ok());
     for (qsizetype a = 1; a < wire.size(); a += 3) {
         for (qsizetype b = a; b < stream.size(); b += 5) {
-            results = feedChunks(stream, {a, b});
+            results = feedChunks<Deframer>(stream, {a, b});
             QCOMPARE(results.size(), size_t(2));
             QCOMPARE(results[1].value(), frame);
         }
@@ -500,7 +431,7 @@ void TestHdlc::deframerSharedAndRepeatedFlags()
     // 7E f1 7E f2 7E (shared), then 7E 7E 7E f1 7E 7E (repeated).
     const QByteArray stream = flag + snrm + flag + rr + flag + flag + flag + snrm + flag + flag;
     for (qsizetype cut = 0; cut <= stream.size(); ++cut) {
-        const auto results = feedChunks(stream, {cut});
+        const auto results = feedChunks<Deframer>(stream, {cut});
         QCOMPARE(results.size(), size_t(3));
         QCOMPARE(results[0].value().control, quint8(0x93));
         QCOMPARE(results[1].value().control, quint8(0x51));
@@ -519,7 +450,7 @@ void TestHdlc::deframerGarbage()
     const QByteArray garbage = QByteArray::fromHex("0102A0FF");
     const QByteArray stream = garbage + snrm + garbage + garbage + snrm;
     for (qsizetype cut = 0; cut <= stream.size(); ++cut) {
-        const auto results = feedChunks(stream, {cut});
+        const auto results = feedChunks<Deframer>(stream, {cut});
         // one error per run: 4 bytes before the first flag, 8 between the frames
         QCOMPARE(results.size(), size_t(4));
         QVERIFY(!results[0].ok());
@@ -589,7 +520,7 @@ void TestHdlc::deframerBadFrames()
     const QByteArray good = QByteArray::fromHex("7EA0070321930F017E");
     const QByteArray stream = bad + good;
     for (qsizetype cut = 0; cut <= stream.size(); ++cut) {
-        const auto results = feedChunks(stream, {cut});
+        const auto results = feedChunks<Deframer>(stream, {cut});
         QCOMPARE(results.size(), size_t(2));
         QVERIFY(!results[0].ok());
         QCOMPARE(results[0].error().code, code);
@@ -677,31 +608,20 @@ void TestHdlc::deframerRandomRoundTrip()
         f.source = Address::client(quint8(rng.bounded(0x80)));
         f.control = quint8(rng.bounded(256));
         f.segmented = rng.bounded(2) == 1;
-        f.info = QByteArray(rng.bounded(2) ? 0 : rng.bounded(1, 400), Qt::Uninitialized);
-        for (auto &c : f.info)
-            c = char(rng.bounded(256)); // 0x7E included: the length delimits, not the flag
+        // 0x7E included: the length delimits, not the flag
+        f.info = randomBytes(rng, rng.bounded(2) ? 0 : rng.bounded(1, 400));
         const bool shared = rng.bounded(2) == 1 && !stream.isEmpty();
         if (shared)
             stream.chop(1);
         QVERIFY(encode(f, stream).ok());
         frames.push_back(f);
     }
-    Deframer d;
-    std::vector<Frame> got;
-    qsizetype pos = 0;
-    while (pos < stream.size()) {
-        const qsizetype n = std::min<qsizetype>(rng.bounded(1, 700), stream.size() - pos);
-        d.feed(QByteArrayView(stream).sliced(pos, n));
-        pos += n;
-        while (auto r = d.next()) {
-            if (!r->ok())
-                QFAIL(qPrintable(QStringLiteral("seed %1: %2").arg(seed).arg(r->error().message)));
-            got.push_back(r->value());
-        }
-    }
-    QCOMPARE(got.size(), frames.size());
-    for (size_t i = 0; i < got.size(); ++i) {
-        if (!(got[i] == frames[i]))
+    const auto got = deframeInRandomChunks<Deframer>(stream, rng, 700);
+    if (!got.ok())
+        QFAIL(qPrintable(QStringLiteral("seed %1: %2").arg(seed).arg(got.error().message)));
+    QCOMPARE(got->size(), frames.size());
+    for (size_t i = 0; i < got->size(); ++i) {
+        if (!((*got)[i] == frames[i]))
             QFAIL(qPrintable(QStringLiteral("seed %1: frame %2 differs").arg(seed).arg(i)));
     }
 }

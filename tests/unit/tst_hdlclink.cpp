@@ -1,27 +1,14 @@
 #include "hdlc.h"
+#include "testsupport.h"
 
 #include <QtCore/QFile>
 #include <QtTest/QTest>
 
 using namespace dlms;
 using namespace dlms::hdlc;
+using namespace dlms::test;
 using Event = Link::Event;
 using Kind = Link::Event::Kind;
-
-namespace dlms::hdlc {
-char *toString(const LinkParameters &p)
-{
-    return qstrdup(QStringLiteral("LinkParameters(tx %1, rx %2, wtx %3, wrx %4)")
-                       .arg(p.maxInfoTx)
-                       .arg(p.maxInfoRx)
-                       .arg(p.windowTx)
-                       .arg(p.windowRx)
-                       .toUtf8()
-                       .constData());
-}
-} // namespace dlms::hdlc
-
-Q_DECLARE_METATYPE(dlms::hdlc::LinkParameters)
 
 namespace {
 
@@ -44,25 +31,14 @@ QByteArray wire(const Frame &f)
     return out;
 }
 
-Frame frame(const Address &dst, const Address &src, quint8 control, QByteArray info = {}, bool segmented = false)
-{
-    Frame f;
-    f.destination = dst;
-    f.source = src;
-    f.control = control;
-    f.info = std::move(info);
-    f.segmented = segmented;
-    return f;
-}
-
 Frame toClient(quint8 control, QByteArray info = {}, bool segmented = false)
 {
-    return frame(ClientAddr, ServerAddr, control, std::move(info), segmented);
+    return makeFrame(ClientAddr, ServerAddr, control, std::move(info), segmented);
 }
 
 Frame toServer(quint8 control, QByteArray info = {}, bool segmented = false)
 {
-    return frame(ServerAddr, ClientAddr, control, std::move(info), segmented);
+    return makeFrame(ServerAddr, ClientAddr, control, std::move(info), segmented);
 }
 
 int countKind(const std::vector<Event> &events, Kind kind)
@@ -348,7 +324,7 @@ void TestHdlcLink::aarqFrameBytes()
     Link client(Link::Role::Client, ClientAddr, Address::server(1, 17, 4));
     client.connect();
     client.takeOutgoing();
-    QCOMPARE(client.handleFrame(frame(ClientAddr, Address::server(1, 17, 4), control::Ua)).size(), size_t(1));
+    QCOMPARE(client.handleFrame(makeFrame(ClientAddr, Address::server(1, 17, 4), control::Ua)).size(), size_t(1));
     const QByteArray aarq = QByteArray::fromHex("601DA109060760857405080101BE10040E01000000065F1F040000301DFFFF");
     QVERIFY(client.sendApdu(aarq).ok());
     const auto out = client.takeOutgoing();
@@ -782,12 +758,12 @@ void TestHdlcLink::addressMismatch()
 {
     Wire w;
     QVERIFY(w.connect());
-    const auto events = w.server.handleFrame(frame(ServerAddr, Address::client(1), control::i(0, 0, true), "\xE6\xE6"));
+    const auto events = w.server.handleFrame(makeFrame(ServerAddr, Address::client(1), control::i(0, 0, true), "\xE6\xE6"));
     QCOMPARE(events.size(), size_t(1));
     QCOMPARE(events[0].error.code, ErrorCode::BadAddress);
     QVERIFY(!w.server.hasOutgoing());
     // The same station in a wider encoding is still the same station.
-    const auto wide = w.client.handleFrame(frame(ClientAddr, Address::server(1, 0, 4), control::rr(0, false)));
+    const auto wide = w.client.handleFrame(makeFrame(ClientAddr, Address::server(1, 0, 4), control::rr(0, false)));
     QVERIFY2(wide.empty(), qPrintable(describe(wide)));
 }
 

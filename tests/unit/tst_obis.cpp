@@ -1,4 +1,5 @@
 #include "obis.h"
+#include "testsupport.h"
 
 #include <QtCore/QRandomGenerator>
 #include <QtCore/QRegularExpression>
@@ -7,14 +8,7 @@
 
 using namespace Qt::StringLiterals;
 using dlms::Obis;
-
-namespace dlms {
-// Found by argument-dependent lookup, so QCOMPARE prints codes on a mismatch.
-char *toString(const Obis &o)
-{
-    return qstrdup(o.toString().toLatin1().constData());
-}
-} // namespace dlms
+using dlms::test::randomBytes;
 
 class TestObis : public QObject {
     Q_OBJECT
@@ -223,9 +217,7 @@ void TestObis::randomRoundTrip()
     const quint32 seed = 0x0b15c0de;
     QRandomGenerator rng(seed);
     for (int i = 0; i < 5000; ++i) {
-        QByteArray bytes(6, Qt::Uninitialized);
-        for (auto &b : bytes)
-            b = char(rng.bounded(256));
+        const QByteArray bytes = randomBytes(rng, 6);
         const auto r = Obis::fromBytes(bytes);
         const QString ctx = u"seed 0x%1, iteration %2, bytes %3"_s.arg(QString::number(seed, 16))
                                 .arg(i)

@@ -1,3 +1,4 @@
+#include "testsupport.h"
 #include "units.h"
 
 #include <QtCore/QRandomGenerator>
@@ -10,15 +11,6 @@
 using namespace Qt::StringLiterals;
 using dlms::ScalerUnit;
 using dlms::Value;
-
-namespace dlms {
-char *toString(const ScalerUnit &su)
-{
-    return qstrdup(QByteArray("{scaler " + QByteArray::number(su.scaler) + ", unit "
-                              + QByteArray::number(su.unit) + '}')
-                       .constData());
-}
-} // namespace dlms
 
 namespace {
 

@@ -1,3 +1,4 @@
+#include "testsupport.h"
 #include "value.h"
 
 #include <QtCore/QJsonArray>
@@ -10,10 +11,9 @@
 #include <limits>
 
 using namespace dlms;
+using namespace dlms::test;
 using namespace Qt::StringLiterals;
 
-Q_DECLARE_METATYPE(dlms::Value)
-Q_DECLARE_METATYPE(dlms::DataType)
 Q_DECLARE_METATYPE(std::optional<qint64>)
 Q_DECLARE_METATYPE(std::optional<quint64>)
 Q_DECLARE_METATYPE(std::optional<double>)
@@ -25,23 +25,6 @@ QByteArray json(const QJsonValue &v)
 {
     // Wrapped in an array because QJsonDocument cannot hold a bare scalar.
     return QJsonDocument(QJsonArray{v}).toJson(QJsonDocument::Compact);
-}
-
-CosemDateTime cetClock()
-{
-    CosemDateTime dt;
-    dt.date = {2024, 3, 5, 2};
-    dt.time = {14, 7, 0, 0};
-    dt.deviation = -60;
-    dt.clockStatus = 0x80;
-    return dt;
-}
-
-TypeDescription leafType(DataType t)
-{
-    TypeDescription d;
-    d.type = t;
-    return d;
 }
 
 constexpr qint64 two53 = qint64(1) << 53;

@@ -1,3 +1,4 @@
+#include "testsupport.h"
 #include "wrapper.h"
 
 #include <QtCore/QFile>
@@ -5,19 +6,8 @@
 #include <QtTest/QTest>
 
 using namespace dlms;
+using namespace dlms::test;
 using namespace dlms::wrapper;
-
-namespace dlms::wrapper {
-char *toString(const Frame &f)
-{
-    return qstrdup(QStringLiteral("Frame(%1 -> %2, %3)")
-                       .arg(f.sourcePort)
-                       .arg(f.destinationPort)
-                       .arg(QString::fromLatin1(f.apdu.toHex(' ')))
-                       .toUtf8()
-                       .constData());
-}
-} // namespace dlms::wrapper
 
 namespace {
 
@@ -29,25 +19,6 @@ const QByteArray AarqWrapped = QByteArray::fromHex("00010010000100 1F") + Aarq;
 Frame frame(quint16 src, quint16 dst, QByteArray apdu)
 {
     return Frame{src, dst, std::move(apdu)};
-}
-
-std::vector<Result<Frame>> feedChunks(const QByteArray &wire, const QList<qsizetype> &cuts)
-{
-    Deframer d;
-    std::vector<Result<Frame>> out;
-    qsizetype pos = 0;
-    const auto drain = [&] {
-        while (auto r = d.next())
-            out.push_back(std::move(*r));
-    };
-    for (qsizetype cut : cuts) {
-        d.feed(QByteArrayView(wire).sliced(pos, cut - pos));
-        pos = cut;
-        drain();
-    }
-    d.feed(QByteArrayView(wire).sliced(pos));
-    drain();
-    return out;
 }
 
 } // namespace
@@ -91,7 +62,7 @@ void TestWrapper::recordedSession()
     QList<qsizetype> cuts;
     for (qsizetype i = 5; i < stream.size(); i += 5)
         cuts.append(i);
-    const auto results = feedChunks(stream, cuts);
+    const auto results = feedChunks<Deframer>(stream, cuts);
     QCOMPARE(results.size(), lines.size());
     for (size_t i = 0; i < lines.size(); ++i) {
         QVERIFY(results[i].ok());
@@ -159,14 +130,14 @@ void TestWrapper::everyChunking()
     const QByteArray stream = AarqWrapped + AarqWrapped;
     const Frame expected = frame(16, 1, Aarq);
     for (qsizetype cut = 0; cut <= stream.size(); ++cut) {
-        const auto results = feedChunks(stream, {cut});
+        const auto results = feedChunks<Deframer>(stream, {cut});
         QCOMPARE(results.size(), size_t(2));
         QCOMPARE(results[0].value(), expected);
         QCOMPARE(results[1].value(), expected);
     }
     for (qsizetype a = 0; a <= stream.size(); a += 3) {
         for (qsizetype b = a; b <= stream.size(); b += 7) {
-            const auto results = feedChunks(stream, {a, b});
+            const auto results = feedChunks<Deframer>(stream, {a, b});
             QCOMPARE(results.size(), size_t(2));
             QCOMPARE(results[1].value(), expected);
         }
@@ -174,7 +145,7 @@ void TestWrapper::everyChunking()
     QList<qsizetype> bytes;
     for (qsizetype i = 1; i < stream.size(); ++i)
         bytes.append(i);
-    const auto results = feedChunks(stream, bytes);
+    const auto results = feedChunks<Deframer>(stream, bytes);
     QCOMPARE(results.size(), size_t(2));
     QCOMPARE(results[0].value(), expected);
 }
@@ -213,7 +184,7 @@ void TestWrapper::garbage()
     // garbage, frame, garbage, frame: one error per run, both frames intact, in every split.
     const QByteArray stream = garbage + AarqWrapped + garbage + AarqWrapped;
     for (qsizetype cut = 0; cut <= stream.size(); ++cut) {
-        const auto results = feedChunks(stream, {cut});
+        const auto results = feedChunks<Deframer>(stream, {cut});
         QCOMPARE(results.size(), size_t(4));
         QVERIFY(!results[0].ok());
         QCOMPARE(results[0].error().code, ErrorCode::Malformed);
@@ -330,27 +301,16 @@ void TestWrapper::randomRoundTrip()
     QByteArray stream;
     for (int i = 0; i < 500; ++i) {
         Frame f{quint16(rng.bounded(0x10000)), quint16(rng.bounded(0x10000)),
-                QByteArray(rng.bounded(0, rng.bounded(2) ? 20 : 3000), Qt::Uninitialized)};
-        for (auto &c : f.apdu)
-            c = char(rng.bounded(256));
+                randomBytes(rng, rng.bounded(0, rng.bounded(2) ? 20 : 3000))};
         QVERIFY(encode(f.sourcePort, f.destinationPort, f.apdu, stream).ok());
         frames.push_back(std::move(f));
     }
-    Deframer d;
-    std::vector<Frame> got;
-    for (qsizetype pos = 0; pos < stream.size();) {
-        const qsizetype n = std::min<qsizetype>(rng.bounded(1, 2000), stream.size() - pos);
-        d.feed(QByteArrayView(stream).sliced(pos, n));
-        pos += n;
-        while (auto r = d.next()) {
-            if (!r->ok())
-                QFAIL(qPrintable(QStringLiteral("seed %1: %2").arg(seed).arg(r->error().message)));
-            got.push_back(r->value());
-        }
-    }
-    QCOMPARE(got.size(), frames.size());
-    for (size_t i = 0; i < got.size(); ++i) {
-        if (!(got[i] == frames[i]))
+    const auto got = deframeInRandomChunks<Deframer>(stream, rng, 2000);
+    if (!got.ok())
+        QFAIL(qPrintable(QStringLiteral("seed %1: %2").arg(seed).arg(got.error().message)));
+    QCOMPARE(got->size(), frames.size());
+    for (size_t i = 0; i < got->size(); ++i) {
+        if (!((*got)[i] == frames[i]))
             QFAIL(qPrintable(QStringLiteral("seed %1: frame %2 differs").arg(seed).arg(i)));
     }
 }

@@ -1,3 +1,4 @@
+#include "testsupport.h"
 #include "xdlms.h"
 
 #include <QtCore/QRandomGenerator>
@@ -6,23 +7,12 @@
 #include <functional>
 
 using namespace dlms;
+using namespace dlms::test;
 using namespace Qt::StringLiterals;
 
 namespace {
 
 constexpr quint32 Seed = 0x0D1A'5EED;
-
-QByteArray hex(const char *text)
-{
-    return QByteArray::fromHex(QByteArray(text));
-}
-
-QByteArray encoded(const auto &apdu)
-{
-    QByteArray out;
-    encode(apdu, out);
-    return out;
-}
 
 const Obis Clock(0, 0, 1, 0, 0, 255);
 const Obis ActiveEnergy(1, 0, 1, 8, 0, 255);
@@ -102,13 +92,7 @@ public:
 
     QRandomGenerator &rng() { return m_rng; }
 
-    QByteArray bytes(int max)
-    {
-        QByteArray b(m_rng.bounded(max + 1), Qt::Uninitialized);
-        for (char &c : b)
-            c = char(m_rng.bounded(256));
-        return b;
-    }
+    QByteArray bytes(int max) { return randomBytes(m_rng, m_rng.bounded(max + 1)); }
 
     Value value(int depth = 0)
     {
