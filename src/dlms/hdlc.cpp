@@ -259,36 +259,25 @@ Result<void> encode(const Frame &frame, QByteArray &out)
 
 void Deframer::feed(QByteArrayView bytes)
 {
-    if (bytes.isEmpty())
-        return;
-    // Drop consumed bytes once they are at least half the buffer: amortised O(n) overall.
-    if (m_offset > 0 && m_offset * 2 >= m_buffer.size()) {
-        m_base += m_offset;
-        if (m_offset == m_buffer.size())
-            m_buffer.resize(0); // keeps the capacity
-        else
-            m_buffer.remove(0, m_offset);
-        m_offset = 0;
-    }
-    m_buffer.append(bytes);
+    m_in.append(bytes);
 }
 
 std::optional<Result<Frame>> Deframer::next()
 {
     for (;;) {
-        const char *d = m_buffer.constData();
-        const qsizetype size = m_buffer.size();
+        const char *d = m_in.buffer.constData();
+        const qsizetype size = m_in.buffer.size();
 
         // Anything before a flag is garbage; it is consumed as it is scanned, so the buffer
         // cannot grow on it, and reported once per run when the next flag shows up.
-        if (m_offset < size && quint8(d[m_offset]) != Flag) {
-            const void *hit = std::memchr(d + m_offset, Flag, size_t(size - m_offset));
+        if (m_in.offset < size && quint8(d[m_in.offset]) != Flag) {
+            const void *hit = std::memchr(d + m_in.offset, Flag, size_t(size - m_in.offset));
             const qsizetype flagAt = hit ? qsizetype(static_cast<const char *>(hit) - d) : size;
-            m_garbageRun += flagAt - m_offset;
-            m_discarded += flagAt - m_offset;
-            m_offset = flagAt;
+            m_garbageRun += flagAt - m_in.offset;
+            m_discarded += flagAt - m_in.offset;
+            m_in.offset = flagAt;
         }
-        if (m_offset >= size)
+        if (m_in.offset >= size)
             return std::nullopt;
 
         const qsizetype run = std::exchange(m_garbageRun, 0);
@@ -296,25 +285,25 @@ std::optional<Result<Frame>> Deframer::next()
             return Result<Frame>(makeError(ErrorCode::Malformed,
                 QStringLiteral("HDLC: discarded %1 bytes before the flag at stream offset %2")
                     .arg(run)
-                    .arg(m_base + m_offset)));
+                    .arg(m_in.base + m_in.offset)));
         }
 
         // Of repeated flags, the last one opens the frame.
-        while (m_offset + 1 < size && quint8(d[m_offset + 1]) == Flag)
-            ++m_offset;
-        if (size - m_offset < 3)
+        while (m_in.offset + 1 < size && quint8(d[m_in.offset + 1]) == Flag)
+            ++m_in.offset;
+        if (size - m_in.offset < 3)
             return std::nullopt;
 
-        const auto *p = reinterpret_cast<const quint8 *>(d + m_offset);
-        const qint64 at = m_base + m_offset;
+        const auto *p = reinterpret_cast<const quint8 *>(d + m_in.offset);
+        const qint64 at = m_in.base + m_in.offset;
         if ((p[1] & 0xF0) != 0xA0) {
             // Not frame format type 3: this flag closed a frame and junk follows it.
-            ++m_offset;
+            ++m_in.offset;
             continue;
         }
         const qsizetype length = ((p[1] & 0x07) << 8) | p[2];
         if (length < MinFrameLength) {
-            ++m_offset;
+            ++m_in.offset;
             m_resyncing = true;
             return Result<Frame>(makeError(ErrorCode::Malformed,
                 QStringLiteral("HDLC: frame at stream offset %1 claims a length of %2, less than the %3 of "
@@ -324,10 +313,10 @@ std::optional<Result<Frame>> Deframer::next()
                     .arg(MinFrameLength)));
         }
         // A long length simply waits: nothing is reserved for bytes that have not arrived.
-        if (size - m_offset < length + 2)
+        if (size - m_in.offset < length + 2)
             return std::nullopt;
         if (p[length + 1] != Flag) {
-            ++m_offset;
+            ++m_in.offset;
             m_resyncing = true;
             return Result<Frame>(makeError(ErrorCode::Malformed,
                 QStringLiteral(
@@ -339,8 +328,8 @@ std::optional<Result<Frame>> Deframer::next()
 
         // From here the frame is delimited: whatever is wrong inside drops it whole, and its
         // closing flag may open the next frame.
-        m_offset += length + 1;
-        m_accounted = m_base + m_offset + 1;
+        m_in.offset += length + 1;
+        m_accounted = m_in.base + m_in.offset + 1;
         const quint8 *f = p + 1; // format field; the frame body is f[0, length)
         const auto fail = [&](ErrorCode code, const QString &what) {
             return Result<Frame>(makeError(code,
@@ -399,11 +388,9 @@ std::optional<Result<Frame>> Deframer::next()
 
 void Deframer::clear()
 {
-    m_buffer.clear();
-    m_offset = 0;
+    m_in.clear();
     m_discarded = 0;
     m_accounted = 0;
-    m_base = 0;
     m_garbageRun = 0;
     m_resyncing = false;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "error.h"
+#include "streambuffer.h"
 
 #include <QtCore/QByteArray>
 
@@ -81,20 +82,18 @@ public:
     void feed(QByteArrayView bytes);
     std::optional<Result<Frame>> next();
 
-    qsizetype bufferedBytes() const { return m_buffer.size() - m_offset; }
+    qsizetype bufferedBytes() const { return m_in.buffer.size() - m_in.offset; }
     qsizetype discardedBytes() const { return m_discarded; }
     // Stream bytes accounted for so far: every returned frame with both its flags (a flag shared
     // by two frames counted once) and every discarded byte. The difference across one next()
     // is exactly what that frame or error cost on the wire.
-    qint64 consumedBytes() const { return std::max(m_accounted, m_base + m_offset); }
+    qint64 consumedBytes() const { return std::max(m_accounted, m_in.base + m_in.offset); }
     void clear();
 
 private:
-    QByteArray m_buffer;
-    qsizetype m_offset = 0;
+    StreamBuffer m_in;
     qsizetype m_discarded = 0;
     qint64 m_accounted = 0; // stream position just past the last delimited frame's closing flag
-    qint64 m_base = 0; // stream position of m_buffer[0], for error messages
     qsizetype m_garbageRun = 0; // bytes skipped before the next flag, not yet reported
     bool m_resyncing = false; // skipping after a reported Malformed frame: no second error
 };

@@ -35,43 +35,31 @@ Result<void> encode(quint16 sourcePort, quint16 destinationPort, QByteArrayView 
 
 void Deframer::feed(QByteArrayView bytes)
 {
-    if (bytes.isEmpty())
-        return;
-    // Drop consumed bytes once they are at least half the buffer: each byte is moved at most
-    // a bounded number of times, so reassembly stays amortised O(n).
-    if (m_offset > 0 && m_offset * 2 >= m_buffer.size()) {
-        m_base += m_offset;
-        if (m_offset == m_buffer.size())
-            m_buffer.resize(0); // keeps the capacity for the next frame
-        else
-            m_buffer.remove(0, m_offset);
-        m_offset = 0;
-    }
-    m_buffer.append(bytes);
+    m_in.append(bytes);
 }
 
 std::optional<Result<Frame>> Deframer::next()
 {
-    const char *d = m_buffer.constData();
-    const qsizetype size = m_buffer.size();
+    const char *d = m_in.buffer.constData();
+    const qsizetype size = m_in.buffer.size();
 
     // Garbage is consumed as it is scanned so the buffer cannot grow on it; a lone trailing
     // 0x00 is kept because it may be the start of the next header.
-    while (m_offset < size) {
-        if (d[m_offset] == 0x00) {
-            if (m_offset + 1 >= size)
+    while (m_in.offset < size) {
+        if (d[m_in.offset] == 0x00) {
+            if (m_in.offset + 1 >= size)
                 return std::nullopt;
-            if (readU16(d + m_offset) == Version)
+            if (readU16(d + m_in.offset) == Version)
                 break;
         }
         // Every header starts with 0x00: jump to the next one.
-        const void *zero = std::memchr(d + m_offset + 1, 0, size_t(size - m_offset - 1));
+        const void *zero = std::memchr(d + m_in.offset + 1, 0, size_t(size - m_in.offset - 1));
         const qsizetype next = zero ? qsizetype(static_cast<const char *>(zero) - d) : size;
-        m_garbageRun += next - m_offset;
-        m_discarded += next - m_offset;
-        m_offset = next;
+        m_garbageRun += next - m_in.offset;
+        m_discarded += next - m_in.offset;
+        m_in.offset = next;
     }
-    if (m_offset >= size)
+    if (m_in.offset >= size)
         return std::nullopt;
 
     if (m_garbageRun > 0) {
@@ -80,31 +68,29 @@ std::optional<Result<Frame>> Deframer::next()
             QStringLiteral("wrapper: skipped %1 bytes at stream offset %2 that do not start a header with "
                            "version 0x0001")
                 .arg(run)
-                .arg(m_base + m_offset - run)));
+                .arg(m_in.base + m_in.offset - run)));
     }
 
-    if (size - m_offset < HeaderSize)
+    if (size - m_in.offset < HeaderSize)
         return std::nullopt;
-    const char *h = d + m_offset;
+    const char *h = d + m_in.offset;
     const quint16 length = readU16(h + 6);
     // The length is trusted only once the bytes are here: nothing is reserved for it.
-    if (size - m_offset - HeaderSize < length)
+    if (size - m_in.offset - HeaderSize < length)
         return std::nullopt;
 
     Frame frame;
     frame.sourcePort = readU16(h + 2);
     frame.destinationPort = readU16(h + 4);
-    frame.apdu = m_buffer.sliced(m_offset + HeaderSize, length);
-    m_offset += HeaderSize + length;
+    frame.apdu = m_in.buffer.sliced(m_in.offset + HeaderSize, length);
+    m_in.offset += HeaderSize + length;
     return Result<Frame>(std::move(frame));
 }
 
 void Deframer::clear()
 {
-    m_buffer.clear();
-    m_offset = 0;
+    m_in.clear();
     m_discarded = 0;
-    m_base = 0;
     m_garbageRun = 0;
 }
 

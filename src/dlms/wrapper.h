@@ -1,6 +1,7 @@
 #pragma once
 
 #include "error.h"
+#include "streambuffer.h"
 
 #include <QtCore/QByteArray>
 
@@ -35,18 +36,16 @@ public:
     // needed. Call until it returns std::nullopt.
     std::optional<Result<Frame>> next();
 
-    qsizetype bufferedBytes() const { return m_buffer.size() - m_offset; }
+    qsizetype bufferedBytes() const { return m_in.buffer.size() - m_in.offset; }
     qsizetype discardedBytes() const { return m_discarded; }
     // Stream bytes accounted for so far (frames and discarded garbage); the difference across
     // one next() is exactly what that frame or error cost on the wire.
-    qint64 consumedBytes() const { return m_base + m_offset; }
+    qint64 consumedBytes() const { return m_in.base + m_in.offset; }
     void clear();
 
 private:
-    QByteArray m_buffer;
-    qsizetype m_offset = 0;
+    StreamBuffer m_in;
     qsizetype m_discarded = 0;
-    qint64 m_base = 0; // stream position of m_buffer[0], for error messages
     qsizetype m_garbageRun = 0; // bytes skipped since the last plausible header, not yet reported
 };
 

@@ -243,6 +243,28 @@ Result<quint32> readCount(ByteReader &r, qsizetype minElementSize, const char *w
     return *count;
 }
 
+// A counted SEQUENCE OF that must end the input: the count is checked against the bytes left
+// before anything is reserved, and each element is read by `readOne(r)`.
+template<typename T, typename ReadOne>
+Result<std::vector<T>> readListToEnd(
+    ByteReader &r, qsizetype minElementSize, const char *what, ReadOne &&readOne)
+{
+    auto count = readCount(r, minElementSize, what);
+    if (!count)
+        return count.error();
+    std::vector<T> items;
+    items.reserve(listReservation(*count));
+    for (quint32 i = 0; i < *count; ++i) {
+        auto item = readOne(r);
+        if (!item)
+            return item.error();
+        items.push_back(std::move(*item));
+    }
+    if (!r.atEnd())
+        return trailing(what, r);
+    return items;
+}
+
 Error unsupportedKind(const char *what, quint8 kind, const char *known)
 {
     return makeError(ErrorCode::Unsupported,
@@ -546,20 +568,8 @@ Result<std::vector<DataResult>> decodeBlockDataList(QByteArrayView data, const a
 {
     const char *what = "block data list";
     ByteReader r(data);
-    auto count = readCount(r, MinDataResultSize, what);
-    if (!count)
-        return count.error();
-    std::vector<DataResult> results;
-    results.reserve(listReservation(*count));
-    for (quint32 i = 0; i < *count; ++i) {
-        auto result = readDataResult(r, limits, what);
-        if (!result)
-            return result.error();
-        results.push_back(std::move(*result));
-    }
-    if (!r.atEnd())
-        return trailing(what, r);
-    return results;
+    return readListToEnd<DataResult>(
+        r, MinDataResultSize, what, [&](ByteReader &in) { return readDataResult(in, limits, what); });
 }
 
 void encode(const GetRequest &request, QByteArray &out)
@@ -615,18 +625,11 @@ Result<GetRequest> decodeGetRequest(QByteArrayView apdu, const axdr::Limits &lim
     case 3: {
         const char *what = "GET-Request-With-List";
         request.kind = GetRequest::Kind::WithList;
-        auto count = readCount(r, MinAttributeRequestSize, what);
-        if (!count)
-            return count.error();
-        request.items.reserve(listReservation(*count));
-        for (quint32 i = 0; i < *count; ++i) {
-            auto item = readAttributeRequest(r, limits, what);
-            if (!item)
-                return item.error();
-            request.items.push_back(std::move(*item));
-        }
-        if (!r.atEnd())
-            return trailing(what, r);
+        auto items = readListToEnd<AttributeRequest>(r, MinAttributeRequestSize, what,
+            [&](ByteReader &in) { return readAttributeRequest(in, limits, what); });
+        if (!items)
+            return items.error();
+        request.items = std::move(*items);
         return request;
     }
     }
@@ -727,18 +730,11 @@ Result<GetResponse> decodeGetResponse(QByteArrayView apdu, const axdr::Limits &l
     case 3: {
         const char *what = "GET-Response-With-List";
         response.kind = GetResponse::Kind::WithList;
-        auto count = readCount(r, MinDataResultSize, what);
-        if (!count)
-            return count.error();
-        response.results.reserve(listReservation(*count));
-        for (quint32 i = 0; i < *count; ++i) {
-            auto result = readDataResult(r, limits, what);
-            if (!result)
-                return result.error();
-            response.results.push_back(std::move(*result));
-        }
-        if (!r.atEnd())
-            return trailing(what, r);
+        auto results = readListToEnd<DataResult>(
+            r, MinDataResultSize, what, [&](ByteReader &in) { return readDataResult(in, limits, what); });
+        if (!results)
+            return results.error();
+        response.results = std::move(*results);
         return response;
     }
     }

@@ -8,46 +8,21 @@
 //   bit 6: also read the stream as raw frame descriptors; bit 7: keep decoded addresses as is.
 #include "hdlc.h"
 
+#include "fuzzsupport.h"
+
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
 
 using namespace dlms;
+using namespace dlms::fuzz;
 using namespace dlms::hdlc;
+using Outcome = fuzz::Outcome<Frame>;
 
 namespace {
 
 const Address ServerAddress = Address::server(1, 0);
 const Address ClientAddress = Address::client(16);
-
-void check(bool condition)
-{
-    if (!condition)
-        std::abort();
-}
-
-struct Outcome {
-    bool ok = false;
-    Frame frame;
-    ErrorCode code = ErrorCode::Malformed;
-    QString message;
-};
-
-void drain(Deframer &d, std::vector<Outcome> &out)
-{
-    while (auto r = d.next()) {
-        Outcome o;
-        o.ok = r->ok();
-        if (o.ok) {
-            o.frame = std::move(r->value());
-        } else {
-            o.code = r->error().code;
-            o.message = r->error().message;
-            check(!o.message.isEmpty());
-        }
-        out.push_back(std::move(o));
-    }
-}
 
 void roundTrip(const Frame &frame)
 {
@@ -166,10 +141,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)decodeParameters(whole[i].frame.info);
     }
 
-    const LinkParameters proposal{quint16(32 << (mode & 3)), quint16(32 << (mode & 3)), 1u + ((mode >> 2) & 7u),
-                                  1u + ((mode >> 2) & 7u)};
-    Links links{Link(Link::Role::Server, ServerAddress, ClientAddress, proposal),
-                Link(Link::Role::Client, ClientAddress, ServerAddress, proposal), mode};
+    const LinkParameters proposal {quint16(32 << (mode & 3)), quint16(32 << (mode & 3)),
+        1u + ((mode >> 2) & 7u), 1u + ((mode >> 2) & 7u)};
+    Links links {Link(Link::Role::Server, ServerAddress, ClientAddress, proposal),
+        Link(Link::Role::Client, ClientAddress, ServerAddress, proposal), mode};
     links.client.connect();
     flush(links.client);
     for (const auto &o : whole) {

@@ -3,44 +3,15 @@
 // that every frame re-encodes and decodes back to itself, and that garbage is not buffered.
 #include "wrapper.h"
 
+#include "fuzzsupport.h"
+
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
 
 using namespace dlms;
-
-namespace {
-
-struct Outcome {
-    bool ok = false;
-    wrapper::Frame frame;
-    ErrorCode code = ErrorCode::Malformed;
-    QString message;
-};
-
-void check(bool condition)
-{
-    if (!condition)
-        std::abort();
-}
-
-void drain(wrapper::Deframer &d, std::vector<Outcome> &out)
-{
-    while (auto r = d.next()) {
-        Outcome o;
-        o.ok = r->ok();
-        if (o.ok) {
-            o.frame = std::move(r->value());
-        } else {
-            o.code = r->error().code;
-            o.message = r->error().message;
-            check(!o.message.isEmpty());
-        }
-        out.push_back(std::move(o));
-    }
-}
-
-} // namespace
+using namespace dlms::fuzz;
+using Outcome = fuzz::Outcome<wrapper::Frame>;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -81,7 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         check(whole[i].frame == chunked[i].frame);
         QByteArray encoded;
-        check(wrapper::encode(whole[i].frame.sourcePort, whole[i].frame.destinationPort, whole[i].frame.apdu, encoded).ok());
+        check(wrapper::encode(
+            whole[i].frame.sourcePort, whole[i].frame.destinationPort, whole[i].frame.apdu, encoded)
+                  .ok());
         check(encoded.size() == wrapper::HeaderSize + whole[i].frame.apdu.size());
         wrapper::Deframer back;
         back.feed(encoded);
