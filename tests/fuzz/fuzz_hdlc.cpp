@@ -17,7 +17,7 @@
 using namespace dlms;
 using namespace dlms::fuzz;
 using namespace dlms::hdlc;
-using Outcome = fuzz::Outcome<Frame>;
+using FrameOutcome = fuzz::Outcome<Frame>;
 
 namespace {
 
@@ -105,12 +105,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const quint8 mode = data[1];
     const QByteArrayView stream(reinterpret_cast<const char *>(data + 2), qsizetype(size - 2));
 
-    std::vector<Outcome> whole;
+    std::vector<FrameOutcome> whole;
     Deframer one;
     one.feed(stream);
     drain(one, whole);
 
-    std::vector<Outcome> chunked;
+    std::vector<FrameOutcome> chunked;
     Deframer many;
     quint32 state = seed * 2654435761u + 1;
     const quint32 maxChunk = 1 + seed;

@@ -11,7 +11,7 @@
 
 using namespace dlms;
 using namespace dlms::fuzz;
-using Outcome = fuzz::Outcome<wrapper::Frame>;
+using FrameOutcome = fuzz::Outcome<wrapper::Frame>;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,13 +20,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const quint32 seed = data[0];
     const QByteArrayView stream(reinterpret_cast<const char *>(data + 1), qsizetype(size - 1));
 
-    std::vector<Outcome> whole;
+    std::vector<FrameOutcome> whole;
     wrapper::Deframer one;
     one.feed(stream);
     drain(one, whole);
 
     // Chunk sizes from a small LCG seeded by the first byte: 1 byte at a time up to ~260.
-    std::vector<Outcome> chunked;
+    std::vector<FrameOutcome> chunked;
     wrapper::Deframer many;
     quint32 state = seed * 2654435761u + 1;
     const quint32 maxChunk = 1 + seed;
