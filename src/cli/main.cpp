@@ -1,4 +1,7 @@
 #include "decodecommand.h"
+#include "objectscommand.h"
+#include "readcommand.h"
+#include "simulatecommand.h"
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QTextStream>
@@ -17,6 +20,9 @@ void printUsage(FILE *to)
 DLMS Bridge command-line companion.
 
 Commands:
+  read      Read attributes from a meter: registers scaled with units, profiles as CSV.
+  objects   List a meter's objects (object list) with their access rights.
+  simulate  Run simulated meters on 127.0.0.1 until interrupted.
   decode    Decode a recorded DLMS/COSEM exchange (HDLC or wrapper), frame by frame.
 
 Run 'dlmsctl <command> --help' for a command's options.
@@ -50,6 +56,12 @@ int main(int argc, char *argv[])
     rest.first() = u"dlmsctl "_s + command;
     if (command == u"decode")
         return runDecodeCommand(rest);
+    if (command == u"read")
+        return runReadCommand(rest);
+    if (command == u"objects")
+        return runObjectsCommand(rest);
+    if (command == u"simulate")
+        return runSimulateCommand(rest);
 
     QTextStream(stderr) << "dlmsctl: unknown command '" << command << "'. Run 'dlmsctl --help'.\n";
     return 2;

@@ -29,6 +29,8 @@ QString errorCodeName(ErrorCode code)
         return QStringLiteral("access-denied");
     case ErrorCode::Timeout:
         return QStringLiteral("timeout");
+    case ErrorCode::ConnectionFailed:
+        return QStringLiteral("connection-failed");
     case ErrorCode::InvalidArgument:
         return QStringLiteral("invalid-argument");
     }

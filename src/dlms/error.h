@@ -21,6 +21,7 @@ enum class ErrorCode : quint8 {
     Rejected, // the meter refused (AARE rejected, DM, exception, service error)
     AccessDenied, // a data-access-result other than success
     Timeout, // raised by the I/O owner, carried through the session
+    ConnectionFailed, // the transport failed: connection refused or lost, port unavailable
     InvalidArgument, // the caller asked for something impossible (encoder side)
 };
 

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <dlmsconnection.h>
+
+#include <QtCore/QString>
+
+class QCommandLineParser;
+
+// What `read` and `objects` share: where the meter is, how to associate, and how to report.
+struct ConnectionOptions {
+    polling::DlmsConnection::Options connection;
+    bool json = false;
+    bool trace = false;
+    bool stats = false;
+};
+
+// Adds --host … --stats to a verb's parser.
+void addConnectionOptions(QCommandLineParser &parser);
+// Reads them back; a usage error (exit code 2) as an Error. --password-file is read here.
+dlms::Result<ConnectionOptions> connectionOptions(const QCommandLineParser &parser);
+
+// Parses a decimal option value within [min, max]; the message names the option.
+dlms::Result<qint64> integerOption(const QString &name, const QString &value, qint64 min, qint64 max);
+// The exit codes every network verb shares, for --help.
+QString exitCodesHelp();
+// The parser's help with the usage line naming the verb ("Usage: dlmsctl read [options] …"):
+// QCommandLineParser takes the program name from argv[0], which has neither.
+QString verbHelpText(const QCommandLineParser &parser, const QString &verb);

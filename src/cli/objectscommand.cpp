@@ -1,0 +1,135 @@
+#include "objectscommand.h"
+
+#include "connectionoptions.h"
+#include "meterclient.h"
+#include "objectlist.h"
+
+#include <QtCore/QCommandLineParser>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QTextStream>
+
+#include <cstdio>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+QString objectName(const ObjectListEntry &entry)
+{
+    if (const dlms::WellKnownObject *known = dlms::findWellKnown(entry.obis))
+        return QString::fromLatin1(known->name);
+    return dlms::interfaceClassName(entry.classId);
+}
+
+void printText(QTextStream &out, const ObjectList &list)
+{
+    for (const ObjectListEntry &entry : list.entries) {
+        QStringList attributes;
+        for (const auto &a : entry.attributes)
+            attributes << QString::number(a.id) + u':' + accessLetters(a.access);
+        QStringList methods;
+        for (const auto &m : entry.methods)
+            methods << QString::number(m.id) + (m.allowed ? u":x"_s : u":-"_s);
+        out << entry.classId << "  " << entry.version << "  " << entry.obis.toString() << "  "
+            << objectName(entry) << "  " << (attributes.isEmpty() ? u"-"_s : attributes.join(u' ')) << "  "
+            << (methods.isEmpty() ? u"-"_s : methods.join(u' ')) << '\n';
+    }
+}
+
+QJsonDocument toJson(const ObjectList &list)
+{
+    QJsonArray objects;
+    for (const ObjectListEntry &entry : list.entries) {
+        QJsonArray attributes;
+        for (const auto &a : entry.attributes)
+            attributes.append(QJsonObject {{u"id"_s, a.id}, {u"access"_s, accessName(a.access)}});
+        QJsonArray methods;
+        for (const auto &m : entry.methods)
+            methods.append(QJsonObject {{u"id"_s, m.id}, {u"access"_s, m.allowed}});
+        objects.append(QJsonObject {{u"class"_s, int(entry.classId)},
+            {u"class_name"_s, dlms::interfaceClassName(entry.classId)}, {u"version"_s, int(entry.version)},
+            {u"obis"_s, entry.obis.toString()}, {u"name"_s, objectName(entry)}, {u"attributes"_s, attributes},
+            {u"methods"_s, methods}});
+    }
+    return QJsonDocument(QJsonObject {{u"objects"_s, objects}});
+}
+
+} // namespace
+
+int runObjectsCommand(const QStringList &arguments)
+{
+    QTextStream out(stdout);
+    QTextStream err(stderr);
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        u"List the meter's objects (Association LN 0.0.40.0.0.255, attribute 2: object_list) with\n"
+        "the access rights of this association: attributes R / W / RW / -, methods x (allowed) or -.\n\n"_s
+        + exitCodesHelp());
+    parser.addHelpOption();
+    addConnectionOptions(parser);
+    if (!parser.parse(arguments)) {
+        err << "dlmsctl: " << parser.errorText() << '\n';
+        return 2;
+    }
+    if (parser.isSet(u"help"_s)) {
+        out << verbHelpText(parser, u"objects"_s);
+        return 0;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        err << "dlmsctl: objects takes no arguments (got '" << parser.positionalArguments().join(u' ')
+            << "')\n";
+        return 2;
+    }
+    const auto options = connectionOptions(parser);
+    if (!options) {
+        err << "dlmsctl: " << options.error().message << '\n';
+        return 2;
+    }
+
+    MeterClient client(*options, err);
+    auto connectionFailure = [&] {
+        err << "dlmsctl: " << client.error().message << '\n';
+        err.flush();
+        client.printStats();
+        return client.failureExitCode();
+    };
+    if (!client.open())
+        return connectionFailure();
+    const auto id
+        = client.get({quint16(dlms::InterfaceClass::AssociationLN), dlms::Obis(0, 0, 40, 0, 0, 255), 2});
+    if (!client.wait({id}))
+        return connectionFailure();
+    MeterClient::Response response = client.takeResponse(id);
+    client.close();
+
+    QString failure;
+    if (response.error)
+        failure = response.error->message;
+    else if (response.results.size() != 1)
+        failure = u"no result in the response"_s;
+    else if (!response.results[0].ok())
+        failure = dlms::dataAccessResultName(quint8(response.results[0].result));
+    if (!failure.isEmpty()) {
+        err << "dlmsctl: 0.0.40.0.0.255:2 (object list): " << failure << '\n';
+        err.flush();
+        client.printStats();
+        return 5;
+    }
+
+    const ObjectList list = parseObjectList(response.results[0].value);
+    if (options->json)
+        out << toJson(list).toJson(QJsonDocument::Compact) << '\n';
+    else
+        printText(out, list);
+    out.flush();
+    int status = 0;
+    if (list.malformed > 0) {
+        err << "dlmsctl: " << list.malformed << " object list entries were malformed and skipped\n";
+        status = 5;
+    }
+    err.flush();
+    client.printStats();
+    return status;
+}

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <xdlms.h>
+
+#include <vector>
+
+// How a list of attributes goes on the wire: with multiple-references, GET-with-list requests
+// each filled up to the meter's max PDU; without, one GET per attribute.
+using RequestBatch = std::vector<size_t>; // indexes into the attribute list
+
+// Bytes one item adds to a GET-Request-With-List (descriptor + access selection).
+qsizetype encodedItemSize(const dlms::AttributeRequest &item);
+// Bytes of a GET-Request-With-List of `count` items whose sizes add up to `itemBytes`.
+qsizetype withListRequestSize(qsizetype count, qsizetype itemBytes);
+
+// serverMaxPdu 0 (unknown) is taken as 65535. A batch of one item goes as a GET-Request-Normal.
+std::vector<RequestBatch> planGetRequests(
+    const std::vector<dlms::AttributeRequest> &items, quint16 serverMaxPdu, bool multipleReferences);

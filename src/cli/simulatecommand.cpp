@@ -1,0 +1,257 @@
+#include "simulatecommand.h"
+
+#include "connectionoptions.h"
+
+#include <simulator.h>
+
+#include <QtCore/QCommandLineParser>
+#include <QtCore/QCoreApplication>
+#include <QtCore/QSocketNotifier>
+#include <QtCore/QTextStream>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+#include <set>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+// SIGINT/SIGTERM → one byte down a socketpair (async-signal-safe) → the event loop quits.
+int g_signalPipe[2] = {-1, -1};
+
+void onSignal(int)
+{
+    const int saved = errno;
+    const char byte = 1;
+    [[maybe_unused]] const auto written = ::write(g_signalPipe[0], &byte, 1);
+    errno = saved;
+}
+
+bool installSignalPipe()
+{
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_signalPipe) != 0)
+        return false;
+    ::fcntl(g_signalPipe[0], F_SETFL, ::fcntl(g_signalPipe[0], F_GETFL) | O_NONBLOCK);
+    struct sigaction action = {};
+    action.sa_handler = onSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    return ::sigaction(SIGINT, &action, nullptr) == 0 && ::sigaction(SIGTERM, &action, nullptr) == 0;
+}
+
+dlms::Error usage(const QString &message)
+{
+    return dlms::makeError(dlms::ErrorCode::InvalidArgument, message);
+}
+
+QString describeFaults(const sim::FaultConfig &f)
+{
+    QStringList parts;
+    if (f.latencyMs > 0)
+        parts << u"latency %1ms"_s.arg(f.latencyMs);
+    if (f.dropMidFrame)
+        parts << u"drop-mid-frame"_s;
+    if (f.garbageBytes > 0)
+        parts << u"garbage %1 bytes"_s.arg(f.garbageBytes);
+    if (f.drip)
+        parts << (f.dripIntervalMs == 1 ? u"drip"_s : u"drip %1ms"_s.arg(f.dripIntervalMs));
+    if (f.rejectAssociation)
+        parts << u"reject-association"_s;
+    if (f.exceptionResponses)
+        parts << u"exception-responses"_s;
+    if (f.silent)
+        parts << u"silent"_s;
+    return parts.join(u", "_s);
+}
+
+struct SimulateOptions {
+    sim::SimulatorConfig config;
+    sim::FaultConfig faults;
+    std::set<int> faultyMeters; // 1-based; empty = every meter
+};
+
+dlms::Result<SimulateOptions> simulateOptions(const QCommandLineParser &parser)
+{
+    SimulateOptions o;
+    sim::SimulatorConfig &c = o.config;
+    sim::MeterSettings &m = c.meter;
+    c.address = QHostAddress(QHostAddress::LocalHost);
+
+    struct Bound {
+        const char16_t *name;
+        qint64 min;
+        qint64 max;
+    };
+    qint64 values[14] = {};
+    static constexpr Bound bounds[] = {
+        {u"port", 0, 65535},
+        {u"meters", 1, 5000},
+        {u"rows", 0, 1'000'000},
+        {u"period-s", 1, 31 * 86400},
+        {u"max-pdu", 12, 65535},
+        {u"hdlc-max-info", 32, 2030},
+        {u"hdlc-window", 1, 7},
+        {u"clock-offset-s", -20 * 365 * 86400LL, 20 * 365 * 86400LL},
+        {u"latency-ms", 0, 600'000},
+        {u"garbage", 0, 65536},
+        {u"drip-interval-ms", 1, 10'000},
+    };
+    for (size_t i = 0; i < std::size(bounds); ++i) {
+        const QString name = QString::fromUtf16(bounds[i].name);
+        const auto value = integerOption(name, parser.value(name), bounds[i].min, bounds[i].max);
+        if (!value)
+            return value.error();
+        values[i] = *value;
+    }
+    c.basePort = quint16(values[0]);
+    c.meters = int(values[1]);
+    if (c.basePort != 0 && c.basePort + c.meters - 1 > 65535)
+        return usage(u"--port %1 with --meters %2 runs past port 65535"_s.arg(c.basePort).arg(c.meters));
+    m.profileRows = quint32(values[2]);
+    m.profilePeriodSeconds = quint32(values[3]);
+    m.maxPduSize = quint16(values[4]);
+    m.hdlc = dlms::hdlc::LinkParameters {
+        quint16(values[5]), quint16(values[5]), quint32(values[6]), quint32(values[6])};
+    m.clockOffsetSeconds = values[7];
+
+    const QString transport = parser.value(u"transport"_s);
+    if (transport == u"wrapper")
+        c.transport = dlms::Transport::Wrapper;
+    else if (transport == u"hdlc")
+        c.transport = dlms::Transport::Hdlc;
+    else
+        return usage(u"--transport must be wrapper or hdlc (got '%1')"_s.arg(transport));
+
+    if (parser.isSet(u"password"_s)) {
+        m.password = parser.value(u"password"_s).toUtf8();
+        if (m.password.isEmpty())
+            return usage(u"--password must not be empty"_s);
+    }
+    m.requireAuthentication = parser.isSet(u"require-auth"_s);
+    m.multipleReferences = !parser.isSet(u"no-multiple-references"_s);
+
+    sim::FaultConfig &f = o.faults;
+    f.latencyMs = int(values[8]);
+    f.garbageBytes = int(values[9]);
+    f.dripIntervalMs = int(values[10]);
+    f.dropMidFrame = parser.isSet(u"drop-mid-frame"_s);
+    f.drip = parser.isSet(u"drip"_s);
+    f.rejectAssociation = parser.isSet(u"reject-association"_s);
+    f.exceptionResponses = parser.isSet(u"exception-responses"_s);
+    f.silent = parser.isSet(u"silent"_s);
+
+    if (parser.isSet(u"faults-on"_s)) {
+        for (const QString &part : parser.value(u"faults-on"_s).split(u',', Qt::SkipEmptyParts)) {
+            const auto n = integerOption(u"faults-on"_s, part, 1, c.meters);
+            if (!n)
+                return usage(u"--faults-on takes meter numbers from 1 to %1 separated by commas (got '%2')"_s
+                                 .arg(c.meters)
+                                 .arg(parser.value(u"faults-on"_s)));
+            o.faultyMeters.insert(int(*n));
+        }
+        if (o.faultyMeters.empty())
+            return usage(u"--faults-on needs at least one meter number"_s);
+    }
+    if (o.faultyMeters.empty())
+        m.faults = f;
+    return o;
+}
+
+} // namespace
+
+int runSimulateCommand(const QStringList &arguments)
+{
+    QTextStream out(stdout);
+    QTextStream err(stderr);
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        u"Run simulated DLMS/COSEM meters on 127.0.0.1 until SIGINT or SIGTERM.\n\n"
+        "Meter i (1-based) listens on port P+i-1 (--port 0: an ephemeral port each). Once listening,\n"
+        "one line per meter is printed ('meter 1  127.0.0.1:4059  wrapper  serial SIM00000001',\n"
+        "faults appended), then 'ready'. Fault options apply to every meter, or only to those\n"
+        "listed in --faults-on.\n\n"
+        "Exit codes: 0 stopped by a signal; 2 usage error; 3 cannot listen."_s);
+    parser.addHelpOption();
+    parser.addOptions({
+        {u"port"_s, u"First TCP port (default 4059; 0 = ephemeral ports)."_s, u"P"_s, u"4059"_s},
+        {u"transport"_s, u"Framing: wrapper (default) or hdlc."_s, u"name"_s, u"wrapper"_s},
+        {u"meters"_s, u"Number of meters (default 1)."_s, u"K"_s, u"1"_s},
+        {u"rows"_s, u"Load profile 1.0.99.1.0.255 entries (default 10000)."_s, u"N"_s, u"10000"_s},
+        {u"period-s"_s, u"Load profile capture period in seconds (default 900)."_s, u"N"_s, u"900"_s},
+        {u"max-pdu"_s, u"Meter max receive PDU size; larger responses use block transfer (default 1024)."_s,
+            u"N"_s, u"1024"_s},
+        {u"hdlc-max-info"_s, u"HDLC max information field length proposed (default 128)."_s, u"N"_s,
+            u"128"_s},
+        {u"hdlc-window"_s, u"HDLC window size proposed (default 1)."_s, u"N"_s, u"1"_s},
+        {u"password"_s, u"LLS password the meters accept (default 12345678)."_s, u"S"_s},
+        {u"require-auth"_s, u"Refuse associations without authentication."_s},
+        {u"no-multiple-references"_s, u"Do not offer GET-with-list (multiple-references)."_s},
+        {u"clock-offset-s"_s, u"Meter clock minus host clock, in seconds (default 0)."_s, u"N"_s, u"0"_s},
+        {u"latency-ms"_s, u"Fault: wait this long before each response."_s, u"N"_s, u"0"_s},
+        {u"drop-mid-frame"_s, u"Fault: send half of the first data response, then close."_s},
+        {u"garbage"_s, u"Fault: write N random bytes before each response."_s, u"N"_s, u"0"_s},
+        {u"drip"_s, u"Fault: send responses one byte at a time."_s},
+        {u"drip-interval-ms"_s, u"Pause between dripped bytes (default 1)."_s, u"N"_s, u"1"_s},
+        {u"reject-association"_s, u"Fault: reject every association."_s},
+        {u"exception-responses"_s, u"Fault: answer every GET/SET/ACTION with an exception-response."_s},
+        {u"silent"_s, u"Fault: accept connections, never answer."_s},
+        {u"faults-on"_s, u"Apply the faults only to these meters (1-based), e.g. 2,5."_s, u"LIST"_s},
+    });
+    if (!parser.parse(arguments)) {
+        err << "dlmsctl: " << parser.errorText() << '\n';
+        return 2;
+    }
+    if (parser.isSet(u"help"_s)) {
+        out << verbHelpText(parser, u"simulate"_s);
+        return 0;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        err << "dlmsctl: simulate takes no arguments (got '" << parser.positionalArguments().join(u' ')
+            << "')\n";
+        return 2;
+    }
+    auto options = simulateOptions(parser);
+    if (!options) {
+        err << "dlmsctl: " << options.error().message << '\n';
+        return 2;
+    }
+
+    sim::Simulator simulator(options->config);
+    for (int meter : options->faultyMeters)
+        simulator.setFaults(meter - 1, options->faults);
+    if (const auto started = simulator.start(); !started) {
+        err << "dlmsctl: " << started.error().message << '\n';
+        return 3;
+    }
+    if (!installSignalPipe()) {
+        err << "dlmsctl: cannot install the signal handlers: " << qt_error_string(errno) << '\n';
+        return 3;
+    }
+    QSocketNotifier notifier(g_signalPipe[1], QSocketNotifier::Read);
+    QObject::connect(&notifier, &QSocketNotifier::activated, &notifier, [] {
+        char byte = 0;
+        [[maybe_unused]] const auto got = ::read(g_signalPipe[1], &byte, 1);
+        QCoreApplication::quit();
+    });
+
+    const QString transport = dlms::transportName(options->config.transport);
+    for (int i = 0; i < simulator.meterCount(); ++i) {
+        out << "meter " << (i + 1) << "  127.0.0.1:" << simulator.port(i) << "  " << transport << "  serial "
+            << simulator.meter(i).serialNumber();
+        const QString faults = describeFaults(simulator.meter(i).faults());
+        if (!faults.isEmpty())
+            out << "  faults: " << faults;
+        out << '\n';
+    }
+    out << "ready\n";
+    out.flush();
+
+    QCoreApplication::exec();
+    simulator.stop();
+    return 0;
+}

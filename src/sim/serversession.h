@@ -1,0 +1,90 @@
+#pragma once
+
+#include "metermodel.h"
+
+#include <apdu.h>
+#include <hdlc.h>
+#include <wrapper.h>
+
+#include <QtCore/QByteArray>
+
+#include <optional>
+#include <vector>
+
+namespace sim {
+
+// The server side of one connection to a simulated meter, sans I/O: bytes in, bytes out. Speaks
+// the wrapper or HDLC (server role of dlms::hdlc::Link: SNRM/UA with the meter's proposed
+// parameters, segmentation, RR, DISC/UA), runs the ACSE (AARQ → AARE: no auth, LLS with the
+// meter's password, refusals with their diagnostics) and the xDLMS services against the
+// MeterModel: GET normal / with-list / next with block transfer above the negotiated PDU, SET,
+// ACTION, RLRQ/RLRE. Protocol faults of the model (rejectAssociation, exceptionResponses) are
+// applied here; transport faults belong to the owner of the socket.
+class ServerSession {
+public:
+    ServerSession(MeterModel &model, dlms::Transport transport);
+
+    void feed(QByteArrayView bytes);
+    // Responses ready to go out; each element is one complete frame (wrapper frame, or HDLC frame
+    // with its flags), so the owner can apply per-frame faults (drop mid-frame, drip).
+    std::vector<QByteArray> takeOutgoing();
+    bool hasOutgoing() const { return !m_outgoing.empty(); }
+
+    bool associated() const { return m_association.has_value(); }
+    const std::optional<Association> &association() const { return m_association; }
+
+    struct Counters {
+        quint64 apdusReceived = 0; // complete request APDUs (AARQ, GET, SET, ACTION, RLRQ, …)
+        quint64 apdusSent = 0;
+        quint64 blocksSent = 0; // GET-Response-With-Datablock APDUs
+        quint64 malformed = 0; // frames or APDUs we could not decode (answered or dropped)
+        quint64 garbageBytes = 0; // bytes the deframer discarded
+        quint64 ignoredFrames = 0; // well-formed frames addressed to another device or client
+        quint64 associationsAccepted = 0; // AAREs sent, accepted
+        quint64 associationsRejected = 0; // AAREs sent, refused
+    };
+    const Counters &counters() const { return m_counters; }
+
+private:
+    // A GET answer too large for one APDU, sliced into GET-Response-With-Datablock on demand.
+    struct BlockTransfer {
+        QByteArray data; // the whole encoded result, encoded once
+        qsizetype offset = 0; // first byte not yet sent
+        qsizetype blockSize = 0; // raw-data bytes per block
+        quint32 blockNumber = 0; // the last block sent
+        dlms::InvokeIdAndPriority invoke;
+    };
+
+    void receiveWrapper();
+    void receiveHdlc();
+    void handleHdlcFrame(const dlms::hdlc::Frame &frame);
+    void flushLink();
+    void handleApdu(QByteArrayView apdu);
+    void handleAarq(QByteArrayView apdu);
+    void handleRlrq(QByteArrayView apdu);
+    void handleService(quint8 tag, QByteArrayView apdu);
+    void handleGet(const dlms::GetRequest &request);
+    void handleGetNext(const dlms::GetRequest &request);
+    void sendGetResults(const dlms::GetRequest &request, const std::vector<dlms::DataResult> &results);
+    void sendNextBlock();
+    void sendBlockError(const dlms::GetRequest &request, dlms::DataAccessResult error);
+    void sendException(quint8 stateError, quint8 serviceError);
+    void sendApdu(QByteArrayView apdu);
+    void endAssociation();
+    qsizetype responseLimit() const;
+
+    MeterModel &m_model;
+    dlms::Transport m_transport;
+    std::optional<Association> m_association;
+    std::vector<QByteArray> m_outgoing;
+    Counters m_counters;
+    dlms::wrapper::Deframer m_wrapperIn;
+    dlms::hdlc::Deframer m_hdlcIn;
+    qsizetype m_discardedSeen = 0; // deframer discards already attributed to garbage
+    std::optional<dlms::hdlc::Link> m_link;
+    quint16 m_clientAddress = 0; // wrapper source wPort / HDLC client address of the request
+    std::optional<BlockTransfer> m_transfer;
+    QByteArray m_scratch;
+};
+
+} // namespace sim

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <clientsession.h>
+#include <hdlc.h>
+
+#include <QtCore/QByteArray>
+#include <QtCore/QDateTime>
+#include <QtCore/QString>
+
+#include <functional>
+
+namespace sim {
+
+// Misbehaviour a real meter shows in the field. Each fault is independent; all off by default.
+// Transport faults (latency, drop, garbage, drip, silence) act on the connection's bytes; the
+// protocol faults (reject, exceptions) act on the meter's answers.
+struct FaultConfig {
+    int latencyMs = 0; // wait this long before sending each response
+    bool dropMidFrame = false; // send half of the first data response frame, then close the connection
+    int garbageBytes = 0; // write this many random bytes before each response
+    bool drip = false; // send responses one byte at a time
+    int dripIntervalMs = 1; // pause between dripped bytes
+    bool rejectAssociation = false; // AARE rejected-permanent, no-reason-given, to every AARQ
+    bool exceptionResponses = false; // answer every GET/SET/ACTION with an exception-response
+    bool silent = false; // accept the connection, read everything, never answer
+
+    bool any() const
+    {
+        return latencyMs > 0 || dropMidFrame || garbageBytes > 0 || drip || rejectAssociation
+            || exceptionResponses || silent;
+    }
+    bool operator==(const FaultConfig &) const = default;
+};
+
+// One simulated meter.
+struct MeterSettings {
+    int index = 0; // 0-based position on the simulator; makes serial number and values distinct
+    quint32 profileRows = 10000; // load profile 1.0.99.1.0.255 entries
+    quint32 profilePeriodSeconds = 900; // capture period, rows end at the current period
+    QByteArray password = QByteArrayLiteral("12345678"); // LLS secret
+    bool requireAuthentication = false; // refuse no-auth associations (authentication-required)
+    bool multipleReferences = true; // offer GET-with-list in the negotiated conformance
+    quint16 maxPduSize = 1024; // server max receive PDU; responses larger go by block transfer
+    quint16 logicalAddress = 1; // wrapper destination wPort / HDLC upper address
+    quint16 physicalAddress = 0; // HDLC lower address; 0 = answer whatever lower address is used
+    dlms::hdlc::LinkParameters hdlc {128, 128, 1, 1}; // proposed in the UA
+    qint64 clockOffsetSeconds = 0; // the meter's clock minus the host's
+    qint16 timeZoneMinutes = 0; // Clock attribute 3; 0 = the meter keeps UTC
+    FaultConfig faults;
+};
+
+// Test hook: the "host clock" a model reads. Defaults to QDateTime::currentDateTimeUtc.
+using ClockSource = std::function<QDateTime()>;
+
+} // namespace sim
