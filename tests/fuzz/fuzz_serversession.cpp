@@ -130,7 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 client.abort(makeError(ErrorCode::Timeout, QStringLiteral("fuzz timeout")));
                 client.connect();
             } else {
-                client.set({8, Obis {0, 0, 1, 0, 0, 255}, 2}, Value::octetString(QByteArray(in.take(12))));
+                client.set({8, Obis {0, 0, 1, 0, 0, 255}, 2}, Value::octetString(in.take(12).toByteArray()));
             }
             break;
         }
