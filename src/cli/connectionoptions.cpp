@@ -86,10 +86,8 @@ dlms::Result<ConnectionOptions> connectionOptions(const QCommandLineParser &pars
     conn.port = quint16(*port);
 
     const QString transport = parser.value(u"transport"_s);
-    if (transport == u"wrapper")
-        client.transport = dlms::Transport::Wrapper;
-    else if (transport == u"hdlc")
-        client.transport = dlms::Transport::Hdlc;
+    if (const auto parsed = dlms::transportFromName(transport))
+        client.transport = *parsed;
     else
         return usage(u"--transport must be wrapper or hdlc (got '%1')"_s.arg(transport));
     const bool hdlc = client.transport == dlms::Transport::Hdlc;

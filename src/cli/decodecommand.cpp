@@ -1,5 +1,7 @@
 #include "decodecommand.h"
 
+#include "connectionoptions.h"
+
 #include "tracedecoder.h"
 
 #include <QtCore/QCommandLineParser>
@@ -146,7 +148,7 @@ int runDecodeCommand(const QStringList &arguments)
         return 2;
     }
     if (parser.isSet(u"help"_s)) {
-        out << parser.helpText();
+        out << verbHelpText(parser, u"decode"_s);
         return 0;
     }
 

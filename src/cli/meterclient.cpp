@@ -64,7 +64,8 @@ bool MeterClient::open()
     m_connectMs = m_clock.elapsed() - start;
     if (m_connection.state() != DlmsConnection::State::Ready) {
         if (!m_error)
-            m_error = dlms::makeError(dlms::ErrorCode::ConnectionFailed, u"connection closed during association"_s);
+            m_error = dlms::makeError(
+                dlms::ErrorCode::ConnectionFailed, u"connection closed during association"_s);
         return false;
     }
     m_readStartMs = m_clock.elapsed();

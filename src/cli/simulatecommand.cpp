@@ -120,10 +120,8 @@ dlms::Result<SimulateOptions> simulateOptions(const QCommandLineParser &parser)
     m.clockOffsetSeconds = values[7];
 
     const QString transport = parser.value(u"transport"_s);
-    if (transport == u"wrapper")
-        c.transport = dlms::Transport::Wrapper;
-    else if (transport == u"hdlc")
-        c.transport = dlms::Transport::Hdlc;
+    if (const auto parsed = dlms::transportFromName(transport))
+        c.transport = *parsed;
     else
         return usage(u"--transport must be wrapper or hdlc (got '%1')"_s.arg(transport));
 

@@ -11,6 +11,15 @@ QString transportName(Transport transport)
     return transport == Transport::Hdlc ? QStringLiteral("hdlc") : QStringLiteral("wrapper");
 }
 
+std::optional<Transport> transportFromName(QStringView name)
+{
+    if (name == u"wrapper")
+        return Transport::Wrapper;
+    if (name == u"hdlc")
+        return Transport::Hdlc;
+    return std::nullopt;
+}
+
 namespace {
 
 // Overwrites bytes [from, from + count) of `bytes`, clipped to its size.

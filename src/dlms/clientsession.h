@@ -14,6 +14,7 @@ namespace dlms {
 
 enum class Transport : quint8 { Wrapper, Hdlc };
 QString transportName(Transport transport); // "wrapper", "hdlc"
+std::optional<Transport> transportFromName(QStringView name); // the inverse; nullopt otherwise
 
 struct ClientConfig {
     Transport transport = Transport::Wrapper;

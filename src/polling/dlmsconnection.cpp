@@ -364,18 +364,20 @@ void DlmsConnection::onSocketError()
     case State::Closed:
         break;
     case State::Connecting:
-        fail(dlms::makeError(dlms::ErrorCode::ConnectionFailed, u"cannot connect to %1: %2"_s.arg(peer(), reason)));
+        fail(dlms::makeError(
+            dlms::ErrorCode::ConnectionFailed, u"cannot connect to %1: %2"_s.arg(peer(), reason)));
         break;
     case State::Associating:
         fail(dlms::makeError(dlms::ErrorCode::ConnectionFailed,
             u"connection to %1 lost during association: %2"_s.arg(peer(), reason)));
         break;
     case State::Ready:
-        fail(dlms::makeError(dlms::ErrorCode::ConnectionFailed, u"connection to %1 lost: %2"_s.arg(peer(), reason)));
+        fail(dlms::makeError(
+            dlms::ErrorCode::ConnectionFailed, u"connection to %1 lost: %2"_s.arg(peer(), reason)));
         break;
     case State::Releasing:
-        finish(dlms::makeError(
-            dlms::ErrorCode::ConnectionFailed, u"connection to %1 closed during release: %2"_s.arg(peer(), reason)));
+        finish(dlms::makeError(dlms::ErrorCode::ConnectionFailed,
+            u"connection to %1 closed during release: %2"_s.arg(peer(), reason)));
         break;
     }
     if (guard)

@@ -55,12 +55,12 @@ public:
     // TCP connect then association; ends in associated() or failed().
     void open();
     // Queue requests (only once associated); each ends in exactly one responseReceived().
-    dlms::ClientSession::RequestId get(const dlms::AttributeDescriptor &attribute,
-        std::optional<dlms::SelectiveAccess> access = {});
+    dlms::ClientSession::RequestId get(
+        const dlms::AttributeDescriptor &attribute, std::optional<dlms::SelectiveAccess> access = {});
     dlms::ClientSession::RequestId getList(std::vector<dlms::AttributeRequest> items);
     dlms::ClientSession::RequestId set(const dlms::AttributeDescriptor &attribute, dlms::Value value);
-    dlms::ClientSession::RequestId action(const dlms::MethodDescriptor &method,
-        std::optional<dlms::Value> parameters = {});
+    dlms::ClientSession::RequestId action(
+        const dlms::MethodDescriptor &method, std::optional<dlms::Value> parameters = {});
     // RLRQ (and DISC on HDLC) with the request timeout, then closes the socket; ends in closed().
     // Closes at once when not associated.
     void close();

@@ -93,7 +93,8 @@ void BM_ProfileReadInMemory(benchmark::State &state)
             for (auto &event : client.takeEvents()) {
                 if (event.type == ClientSession::Event::Type::Response) {
                     blocks = event.response->blocks;
-                    if (event.response->error || event.response->results.empty() || !event.response->results[0].ok())
+                    if (event.response->error || event.response->results.empty()
+                        || !event.response->results[0].ok())
                         return false;
                     benchmark::DoNotOptimize(event.response->results[0].value);
                     return true;
@@ -137,7 +138,8 @@ public:
     }
     ~LoopbackMeter()
     {
-        QMetaObject::invokeMethod(m_simulator, [this] { m_simulator->stop(); }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+            m_simulator, [this] { m_simulator->stop(); }, Qt::BlockingQueuedConnection);
         m_thread.quit();
         m_thread.wait();
     }
@@ -193,12 +195,19 @@ void BM_ProfileReadLoopback(benchmark::State &state)
             return fail(state, QStringLiteral("profile read failed"));
     }
     const auto after = connection.counters();
-    state.counters["bytes_received_per_read"] = double(after.bytesReceived - before.bytesReceived) / double(state.iterations());
-    state.counters["frames_received_per_read"] = double(after.framesReceived - before.framesReceived) / double(state.iterations());
+    state.counters["bytes_received_per_read"]
+        = double(after.bytesReceived - before.bytesReceived) / double(state.iterations());
+    state.counters["frames_received_per_read"]
+        = double(after.framesReceived - before.framesReceived) / double(state.iterations());
     connection.close();
     waitFor(connection, &polling::DlmsConnection::closed);
 }
-BENCHMARK(BM_ProfileReadLoopback)->Arg(0)->Arg(1)->ArgName("hdlc")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ProfileReadLoopback)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("hdlc")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // A whole register read as `dlmsctl read` does it: connect, associate, 10 values with their
 // scaler_units in one GET-with-list, release. `requests` counts complete request APDUs.
@@ -237,7 +246,12 @@ void BM_RegistersWithScalersLoopback(benchmark::State &state)
     }
     state.counters["requests"] = double(requests);
 }
-BENCHMARK(BM_RegistersWithScalersLoopback)->Arg(1)->Arg(0)->ArgName("multiple_references")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RegistersWithScalersLoopback)
+    ->Arg(1)
+    ->Arg(0)
+    ->ArgName("multiple_references")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 } // namespace
 

@@ -38,8 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const QByteArrayView bytes(reinterpret_cast<const char *>(data), qsizetype(size));
 
-    roundTrip(bytes, axdr::Limits{});
-    roundTrip(bytes, axdr::Limits{3});
+    roundTrip(bytes, axdr::Limits {});
+    roundTrip(bytes, axdr::Limits {3});
     (void)axdr::decodeAll(bytes);
 
     if (size >= 12) {

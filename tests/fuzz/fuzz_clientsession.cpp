@@ -4,6 +4,8 @@
 //   - every request gets exactly one Response, whatever the meter sent;
 //   - the Sent frame sizes add up to exactly the bytes the session asked to write;
 //   - the session ends Idle with nothing pending after abort().
+#include "fuzzsupport.h"
+
 #include "clientsession.h"
 
 #include <cstdint>
@@ -12,34 +14,11 @@
 
 using namespace dlms;
 
-namespace {
-
-struct Input {
-    const uint8_t *data;
-    size_t size;
-    size_t pos = 0;
-    bool empty() const { return pos >= size; }
-    uint8_t byte() { return empty() ? 0 : data[pos++]; }
-    QByteArrayView take(size_t n)
-    {
-        n = std::min(n, size - pos);
-        QByteArrayView v(reinterpret_cast<const char *>(data + pos), qsizetype(n));
-        pos += n;
-        return v;
-    }
-};
-
-void check(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
-
-} // namespace
+using fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    Input in {data, size};
+    fuzz::Input in {data, size};
     const uint8_t mode = in.byte();
     ClientConfig config;
     config.transport = (mode & 1) ? Transport::Hdlc : Transport::Wrapper;

@@ -19,21 +19,6 @@ using namespace dlms;
 
 namespace {
 
-struct Input {
-    const uint8_t *data;
-    size_t size;
-    size_t pos = 0;
-    bool empty() const { return pos >= size; }
-    uint8_t byte() { return empty() ? 0 : data[pos++]; }
-    QByteArrayView take(size_t n)
-    {
-        n = std::min(n, size - pos);
-        QByteArrayView v(reinterpret_cast<const char *>(data + pos), qsizetype(n));
-        pos += n;
-        return v;
-    }
-};
-
 // Every element the server hands out must deframe to exactly one frame and nothing else.
 void checkFrame(Transport transport, const sim::MeterSettings &settings, const QByteArray &bytes)
 {
@@ -60,7 +45,7 @@ void checkFrame(Transport transport, const sim::MeterSettings &settings, const Q
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    Input in {data, size};
+    fuzz::Input in {data, size};
     const uint8_t mode = in.byte();
     const Transport transport = (mode & 1) ? Transport::Hdlc : Transport::Wrapper;
 
@@ -116,8 +101,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             client.get(profile, SelectiveAccess::entry(in.byte(), in.byte(), in.byte() % 4, in.byte() % 4));
             break;
         case 5:
-            client.getList({{{3, Obis {1, 0, 32, 7, 0, 255}, 2}, {}}, {{3, Obis {1, 0, 32, 7, 0, 255}, 3}, {}},
-                {{15, Obis {0, 0, 40, 0, 0, 255}, 2}, {}}});
+            client.getList({{{3, Obis {1, 0, 32, 7, 0, 255}, 2}, {}},
+                {{3, Obis {1, 0, 32, 7, 0, 255}, 3}, {}}, {{15, Obis {0, 0, 40, 0, 0, 255}, 2}, {}}});
             break;
         case 6:
             if (op & 0x80)

@@ -1,14 +1,34 @@
 #pragma once
 
-// Shared by the deframer fuzz targets: each is its own executable, so everything is inline.
+// Shared by the fuzz targets: each is its own executable, so everything is inline.
 #include "error.h"
 
+#include <QtCore/QByteArrayView>
 #include <QtCore/QString>
+
+#include <algorithm>
+#include <cstdint>
 
 #include <cstdlib>
 #include <vector>
 
 namespace dlms::fuzz {
+
+// The fuzzer's bytes read as a script: op codes and chunks, zeros once it runs out.
+struct Input {
+    const uint8_t *data;
+    size_t size;
+    size_t pos = 0;
+    bool empty() const { return pos >= size; }
+    uint8_t byte() { return empty() ? 0 : data[pos++]; }
+    QByteArrayView take(size_t n)
+    {
+        n = std::min(n, size - pos);
+        QByteArrayView v(reinterpret_cast<const char *>(data + pos), qsizetype(n));
+        pos += n;
+        return v;
+    }
+};
 
 inline void check(bool condition)
 {

@@ -16,6 +16,7 @@
 #include <QtCore/QProcess>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QStringList>
+#include <QtCore/QTemporaryFile>
 #include <QtNetwork/QTcpServer>
 #include <QtTest/QSignalSpy>
 
@@ -112,7 +113,17 @@ inline std::unique_ptr<sim::Simulator> startSimulator(
 
 inline dlms::Transport transportFromName(const QString &name)
 {
-    return name == u"hdlc" ? dlms::Transport::Hdlc : dlms::Transport::Wrapper;
+    return dlms::transportFromName(name).value_or(dlms::Transport::Wrapper);
+}
+
+// Writes `content` to a fresh temporary file and returns its name ("" when it cannot).
+inline QString writeTemp(QTemporaryFile &file, const QByteArray &content)
+{
+    if (!file.open())
+        return {};
+    file.write(content);
+    file.close();
+    return file.fileName();
 }
 
 inline QStringList connectionArgs(quint16 port, const QString &transport)

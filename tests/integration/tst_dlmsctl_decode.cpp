@@ -1,3 +1,5 @@
+#include "clitestsupport.h"
+
 #include "acse.h"
 #include "hdlc.h"
 #include "wrapper.h"
@@ -12,38 +14,13 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-Run dlmsctl(const QStringList &args, const QByteArray &stdinData = {})
+// Nothing in-process needs the event loop here, but one runner serves every dlmsctl test.
+clitest::CliRun dlmsctl(const QStringList &args, const QByteArray &stdinData = {})
 {
-    QProcess p;
-    p.start(QStringLiteral(DLMSCTL_PATH), args);
-    if (!p.waitForStarted(10000))
-        return {};
-    if (!stdinData.isEmpty())
-        p.write(stdinData);
-    p.closeWriteChannel();
-    if (!p.waitForFinished(30000)) {
-        p.kill();
-        p.waitForFinished();
-        return {};
-    }
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-        QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+    return clitest::runCli(args, 30000, stdinData);
 }
 
-QString writeTemp(QTemporaryFile &file, const QByteArray &content)
-{
-    if (!file.open())
-        return {};
-    file.write(content);
-    file.close();
-    return file.fileName();
-}
+using clitest::writeTemp;
 
 } // namespace
 
@@ -53,7 +30,7 @@ class tst_DlmsctlDecode : public QObject {
 private slots:
     void demoDecodesBothRecordings()
     {
-        const Run r = dlmsctl({u"decode"_s, u"--demo"_s});
+        const clitest::CliRun r = dlmsctl({u"decode"_s, u"--demo"_s});
         QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
         for (const auto &expected : {u"recorded hdlc-session.txt"_s, u"recorded wrapper-session.txt"_s,
                  u"HDLC SNRM"_s, u"HDLC UA"_s, u"AARQ"_s, u"AARE"_s, u"GET-Request"_s, u"GET-Response"_s,
@@ -68,7 +45,7 @@ private slots:
 
     void jsonLinesParse()
     {
-        const Run r = dlmsctl({u"decode"_s, u"--demo"_s, u"--json"_s});
+        const clitest::CliRun r = dlmsctl({u"decode"_s, u"--demo"_s, u"--json"_s});
         QCOMPARE(r.exitCode, 0);
         const QStringList lines = r.out.split(u'\n', Qt::SkipEmptyParts);
         QVERIFY(lines.size() >= 10);
@@ -85,7 +62,7 @@ private slots:
     {
         QTemporaryFile file;
         const QString name = writeTemp(file, "# comment\n> 7EA0070321930F017E\nthis is not hex\n");
-        const Run r = dlmsctl({u"decode"_s, name});
+        const clitest::CliRun r = dlmsctl({u"decode"_s, name});
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains(u":3:"_s), qPrintable(r.err));
     }
@@ -95,7 +72,7 @@ private slots:
         QTemporaryFile file;
         // The SNRM with its FCS's last byte changed.
         const QString name = writeTemp(file, "> 7EA0070321930F027E\n");
-        const Run r = dlmsctl({u"decode"_s, name});
+        const clitest::CliRun r = dlmsctl({u"decode"_s, name});
         QCOMPARE(r.exitCode, 5);
         QVERIFY2(r.out.contains(u"error:"_s), qPrintable(r.out));
     }
@@ -106,9 +83,10 @@ private slots:
         QCOMPARE(dlmsctl({u"frobnicate"_s}).exitCode, 2);
         QCOMPARE(dlmsctl({u"decode"_s}).exitCode, 2);
         QCOMPARE(dlmsctl({u"decode"_s, u"--transport"_s, u"serial"_s, u"--demo"_s}).exitCode, 2);
-        const Run help = dlmsctl({u"decode"_s, u"--help"_s});
+        const clitest::CliRun help = dlmsctl({u"decode"_s, u"--help"_s});
         QCOMPARE(help.exitCode, 0);
         QVERIFY(help.out.contains(u"--json"_s));
+        QVERIFY2(help.out.startsWith(u"Usage: dlmsctl decode "_s), qPrintable(help.out));
     }
 
     void passwordNeverPrinted_data()
@@ -140,7 +118,7 @@ private slots:
         }
         const QByteArray recording = "> " + wire.toHex(' ') + '\n';
         for (const QStringList &extra : {QStringList {}, QStringList {u"--json"_s}}) {
-            const Run r = dlmsctl(QStringList {u"decode"_s, u"-"_s} + extra, recording);
+            const clitest::CliRun r = dlmsctl(QStringList {u"decode"_s, u"-"_s} + extra, recording);
             QVERIFY2(r.exitCode == 0, qPrintable(r.out + r.err));
             QVERIFY(r.out.contains(u"AARQ"_s));
             const QString all = r.out + r.err;

@@ -76,15 +76,6 @@ QString passwordLeak(const QString &all, const QByteArray &password)
     return {};
 }
 
-QString writeTemp(QTemporaryFile &file, const QByteArray &content)
-{
-    if (!file.open())
-        return {};
-    file.write(content);
-    file.close();
-    return file.fileName();
-}
-
 struct ProfileCsv {
     QString header;
     QList<QDateTime> clocks;
