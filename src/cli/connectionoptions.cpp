@@ -6,21 +6,17 @@
 
 using namespace Qt::StringLiterals;
 
-namespace {
-
-dlms::Error usage(const QString &message)
+dlms::Error usageError(const QString &message)
 {
     return dlms::makeError(dlms::ErrorCode::InvalidArgument, message);
 }
-
-} // namespace
 
 dlms::Result<qint64> integerOption(const QString &name, const QString &value, qint64 min, qint64 max)
 {
     bool ok = false;
     const qint64 n = value.trimmed().toLongLong(&ok);
     if (!ok || n < min || n > max)
-        return usage(
+        return usageError(
             u"--%1 must be a number from %2 to %3 (got '%4')"_s.arg(name).arg(min).arg(max).arg(value));
     return n;
 }
@@ -75,7 +71,7 @@ dlms::Result<ConnectionOptions> connectionOptions(const QCommandLineParser &pars
 
     conn.host = parser.value(u"host"_s).trimmed();
     if (conn.host.isEmpty())
-        return usage(u"--host is required"_s);
+        return usageError(u"--host is required"_s);
 
     auto number = [&](const QString &name, qint64 min, qint64 max) {
         return integerOption(name, parser.value(name), min, max);
@@ -89,7 +85,7 @@ dlms::Result<ConnectionOptions> connectionOptions(const QCommandLineParser &pars
     if (const auto parsed = dlms::transportFromName(transport))
         client.transport = *parsed;
     else
-        return usage(u"--transport must be wrapper or hdlc (got '%1')"_s.arg(transport));
+        return usageError(u"--transport must be wrapper or hdlc (got '%1')"_s.arg(transport));
     const bool hdlc = client.transport == dlms::Transport::Hdlc;
 
     // HDLC carries the client address in one byte (7 bits) and server addresses in 14 bits.
@@ -127,13 +123,13 @@ dlms::Result<ConnectionOptions> connectionOptions(const QCommandLineParser &pars
 
     const QString auth = parser.value(u"auth"_s);
     if (parser.isSet(u"password"_s) && parser.isSet(u"password-file"_s))
-        return usage(u"give either --password or --password-file, not both"_s);
+        return usageError(u"give either --password or --password-file, not both"_s);
     QByteArray password;
     if (parser.isSet(u"password-file"_s)) {
         const QString path = parser.value(u"password-file"_s);
         QFile file(path);
         if (!file.open(QIODevice::ReadOnly))
-            return usage(u"cannot read --password-file %1: %2"_s.arg(path, file.errorString()));
+            return usageError(u"cannot read --password-file %1: %2"_s.arg(path, file.errorString()));
         password = file.readLine(4096);
         while (password.endsWith('\n') || password.endsWith('\r'))
             password.chop(1);
@@ -144,16 +140,15 @@ dlms::Result<ConnectionOptions> connectionOptions(const QCommandLineParser &pars
         client.authentication = dlms::Authentication::None;
     } else if (auth == u"low") {
         if (password.isEmpty())
-            return usage(u"--auth low needs a password (--password or --password-file)"_s);
+            return usageError(u"--auth low needs a password (--password or --password-file)"_s);
         client.authentication = dlms::Authentication::Low;
         client.password = password;
     } else {
-        return usage(u"--auth must be none or low (got '%1')"_s.arg(auth));
+        return usageError(u"--auth must be none or low (got '%1')"_s.arg(auth));
     }
 
     result.json = parser.isSet(u"json"_s);
     result.trace = parser.isSet(u"trace"_s);
     result.stats = parser.isSet(u"stats"_s);
-    client.trace = result.trace;
     return result;
 }

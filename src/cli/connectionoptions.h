@@ -19,6 +19,8 @@ void addConnectionOptions(QCommandLineParser &parser);
 // Reads them back; a usage error (exit code 2) as an Error. --password-file is read here.
 dlms::Result<ConnectionOptions> connectionOptions(const QCommandLineParser &parser);
 
+// A usage error (exit code 2) with `message`.
+dlms::Error usageError(const QString &message);
 // Parses a decimal option value within [min, max]; the message names the option.
 dlms::Result<qint64> integerOption(const QString &name, const QString &value, qint64 min, qint64 max);
 // The exit codes every network verb shares, for --help.

@@ -13,8 +13,10 @@ MeterClient::MeterClient(const ConnectionOptions &options, QTextStream &diagnost
 {
     if (options.trace) {
         m_trace = std::make_unique<TracePrinter>(options.connection.client.transport, diagnostics);
-        connect(&m_connection, &DlmsConnection::frame, this,
-            [this](const dlms::FrameEvent &event, const QDateTime &at) { m_trace->frame(event, at); });
+        connect(&m_connection, &DlmsConnection::traceBytes, this,
+            [this](dlms::Direction direction, const QByteArray &bytes, const QDateTime &at) {
+                m_trace->bytes(direction, bytes, at);
+            });
         connect(&m_connection, &DlmsConnection::protocolError, this,
             [this](const dlms::Error &error) { m_trace->note(error.message); });
     }
@@ -126,6 +128,14 @@ bool MeterClient::rejected() const
         return true;
     return m_error && m_error->code == dlms::ErrorCode::Rejected
         && m_stateBeforeClose == DlmsConnection::State::Associating;
+}
+
+int MeterClient::reportFailure() const
+{
+    m_diagnostics << "dlmsctl: " << error().message << '\n';
+    m_diagnostics.flush();
+    printStats();
+    return failureExitCode();
 }
 
 bool MeterClient::supportsMultipleReferences() const

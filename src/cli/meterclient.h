@@ -43,6 +43,8 @@ public:
     // The meter refused the association (AARE rejected, or the AARQ answered with an error).
     bool rejected() const;
     int failureExitCode() const { return rejected() ? 4 : 3; }
+    // The connection failed: its error and the --stats line to stderr; returns the exit code.
+    int reportFailure() const;
 
     bool supportsMultipleReferences() const;
     quint16 serverMaxPdu() const;

@@ -11,6 +11,14 @@ std::optional<qint64> integer(const dlms::Value &value)
 
 } // namespace
 
+QString objectName(const dlms::Obis &obis, std::optional<quint16> classId)
+{
+    const dlms::WellKnownObject *known = dlms::findWellKnown(obis);
+    if (known && (!classId || *classId == known->classId))
+        return QString::fromLatin1(known->name);
+    return classId ? dlms::interfaceClassName(*classId) : QString();
+}
+
 ObjectList parseObjectList(const dlms::Value &value)
 {
     ObjectList list;

@@ -5,6 +5,7 @@
 
 #include <QtCore/QString>
 
+#include <optional>
 #include <vector>
 
 // One entry of an Association LN object_list (IEC 62056-6-2, 4.4.3, attribute 2).
@@ -31,6 +32,10 @@ struct ObjectList {
 
 // Never fails outright: entries that do not parse are counted and skipped.
 ObjectList parseObjectList(const dlms::Value &value);
+
+// How dlmsctl names an object: its well-known name when the class agrees with the table (or is
+// not known), else the interface class name ("Register"); empty when neither is known.
+QString objectName(const dlms::Obis &obis, std::optional<quint16> classId);
 
 QString accessLetters(int access); // "R", "W", "RW", "-"
 QString accessName(int access); // "read", "write", "read-write", "none", "authenticated-read", …

@@ -16,13 +16,6 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-QString objectName(const ObjectListEntry &entry)
-{
-    if (const dlms::WellKnownObject *known = dlms::findWellKnown(entry.obis))
-        return QString::fromLatin1(known->name);
-    return dlms::interfaceClassName(entry.classId);
-}
-
 void printText(QTextStream &out, const ObjectList &list)
 {
     for (const ObjectListEntry &entry : list.entries) {
@@ -33,7 +26,8 @@ void printText(QTextStream &out, const ObjectList &list)
         for (const auto &m : entry.methods)
             methods << QString::number(m.id) + (m.allowed ? u":x"_s : u":-"_s);
         out << entry.classId << "  " << entry.version << "  " << entry.obis.toString() << "  "
-            << objectName(entry) << "  " << (attributes.isEmpty() ? u"-"_s : attributes.join(u' ')) << "  "
+            << objectName(entry.obis, entry.classId) << "  "
+            << (attributes.isEmpty() ? u"-"_s : attributes.join(u' ')) << "  "
             << (methods.isEmpty() ? u"-"_s : methods.join(u' ')) << '\n';
     }
 }
@@ -50,8 +44,8 @@ QJsonDocument toJson(const ObjectList &list)
             methods.append(QJsonObject {{u"id"_s, m.id}, {u"access"_s, m.allowed}});
         objects.append(QJsonObject {{u"class"_s, int(entry.classId)},
             {u"class_name"_s, dlms::interfaceClassName(entry.classId)}, {u"version"_s, int(entry.version)},
-            {u"obis"_s, entry.obis.toString()}, {u"name"_s, objectName(entry)}, {u"attributes"_s, attributes},
-            {u"methods"_s, methods}});
+            {u"obis"_s, entry.obis.toString()}, {u"name"_s, objectName(entry.obis, entry.classId)},
+            {u"attributes"_s, attributes}, {u"methods"_s, methods}});
     }
     return QJsonDocument(QJsonObject {{u"objects"_s, objects}});
 }
@@ -89,18 +83,12 @@ int runObjectsCommand(const QStringList &arguments)
     }
 
     MeterClient client(*options, err);
-    auto connectionFailure = [&] {
-        err << "dlmsctl: " << client.error().message << '\n';
-        err.flush();
-        client.printStats();
-        return client.failureExitCode();
-    };
     if (!client.open())
-        return connectionFailure();
+        return client.reportFailure();
     const auto id
         = client.get({quint16(dlms::InterfaceClass::AssociationLN), dlms::Obis(0, 0, 40, 0, 0, 255), 2});
     if (!client.wait({id}))
-        return connectionFailure();
+        return client.reportFailure();
     MeterClient::Response response = client.takeResponse(id);
     client.close();
 

@@ -59,12 +59,7 @@ struct Item {
         return classId == quint16(dlms::InterfaceClass::Clock)
             && (spec.attribute == 2 || spec.attribute == 5 || spec.attribute == 6);
     }
-    QString name() const
-    {
-        if (const dlms::WellKnownObject *known = dlms::findWellKnown(spec.obis))
-            return QString::fromLatin1(known->name);
-        return classId ? dlms::interfaceClassName(*classId) : QString();
-    }
+    QString name() const { return objectName(spec.obis, classId); }
     QString key() const
     {
         const dlms::WellKnownObject *known = dlms::findWellKnown(spec.obis);
@@ -77,29 +72,24 @@ struct ProfileSelection {
     std::optional<std::pair<quint32, quint32>> entries;
 };
 
-dlms::Error usage(const QString &message)
-{
-    return dlms::makeError(dlms::ErrorCode::InvalidArgument, message);
-}
-
 dlms::Result<ProfileSelection> profileSelection(const QCommandLineParser &parser)
 {
     ProfileSelection selection;
     const bool range = parser.isSet(u"from"_s) || parser.isSet(u"to"_s);
     const bool entries = parser.isSet(u"from-entry"_s) || parser.isSet(u"to-entry"_s);
     if (range && entries)
-        return usage(u"give either --from/--to or --from-entry/--to-entry, not both"_s);
+        return usageError(u"give either --from/--to or --from-entry/--to-entry, not both"_s);
     if (range) {
         if (!parser.isSet(u"from"_s) || !parser.isSet(u"to"_s))
-            return usage(u"--from and --to go together"_s);
+            return usageError(u"--from and --to go together"_s);
         const auto from = parseTimestamp(parser.value(u"from"_s));
         if (!from)
-            return usage(u"--from: "_s + from.error().message);
+            return usageError(u"--from: "_s + from.error().message);
         const auto to = parseTimestamp(parser.value(u"to"_s));
         if (!to)
-            return usage(u"--to: "_s + to.error().message);
+            return usageError(u"--to: "_s + to.error().message);
         if (*to < *from)
-            return usage(u"--to is before --from"_s);
+            return usageError(u"--to is before --from"_s);
         selection.range = std::pair(*from, *to);
     }
     if (entries) {
@@ -118,7 +108,7 @@ dlms::Result<ProfileSelection> profileSelection(const QCommandLineParser &parser
             to = *n;
         }
         if (to != 0 && to < from)
-            return usage(u"--to-entry is before --from-entry"_s);
+            return usageError(u"--to-entry is before --from-entry"_s);
         selection.entries = std::pair(quint32(from), quint32(to));
     }
     return selection;
@@ -290,14 +280,6 @@ QJsonObject itemJson(const Item &item)
     return o;
 }
 
-int connectionFailure(MeterClient &client, QTextStream &err)
-{
-    err << "dlmsctl: " << client.error().message << '\n';
-    err.flush();
-    client.printStats();
-    return client.failureExitCode();
-}
-
 // Capture objects → columns, then the columns' scalers and the buffer. Sets item.error or
 // item.columns + item.value; false when the connection failed.
 bool readProfile(
@@ -452,10 +434,16 @@ int runReadCommand(const QStringList &arguments)
         });
     };
     // Text output of a profile is CSV: anything else on stdout would break the CSV.
+    const bool selects = selection->range || selection->entries;
     auto profileUsage = [&]() -> QString {
         const auto profiles = countProfiles();
         if (profiles > 1)
             return u"only one profile buffer (class 7, attribute 2) per command"_s;
+        // Items of unknown class might still be the profile until the object list says.
+        if (profiles == 0 && selects
+            && std::all_of(items.begin(), items.end(), [](const Item &i) { return i.classId || i.error; }))
+            return u"--from/--to and --from-entry/--to-entry select profile entries: give a profile "
+                   "buffer item (class 7, attribute 2)"_s;
         if (profiles == 1 && items.size() > 1 && !options->json)
             return u"a profile buffer prints as CSV: read it on its own, or use --json"_s;
         return {};
@@ -467,17 +455,18 @@ int runReadCommand(const QStringList &arguments)
 
     MeterClient client(*options, err);
     if (!client.open())
-        return connectionFailure(client, err);
+        return client.reportFailure();
 
     // Classes the table does not know come from the meter's object list, read once.
     if (std::any_of(items.begin(), items.end(), [](const Item &i) { return !i.classId; })) {
         const auto list = fetch(
             client, {{{quint16(dlms::InterfaceClass::AssociationLN), kCurrentAssociation, 2}, std::nullopt}});
         if (!list)
-            return connectionFailure(client, err);
+            return client.reportFailure();
+        const Outcome &listRead = list->front();
         QHash<dlms::Obis, quint16> classes;
-        if (list->front().ok) {
-            for (const ObjectListEntry &entry : parseObjectList(list->front().value).entries)
+        if (listRead.ok) {
+            for (const ObjectListEntry &entry : parseObjectList(listRead.value).entries)
                 classes.insert(entry.obis, entry.classId);
         }
         for (Item &item : items) {
@@ -485,6 +474,8 @@ int runReadCommand(const QStringList &arguments)
                 continue;
             if (const auto it = classes.constFind(item.spec.obis); it != classes.constEnd())
                 item.classId = *it;
+            else if (!listRead.ok) // the class is unknown because the list could not be read
+                item.error = u"object list: "_s + listRead.error;
             else
                 item.error = dlms::dataAccessResultName(quint8(dlms::DataAccessResult::ObjectUndefined));
         }
@@ -521,7 +512,7 @@ int runReadCommand(const QStringList &arguments)
     }
     auto outcomes = fetch(client, requests);
     if (!outcomes)
-        return connectionFailure(client, err);
+        return client.reportFailure();
     for (Item &item : items) {
         if (item.error || item.profile)
             continue;
@@ -546,7 +537,7 @@ int runReadCommand(const QStringList &arguments)
         }
     }
     if (profile && !readProfile(client, *profile, (*outcomes)[captureSlot], *selection))
-        return connectionFailure(client, err);
+        return client.reportFailure();
 
     client.close();
 

@@ -4,7 +4,12 @@ using namespace Qt::StringLiterals;
 
 QString ReadItem::label() const
 {
-    return obis.toString() + u':' + QString::number(attribute);
+    const QString plain = obis.toString() + u':' + QString::number(attribute);
+    // Two items may differ only in their class: a class other than the usual one is shown.
+    const dlms::WellKnownObject *known = dlms::findWellKnown(obis);
+    if (classId && known && known->classId != *classId)
+        return QString::number(*classId) + u'/' + plain;
+    return plain;
 }
 
 namespace {
@@ -65,7 +70,14 @@ dlms::Result<ReadItem> parseReadItem(QStringView text)
 
 dlms::Result<QDateTime> parseTimestamp(QStringView text)
 {
-    const QString trimmed = text.trimmed().toString();
+    QString trimmed = text.trimmed().toString();
+    // Without an offset the time is UTC. Parsed as local time first, a wall-clock time inside a
+    // local DST gap would be rejected (or shifted), so it is marked UTC before parsing.
+    if (const qsizetype t = trimmed.indexOf(u'T'); t >= 0) {
+        const QStringView time = QStringView(trimmed).sliced(t + 1);
+        if (!time.contains(u'Z') && !time.contains(u'+') && !time.contains(u'-'))
+            trimmed += u'Z';
+    }
     QDateTime parsed = QDateTime::fromString(trimmed, Qt::ISODate);
     if (!parsed.isValid() && !trimmed.contains(u'T')) {
         // A bare date means its midnight.
@@ -78,7 +90,5 @@ dlms::Result<QDateTime> parseTimestamp(QStringView text)
             u"bad time '%1' (expected ISO 8601, e.g. 2026-11-23T10:00, 2026-11-23T10:00Z or "
             "2026-11-23T10:00+01:00)"_s.arg(text));
     }
-    if (parsed.timeSpec() == Qt::LocalTime)
-        parsed = QDateTime(parsed.date(), parsed.time(), Qt::UTC);
     return parsed;
 }

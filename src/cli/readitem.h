@@ -14,7 +14,8 @@ struct ReadItem {
     dlms::Obis obis;
     qint8 attribute = 2;
 
-    QString label() const; // "1.0.32.7.0.255:2"
+    // "1.0.32.7.0.255:2"; "4/1.0.32.7.0.255:2" when the class given is not the well-known one.
+    QString label() const;
 };
 
 // OBIS in either notation (`1.0.32.7.0.255`, `1-0:32.7.0*255`, `1-0:32.7.0`); the attribute is

@@ -1,14 +1,5 @@
 #include "requestplan.h"
 
-namespace {
-
-qsizetype lengthSize(qsizetype n)
-{
-    return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-}
-
-} // namespace
-
 qsizetype encodedItemSize(const dlms::AttributeRequest &item)
 {
     // class-id (2) + instance-id (6) + attribute-id (1) + access-selection present flag (1).
@@ -23,8 +14,10 @@ qsizetype encodedItemSize(const dlms::AttributeRequest &item)
 
 qsizetype withListRequestSize(qsizetype count, qsizetype itemBytes)
 {
-    // tag, request type, invoke-id-and-priority, then the item count.
-    return 3 + lengthSize(count) + itemBytes;
+    // tag, request type, invoke-id-and-priority, then the item count (a BER length).
+    QByteArray countBytes;
+    dlms::axdr::encodeLength(quint32(count), countBytes);
+    return 3 + countBytes.size() + itemBytes;
 }
 
 std::vector<RequestBatch> planGetRequests(

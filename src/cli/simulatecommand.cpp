@@ -44,11 +44,6 @@ bool installSignalPipe()
     return ::sigaction(SIGINT, &action, nullptr) == 0 && ::sigaction(SIGTERM, &action, nullptr) == 0;
 }
 
-dlms::Error usage(const QString &message)
-{
-    return dlms::makeError(dlms::ErrorCode::InvalidArgument, message);
-}
-
 QString describeFaults(const sim::FaultConfig &f)
 {
     QStringList parts;
@@ -91,7 +86,7 @@ dlms::Result<SimulateOptions> simulateOptions(const QCommandLineParser &parser)
     static constexpr Bound bounds[] = {
         {u"port", 0, 65535},
         {u"meters", 1, 5000},
-        {u"rows", 0, 1'000'000},
+        {u"rows", 0, 100'000}, // 3 A-XDR elements a row; clients accept 500,000 per value
         {u"period-s", 1, 31 * 86400},
         {u"max-pdu", 12, 65535},
         {u"hdlc-max-info", 32, 2030},
@@ -111,7 +106,7 @@ dlms::Result<SimulateOptions> simulateOptions(const QCommandLineParser &parser)
     c.basePort = quint16(values[0]);
     c.meters = int(values[1]);
     if (c.basePort != 0 && c.basePort + c.meters - 1 > 65535)
-        return usage(u"--port %1 with --meters %2 runs past port 65535"_s.arg(c.basePort).arg(c.meters));
+        return usageError(u"--port %1 with --meters %2 runs past port 65535"_s.arg(c.basePort).arg(c.meters));
     m.profileRows = quint32(values[2]);
     m.profilePeriodSeconds = quint32(values[3]);
     m.maxPduSize = quint16(values[4]);
@@ -123,12 +118,12 @@ dlms::Result<SimulateOptions> simulateOptions(const QCommandLineParser &parser)
     if (const auto parsed = dlms::transportFromName(transport))
         c.transport = *parsed;
     else
-        return usage(u"--transport must be wrapper or hdlc (got '%1')"_s.arg(transport));
+        return usageError(u"--transport must be wrapper or hdlc (got '%1')"_s.arg(transport));
 
     if (parser.isSet(u"password"_s)) {
         m.password = parser.value(u"password"_s).toUtf8();
         if (m.password.isEmpty())
-            return usage(u"--password must not be empty"_s);
+            return usageError(u"--password must not be empty"_s);
     }
     m.requireAuthentication = parser.isSet(u"require-auth"_s);
     m.multipleReferences = !parser.isSet(u"no-multiple-references"_s);
@@ -147,13 +142,14 @@ dlms::Result<SimulateOptions> simulateOptions(const QCommandLineParser &parser)
         for (const QString &part : parser.value(u"faults-on"_s).split(u',', Qt::SkipEmptyParts)) {
             const auto n = integerOption(u"faults-on"_s, part, 1, c.meters);
             if (!n)
-                return usage(u"--faults-on takes meter numbers from 1 to %1 separated by commas (got '%2')"_s
-                                 .arg(c.meters)
-                                 .arg(parser.value(u"faults-on"_s)));
+                return usageError(
+                    u"--faults-on takes meter numbers from 1 to %1 separated by commas (got '%2')"_s
+                        .arg(c.meters)
+                        .arg(parser.value(u"faults-on"_s)));
             o.faultyMeters.insert(int(*n));
         }
         if (o.faultyMeters.empty())
-            return usage(u"--faults-on needs at least one meter number"_s);
+            return usageError(u"--faults-on needs at least one meter number"_s);
     }
     if (o.faultyMeters.empty())
         m.faults = f;
@@ -179,7 +175,10 @@ int runSimulateCommand(const QStringList &arguments)
         {u"port"_s, u"First TCP port (default 4059; 0 = ephemeral ports)."_s, u"P"_s, u"4059"_s},
         {u"transport"_s, u"Framing: wrapper (default) or hdlc."_s, u"name"_s, u"wrapper"_s},
         {u"meters"_s, u"Number of meters (default 1)."_s, u"K"_s, u"1"_s},
-        {u"rows"_s, u"Load profile 1.0.99.1.0.255 entries (default 10000)."_s, u"N"_s, u"10000"_s},
+        {u"rows"_s,
+            u"Load profile 1.0.99.1.0.255 entries, 0..100000 (default 10000; more would pass the client's "
+            u"limit of 500000 A-XDR elements per value)."_s,
+            u"N"_s, u"10000"_s},
         {u"period-s"_s, u"Load profile capture period in seconds (default 900)."_s, u"N"_s, u"900"_s},
         {u"max-pdu"_s, u"Meter max receive PDU size; larger responses use block transfer (default 1024)."_s,
             u"N"_s, u"1024"_s},

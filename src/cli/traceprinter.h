@@ -7,17 +7,17 @@
 class QTextStream;
 
 // `--trace`: one block per frame on the wire, `HH:mm:ss.zzz > 31 B  <hex>` then the decode,
-// indented. The session hands over AARQ frames with the secret already replaced by '*'; those
-// bytes print as `**` and the decoder never describes them.
+// indented. It is fed the raw socket bytes; dlms::TraceDecoder masks an AARQ's secret by its
+// position (holding segmented AARQs back until complete), so only `**` ever reaches the output.
 class TracePrinter {
 public:
     TracePrinter(dlms::Transport transport, QTextStream &out);
 
-    void frame(const dlms::FrameEvent &event, const QDateTime &timestamp);
-    void note(const QString &text); // protocol noise that is not a frame
+    // Bytes as written to / read from the socket; each frame they complete prints with `timestamp`.
+    void bytes(dlms::Direction direction, QByteArrayView bytes, const QDateTime &timestamp);
+    void note(const QString &text); // protocol noise reported by the session
 
 private:
-    dlms::Transport m_transport;
     dlms::TraceDecoder m_decoder;
     QTextStream &m_out;
 };

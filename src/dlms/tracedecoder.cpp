@@ -50,15 +50,35 @@ bool isScaledValue(const AttributeDescriptor &a)
                                               : a.classId == 5 && (a.attributeId == 2 || a.attributeId == 3);
 }
 
-// Overwrites the part of `wire` that carries stream bytes [secret.offset, +length), given that the
-// frame's information field starts at `infoAt` in `wire` and at `streamAt` in the stream.
-void maskRange(
+// The part of `wire` that carries stream bytes [secret.offset, +length), given that the frame's
+// information field starts at `infoAt` in `wire` and at `streamAt` in the stream: overwritten
+// with zeros, and returned as [from, to) within `wire` (empty when the frame carries none of it).
+struct WireSpan {
+    qsizetype from = 0;
+    qsizetype to = 0;
+};
+
+WireSpan maskRange(
     QByteArray &wire, qsizetype infoAt, qsizetype infoSize, qsizetype streamAt, const ByteRange &secret)
 {
     const qsizetype from = std::max(secret.offset, streamAt);
     const qsizetype to = std::min(secret.offset + secret.length, streamAt + infoSize);
-    if (from < to)
-        std::fill_n(wire.data() + infoAt + (from - streamAt), to - from, '\0');
+    if (from >= to)
+        return {};
+    std::fill_n(wire.data() + infoAt + (from - streamAt), to - from, '\0');
+    return {infoAt + (from - streamAt), infoAt + (to - streamAt)};
+}
+
+// Hex of a frame whose masked bytes show as "**", so a reader sees a secret was there and can
+// never mistake it for data.
+QString maskedHex(const QByteArray &wire, WireSpan masked)
+{
+    QString hex = toHex(wire);
+    for (qsizetype i = masked.from; i < masked.to; ++i) {
+        hex[3 * i] = u'*';
+        hex[3 * i + 1] = u'*';
+    }
+    return hex;
 }
 
 } // namespace
@@ -170,9 +190,10 @@ std::vector<TraceDecoder::Line> TraceDecoder::feed(Direction direction, QByteArr
             line.summary
                 = QStringLiteral("wrapper %1→%2").arg((*next)->sourcePort).arg((*next)->destinationPort);
             describeApdu((*next)->apdu, line);
+            WireSpan masked;
             if (const auto secret = findAuthenticationValue((*next)->apdu))
-                maskRange(wire, wrapper::HeaderSize, (*next)->apdu.size(), 0, *secret);
-            line.hex = toHex(wire);
+                masked = maskRange(wire, wrapper::HeaderSize, (*next)->apdu.size(), 0, *secret);
+            line.hex = maskedHex(wire, masked);
             lines.push_back(std::move(line));
         }
         return lines;
@@ -183,9 +204,10 @@ std::vector<TraceDecoder::Line> TraceDecoder::feed(Direction direction, QByteArr
     // frames of the other direction that came in between: a rare reordering, for a rare case.)
     auto flushHeld = [&](const std::optional<ByteRange> &secret) {
         for (HeldSegment &held : side.held) {
+            WireSpan masked;
             if (secret)
-                maskRange(held.wire, held.infoAt, held.infoSize, held.streamAt, *secret);
-            held.line.hex = toHex(held.wire);
+                masked = maskRange(held.wire, held.infoAt, held.infoSize, held.streamAt, *secret);
+            held.line.hex = maskedHex(held.wire, masked);
             lines.push_back(std::move(held.line));
         }
         side.held.clear();

@@ -39,6 +39,9 @@ DlmsConnection::DlmsConnection(Options options, QObject *parent)
 {
     m_connectTimer->setSingleShot(true);
     m_requestTimer->setSingleShot(true);
+    // A coarse timer may fire up to 5 % early: an answer well inside the bound would be lost.
+    m_connectTimer->setTimerType(Qt::PreciseTimer);
+    m_requestTimer->setTimerType(Qt::PreciseTimer);
     connect(m_connectTimer, &QTimer::timeout, this, &DlmsConnection::onConnectTimeout);
     connect(m_requestTimer, &QTimer::timeout, this, &DlmsConnection::onRequestTimeout);
 }
@@ -182,8 +185,14 @@ void DlmsConnection::pump()
     const QByteArray out = m_session.takeOutgoing();
     if (!out.isEmpty() && m_socket && m_socket->state() == QAbstractSocket::ConnectedState) {
         const qint64 written = m_socket->write(out);
-        if (written > 0)
+        if (written > 0) {
             m_counters.bytesSent += quint64(written);
+            if (isSignalConnected(QMetaMethod::fromSignal(&DlmsConnection::traceBytes))) {
+                emit traceBytes(dlms::Direction::Sent, out.first(written), QDateTime::currentDateTime());
+                if (!guard)
+                    return;
+            }
+        }
     }
     std::vector<dlms::FrameEvent> frames = m_session.takeFrames();
     if (!frames.empty()) {
@@ -341,8 +350,13 @@ void DlmsConnection::onReadyRead()
     const QByteArray data = m_socket->readAll();
     if (!data.isEmpty()) {
         m_counters.bytesReceived += quint64(data.size());
-        m_session.feed(data);
-        pump();
+        if (isSignalConnected(QMetaMethod::fromSignal(&DlmsConnection::traceBytes)))
+            emit traceBytes(dlms::Direction::Received, data, QDateTime::currentDateTime());
+        // A slot may have closed or deleted the connection.
+        if (guard && m_socket) {
+            m_session.feed(data);
+            pump();
+        }
     }
     if (guard)
         --m_socketCallbacks;

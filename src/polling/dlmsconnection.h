@@ -79,6 +79,9 @@ Q_SIGNALS:
     void protocolError(const dlms::Error &error);
     // Every frame on the wire, as it is sent or received (bytes only with ClientConfig::trace).
     void frame(const dlms::FrameEvent &event, const QDateTime &timestamp);
+    // The bytes exactly as written to / read from the socket, in order. They carry an LLS
+    // password in clear: only for a decoder that masks it by position (dlms::TraceDecoder).
+    void traceBytes(dlms::Direction direction, const QByteArray &bytes, const QDateTime &timestamp);
     void closed();
 
 private:

@@ -18,7 +18,7 @@ using namespace Qt::StringLiterals;
 //   other than the clock column, an unknown selected column, a column range outside 1..2):
 //   other-reason;
 // - ACTION on a method the object has but nobody may run (clock 1..6, register reset,
-//   association 1..2): read-write-denied; a method number beyond the class: object-undefined.
+//   association 1..4): read-write-denied; a method number beyond the class: object-undefined.
 
 namespace sim {
 
@@ -37,6 +37,8 @@ constexpr Obis kSerialObis(0, 0, 96, 1, 0, 255);
 constexpr Obis kFirmwareObis(1, 0, 0, 2, 0, 255);
 constexpr Obis kProfileObis(1, 0, 99, 1, 0, 255);
 constexpr Obis kEnergyImportObis(1, 0, 1, 8, 0, 255);
+// Association LN attribute 9 names it; the object itself is not exposed (no security yet).
+constexpr Obis kSecuritySetupObis(0, 0, 43, 0, 0, 255);
 
 constexpr quint16 kClassData = 1;
 constexpr quint16 kClassRegister = 3;
@@ -256,7 +258,9 @@ MeterModel::MeterModel(MeterSettings settings, ClockSource clock)
         m_objects.push_back({classId, version, obis, attributes, methods});
         m_slots.push_back({kind, registerSpec});
     };
-    add(kClassAssociation, 1, kAssociationObis, 8, 2, Kind::Association);
+    // Class 15 version 1: 9 attributes (9 security_setup_reference); methods 1 reply_to_HLS_authentication,
+    // 2 change_HLS_secret, 3 add_object, 4 remove_object, none of them allowed.
+    add(kClassAssociation, 1, kAssociationObis, 9, 4, Kind::Association);
     add(kClassClock, 0, kClockObis, 9, 6, Kind::Clock);
     add(kClassData, 0, kDeviceNameObis, 2, 0, Kind::DeviceName);
     add(kClassData, 0, kSerialObis, 2, 0, Kind::SerialNumber);
@@ -453,6 +457,8 @@ Value MeterModel::attributeValue(int index, int attribute, const Association &as
             name.append(char(association.authentication));
             return Value::octetString(name);
         }
+        case 9:
+            return Value::octetString(kSecuritySetupObis.toBytes());
         default:
             return Value::enumeration(2); // 8: associated
         }

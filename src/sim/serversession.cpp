@@ -13,6 +13,9 @@ constexpr quint8 ServiceNotAllowed = 1;
 constexpr quint8 ServiceUnknown = 2;
 constexpr quint8 OperationNotPossible = 1;
 constexpr quint8 ServiceNotSupported = 2;
+// A request longer than the server's max receive PDU: the ServiceError value made for exactly
+// that (IEC 62056-5-3 EXCEPTION-Response), rather than the vaguer other-reason.
+constexpr quint8 PduTooLong = 4;
 
 // ConfirmedServiceError ServiceError choice "initiate" and its values.
 constexpr quint8 InitiateErrorType = 6;
@@ -61,6 +64,18 @@ qsizetype blockCapacity(qsizetype limit)
     return std::max<qsizetype>(n, 1);
 }
 
+// One Get-Data-Result of a with-list answer: data, or the access result that replaces it.
+void appendListResult(QByteArray &out, const DataResult &result)
+{
+    if (result.ok()) {
+        out.append(char(0x00));
+        axdr::encode(result.value, out);
+    } else {
+        out.append(char(0x01));
+        out.append(char(result.result));
+    }
+}
+
 void appendGetResponseHeader(QByteArray &out, GetResponse::Kind kind, InvokeIdAndPriority invoke)
 {
     out.append(char(tag::GetResponse));
@@ -99,6 +114,13 @@ void ServerSession::receiveWrapper()
             continue;
         const wrapper::Frame &frame = next->value();
         if (frame.destinationPort != logical) {
+            ++m_counters.ignoredFrames;
+            continue;
+        }
+        // An association belongs to the client SAP that opened it; only an AARQ from another
+        // SAP is heard (and replaces it).
+        if (m_association && frame.sourcePort != m_association->clientSap
+            && (frame.apdu.isEmpty() || quint8(frame.apdu.front()) != tag::Aarq)) {
             ++m_counters.ignoredFrames;
             continue;
         }
@@ -179,6 +201,12 @@ void ServerSession::flushLink()
 void ServerSession::handleApdu(QByteArrayView apdu)
 {
     ++m_counters.apdusReceived;
+    if (apdu.size() > requestLimit()) {
+        // Never decoded: a request we said we cannot receive may not cost us anything.
+        ++m_counters.malformed;
+        sendException(ServiceNotAllowed, PduTooLong);
+        return;
+    }
     const quint8 tagByte = apdu.isEmpty() ? 0 : quint8(apdu.front());
     switch (tagByte) {
     case tag::Aarq:
@@ -291,15 +319,26 @@ void ServerSession::handleService(quint8 tagByte, QByteArrayView apdu)
         sendException(ServiceNotAllowed, OperationNotPossible);
         return;
     }
+    const quint32 conformance = m_association->conformance;
+    const quint32 needed = tagByte == tag::GetRequest ? ConformanceGet
+        : tagByte == tag::SetRequest                  ? ConformanceSet
+                                                      : ConformanceAction;
+    if (!(conformance & needed)) {
+        sendException(ServiceNotAllowed, ServiceNotSupported);
+        return;
+    }
     switch (tagByte) {
     case tag::GetRequest: {
         const auto request = decodeGetRequest(apdu);
         if (!request)
             break;
-        if (request->kind == GetRequest::Kind::Next)
-            handleGetNext(*request);
-        else
+        if (request->kind != GetRequest::Kind::Next) {
             handleGet(*request);
+        } else if (!(conformance & ConformanceBlockTransferWithGet)) {
+            sendException(ServiceNotAllowed, ServiceNotSupported);
+        } else {
+            handleGetNext(*request);
+        }
         return;
     }
     case tag::SetRequest: {
@@ -342,35 +381,61 @@ void ServerSession::handleGet(const GetRequest &request)
         sendException(ServiceNotAllowed, ServiceNotSupported);
         return;
     }
-    std::vector<DataResult> results;
-    results.reserve(request.items.size());
-    for (const AttributeRequest &item : request.items)
-        results.push_back(m_model.get(item.attribute, item.access, *m_association));
-    sendGetResults(request, results);
-}
 
-void ServerSession::sendGetResults(const GetRequest &request, const std::vector<DataResult> &results)
-{
-    const bool list = request.kind == GetRequest::Kind::WithList;
-    if (!list && (results.empty() || !results.front().ok())) {
-        GetResponse response;
-        response.invoke = request.invoke;
-        response.results.push_back(
-            results.empty() ? DataResult {DataAccessResult::OtherReason, {}} : results.front());
-        m_scratch.clear();
-        encode(response, m_scratch);
-        sendApdu(m_scratch);
+    // Each result is encoded as soon as it is evaluated, so at most one Value tree is alive, and
+    // the encoded answer never passes m_maxResponseBytes.
+    QByteArray encoded;
+    if (!list) {
+        DataResult result = request.items.empty() ? DataResult {DataAccessResult::OtherReason, {}}
+                                                  : evaluate(request.items.front());
+        if (result.ok()) {
+            encodeDataResult(result, encoded);
+            result = {};
+            if (encoded.size() > m_maxResponseBytes) {
+                encoded.clear();
+                result.result = DataAccessResult::TemporaryFailure;
+            }
+        }
+        if (!result.ok()) {
+            GetResponse response;
+            response.invoke = request.invoke;
+            response.results.push_back(std::move(result));
+            m_scratch.clear();
+            encode(response, m_scratch);
+            sendApdu(m_scratch);
+            return;
+        }
+        sendGetResults(request, std::move(encoded), 1);
         return;
     }
 
-    // Encoded once: either it goes out whole behind a 3- or 4-byte header, or it is what the
-    // blocks slice.
-    QByteArray encoded;
-    if (list)
-        encodeDataResultList(results, encoded);
-    else
-        encodeDataResult(results.front(), encoded);
+    axdr::encodeLength(quint32(request.items.size()), encoded);
+    bool full = false;
+    const DataResult refused {DataAccessResult::TemporaryFailure, {}};
+    for (const AttributeRequest &item : request.items) {
+        if (!full) {
+            const qsizetype before = encoded.size();
+            appendListResult(encoded, evaluate(item));
+            if (encoded.size() <= m_maxResponseBytes)
+                continue;
+            encoded.truncate(before);
+            full = true;
+        }
+        appendListResult(encoded, refused);
+    }
+    sendGetResults(request, std::move(encoded), request.items.size());
+}
 
+DataResult ServerSession::evaluate(const AttributeRequest &item) const
+{
+    if (item.access && !(m_association->conformance & ConformanceSelectiveAccess))
+        return {DataAccessResult::ScopeOfAccessViolated, {}};
+    return m_model.get(item.attribute, item.access, *m_association);
+}
+
+void ServerSession::sendGetResults(const GetRequest &request, QByteArray encoded, size_t count)
+{
+    const bool list = request.kind == GetRequest::Kind::WithList;
     const qsizetype limit = responseLimit();
     const qsizetype header = list ? 3 : 4;
     if (header + encoded.size() <= limit) {
@@ -390,7 +455,7 @@ void ServerSession::sendGetResults(const GetRequest &request, const std::vector<
         GetResponse response;
         response.invoke = request.invoke;
         response.kind = list ? GetResponse::Kind::WithList : GetResponse::Kind::Normal;
-        response.results.assign(list ? results.size() : 1, DataResult {DataAccessResult::OtherReason, {}});
+        response.results.assign(count, DataResult {DataAccessResult::OtherReason, {}});
         m_scratch.clear();
         encode(response, m_scratch);
         sendApdu(m_scratch);
@@ -491,6 +556,12 @@ void ServerSession::endAssociation()
 {
     m_association.reset();
     m_transfer.reset();
+}
+
+qsizetype ServerSession::requestLimit() const
+{
+    const quint16 server = m_model.settings().maxPduSize;
+    return server == 0 ? 0xFFFF : server;
 }
 
 qsizetype ServerSession::responseLimit() const

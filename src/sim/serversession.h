@@ -18,8 +18,9 @@ namespace sim {
 // parameters, segmentation, RR, DISC/UA), runs the ACSE (AARQ → AARE: no auth, LLS with the
 // meter's password, refusals with their diagnostics) and the xDLMS services against the
 // MeterModel: GET normal / with-list / next with block transfer above the negotiated PDU, SET,
-// ACTION, RLRQ/RLRE. Protocol faults of the model (rejectAssociation, exceptionResponses) are
-// applied here; transport faults belong to the owner of the socket.
+// ACTION, RLRQ/RLRE, each only if negotiated in the conformance block. Protocol faults of the model
+// (rejectAssociation, exceptionResponses) are applied here; transport faults belong to the owner of the
+// socket.
 class ServerSession {
 public:
     ServerSession(MeterModel &model, dlms::Transport transport);
@@ -29,6 +30,13 @@ public:
     // with its flags), so the owner can apply per-frame faults (drop mid-frame, drip).
     std::vector<QByteArray> takeOutgoing();
     bool hasOutgoing() const { return !m_outgoing.empty(); }
+
+    // No GET answer grows beyond this many encoded bytes: with-list items past it are answered
+    // temporary-failure without being evaluated, so a short request cannot make the server build
+    // and hold an unbounded answer.
+    static constexpr qsizetype MaxResponseBytes = 8 * 1024 * 1024;
+    // Test hook: a smaller cap, so tests and the fuzzer reach it with small profiles.
+    void setMaxResponseBytes(qsizetype bytes) { m_maxResponseBytes = bytes; }
 
     bool associated() const { return m_association.has_value(); }
     const std::optional<Association> &association() const { return m_association; }
@@ -65,13 +73,15 @@ private:
     void handleService(quint8 tag, QByteArrayView apdu);
     void handleGet(const dlms::GetRequest &request);
     void handleGetNext(const dlms::GetRequest &request);
-    void sendGetResults(const dlms::GetRequest &request, const std::vector<dlms::DataResult> &results);
+    dlms::DataResult evaluate(const dlms::AttributeRequest &item) const;
+    void sendGetResults(const dlms::GetRequest &request, QByteArray encoded, size_t count);
     void sendNextBlock();
     void sendBlockError(const dlms::GetRequest &request, dlms::DataAccessResult error);
     void sendException(quint8 stateError, quint8 serviceError);
     void sendApdu(QByteArrayView apdu);
     void endAssociation();
     qsizetype responseLimit() const;
+    qsizetype requestLimit() const;
 
     MeterModel &m_model;
     dlms::Transport m_transport;
@@ -85,6 +95,7 @@ private:
     quint16 m_clientAddress = 0; // wrapper source wPort / HDLC client address of the request
     std::optional<BlockTransfer> m_transfer;
     QByteArray m_scratch;
+    qsizetype m_maxResponseBytes = MaxResponseBytes;
 };
 
 } // namespace sim

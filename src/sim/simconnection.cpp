@@ -90,8 +90,10 @@ void SimConnection::readIncoming()
     batch.frames = m_session.takeOutgoing();
     batch.afterAssociation = wasAssociated;
     if (!batch.frames.empty()) {
+        ++m_stats.batches;
         const int latency = std::max(0, m_model.faults().latencyMs);
         if (latency > 0 || !m_delayed.empty()) {
+            ++m_stats.heldBatches;
             // Behind a batch still held, even with the latency switched off: order is kept.
             batch.due = m_clock.elapsed() + latency;
             if (!m_delayed.empty())
@@ -163,7 +165,14 @@ void SimConnection::send(const QByteArray &bytes)
             m_dripTimer.start(std::max(0, m_model.faults().dripIntervalMs));
         return;
     }
-    m_socket->write(bytes);
+    write(bytes.constData(), bytes.size());
+}
+
+void SimConnection::write(const char *data, qsizetype size)
+{
+    ++m_stats.writes;
+    m_stats.bytesWritten += quint64(size);
+    m_socket->write(data, size);
 }
 
 void SimConnection::dripNext()
@@ -175,7 +184,7 @@ void SimConnection::dripNext()
     const FaultConfig &faults = m_model.faults();
     // Drip switched off at run time: what is queued goes out at once.
     const qsizetype n = faults.drip ? 1 : m_drip.size() - m_dripOffset;
-    m_socket->write(m_drip.constData() + m_dripOffset, n);
+    write(m_drip.constData() + m_dripOffset, n);
     m_dripOffset += n;
     if (m_dripOffset < m_drip.size()) {
         m_dripTimer.setInterval(std::max(0, faults.dripIntervalMs));

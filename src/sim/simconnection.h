@@ -32,6 +32,15 @@ public:
     // Closes the socket at once, without emitting closed().
     void abort();
 
+    // Test hook (tests find connections among the Simulator's children): what went to the socket.
+    struct Stats {
+        quint64 writes = 0; // QTcpSocket::write calls
+        quint64 bytesWritten = 0;
+        quint64 batches = 0; // response batches produced (one per read that had answers)
+        quint64 heldBatches = 0; // of those, batches queued behind the latency timer
+    };
+    const Stats &stats() const { return m_stats; }
+
 Q_SIGNALS:
     void associationChanged(bool associated); // an AARE went out: accepted or refused
     void closed(); // the peer closed, the socket failed, or a fault dropped the connection
@@ -48,6 +57,7 @@ private:
     void releaseDue();
     void release(const Batch &batch);
     void send(const QByteArray &bytes);
+    void write(const char *data, qsizetype size);
     void dripNext();
     void dropWhenWritten();
     void finish();
@@ -65,6 +75,7 @@ private:
     QTimer m_dripTimer;
     bool m_dropping = false; // dropMidFrame fired: nothing more goes out, close once written
     bool m_finished = false;
+    Stats m_stats;
 };
 
 } // namespace sim

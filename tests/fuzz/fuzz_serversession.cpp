@@ -1,11 +1,13 @@
 // A client that sends anything at all to a simulated meter: the input interleaves well-formed
 // requests from a real ClientSession (so the server gets past SNRM/AARQ and into its services)
-// with arbitrary bytes, in arbitrary chunks, in both directions' framing.
+// with arbitrary bytes, in arbitrary chunks (up to 2 KiB, so whole hostile requests such as a
+// GET-with-list naming the load profile a hundred times fit), in both directions' framing.
 // Invariants checked on every input:
-//   - the server never crashes or hangs, whatever it is fed;
-//   - everything it sends is a whole, valid frame of its transport (checksums included);
-//   - no single response exceeds what the association allows, so a lying client cannot make the
-//     server allocate without bound.
+//   - the server never crashes or hangs (libFuzzer's timeout), whatever it is fed;
+//   - everything it sends is a whole, valid frame of its transport (checksums included) whose
+//     APDU (wrapper) or information field (HDLC) fits the meter's own limit;
+//   - what the server emits in answer to one chunk stays under 16 MiB. Memory is bounded only by
+//     libFuzzer's -rss_limit_mb, not by a check here.
 #include "fuzzsupport.h"
 
 #include "clientsession.h"
@@ -20,6 +22,9 @@ using namespace dlms;
 namespace {
 
 // Every element the server hands out must deframe to exactly one frame and nothing else.
+// Bytes one feed may make the server emit: its answer cap plus framing and HDLC overhead.
+constexpr qsizetype MaxBytesPerFeed = 16 * 1024 * 1024;
+
 void checkFrame(Transport transport, const sim::MeterSettings &settings, const QByteArray &bytes)
 {
     fuzz::check(!bytes.isEmpty());
@@ -54,6 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     settings.maxPduSize = (mode & 8) ? 256 : 1024;
     sim::MeterModel model(settings, [] { return QDateTime(QDate(2026, 11, 23), QTime(12, 7, 30), Qt::UTC); });
     sim::ServerSession server(model, transport);
+    // Small enough that a with-list of 40-row profiles reaches it.
+    server.setMaxResponseBytes((mode & 0x40) ? 64 * 1024 : sim::ServerSession::MaxResponseBytes);
 
     ClientConfig config;
     config.transport = transport;
@@ -69,11 +76,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!request.isEmpty())
                 server.feed(request);
             bool any = !request.isEmpty();
+            qsizetype emitted = 0;
             for (const QByteArray &frame : server.takeOutgoing()) {
                 checkFrame(transport, settings, frame);
+                emitted += frame.size();
                 client.feed(frame);
                 any = true;
             }
+            fuzz::check(emitted <= MaxBytesPerFeed);
             (void)client.takeEvents();
             (void)client.takeFrames();
             if (!any)
@@ -89,10 +99,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (op % 8) {
         case 0:
         case 1:
-        case 2:
+        case 2: {
             // Raw bytes straight into the server; its answers go to the client, as on a wire.
-            server.feed(in.take(op / 8 + 1));
+            // 0xF8 is followed by a big-endian length (up to 2 KiB), the rest by op / 8 + 1 bytes.
+            size_t n = op / 8 + 1;
+            if (op == 0xF8) {
+                const size_t high = in.byte();
+                n = ((high << 8) | in.byte()) % 2048 + 1;
+            }
+            server.feed(in.take(n));
             break;
+        }
         case 3:
             client.get({uint16_t(in.byte() % 16), Obis {in.byte(), 0, in.byte(), in.byte(), 0, 255},
                 qint8(in.byte() % 12)});

@@ -402,6 +402,10 @@ private slots:
         QTest::newRow("two-profile-items") << host + QStringList {QString(kProfile), u"7/"_s + kProfile};
         QTest::newRow("bad-entry-number") << host
                 + QStringList {u"--from-entry"_s, u"first"_s, u"--to-entry"_s, u"10"_s, QString(kProfile)};
+        QTest::newRow("range-without-profile-item") << host
+                + QStringList {u"--from"_s, u"2026-11-23T10:00"_s, u"--to"_s, u"2026-11-23T11:00"_s, voltage};
+        QTest::newRow("entries-without-profile-item") << host
+                + QStringList {u"--from-entry"_s, u"1"_s, u"--to-entry"_s, u"5"_s, voltage, QString(kSerial)};
         QTest::newRow("empty-password-file")
             << host + QStringList {u"--auth"_s, u"low"_s, u"--password-file"_s, u"EMPTY"_s, voltage};
         QTest::newRow("missing-password-file") << host
@@ -521,15 +525,15 @@ private slots:
     void accessResults_data()
     {
         QTest::addColumn<QString>("item");
-        QTest::addColumn<QString>("printed");
+        QTest::addColumn<QString>("printed"); // a class other than the well-known one is shown
         QTest::addColumn<QString>("result");
         // The association object's attribute 7 is not readable without authentication.
         QTest::newRow("read-write-denied")
             << u"15/0.0.40.0.0.255:7"_s << u"0.0.40.0.0.255:7"_s << u"read-write-denied"_s;
         QTest::newRow("register-read-as-extended-register")
-            << u"4/1.0.32.7.0.255"_s << u"1.0.32.7.0.255:2"_s << u"object-class-inconsistent"_s;
+            << u"4/1.0.32.7.0.255"_s << u"4/1.0.32.7.0.255:2"_s << u"object-class-inconsistent"_s;
         QTest::newRow("data-read-as-register")
-            << u"3/0.0.96.1.0.255"_s << u"0.0.96.1.0.255:2"_s << u"object-class-inconsistent"_s;
+            << u"3/0.0.96.1.0.255"_s << u"3/0.0.96.1.0.255:2"_s << u"object-class-inconsistent"_s;
         QTest::newRow("attribute-beyond-class")
             << u"1.0.32.7.0.255:9"_s << u"1.0.32.7.0.255:9"_s << u"object-undefined"_s;
     }
@@ -893,6 +897,128 @@ private slots:
         QCOMPARE(stats.value(u"bytes_sent"_s, -1), bytesSent);
         QCOMPARE(stats.value(u"bytes_received"_s, -1), bytesReceived);
         QVERIFY2(r.errLines().last().startsWith(u"stats: "_s), qPrintable(r.err));
+    }
+
+    // --trace decodes the raw socket bytes; only the decoder's positional mask hides the secret.
+    // The passwords hold 0x2A ('*') on purpose, and --max-pdu 10794 (0x2A2A) puts the same byte
+    // into the AARQ where it is no secret: it must print as 2A. HDLC with 32-byte information
+    // fields splits the AARQ, and the secret, over two I frames.
+    void traceMasksOnlyTheSecret_data()
+    {
+        QTest::addColumn<QString>("transport");
+        QTest::addColumn<QByteArray>("password");
+        QTest::addColumn<bool>("fromFile");
+        for (const QString &transport : {u"wrapper"_s, u"hdlc"_s}) {
+            const QByteArray t = transport.toLatin1();
+            QTest::addRow("%s-default-password", t.constData()) << transport << kPassword << false;
+            QTest::addRow("%s-password-with-stars", t.constData()) << transport << "ab*12*cd"_ba << false;
+            QTest::addRow("%s-binary-password-file", t.constData())
+                << transport << QByteArray("\x2A\x01pa*s\xFFw\x7E\x2A", 10) << true;
+        }
+    }
+    void traceMasksOnlyTheSecret()
+    {
+        QFETCH(QString, transport);
+        QFETCH(QByteArray, password);
+        QFETCH(bool, fromFile);
+        sim::MeterSettings meter;
+        meter.password = password;
+        const auto simulator = startSimulator(transportFromName(transport), meter);
+        QVERIFY(simulator);
+        QTemporaryFile file;
+        QStringList args = QStringList {u"read"_s} + connectionArgs(*simulator)
+            + QStringList {u"--trace"_s, u"--stats"_s, u"--auth"_s, u"low"_s, u"--max-pdu"_s, u"10794"_s,
+                u"--hdlc-max-info"_s, u"32"_s};
+        if (fromFile)
+            args << u"--password-file"_s << writeTemp(file, password + "\n");
+        else
+            args << u"--password"_s << QString::fromLatin1(password);
+        args << QString(kSerial);
+        const CliRun r = runCli(args);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QCOMPARE(itemColumns(r.out, kSerial + u":2"_s).value(2), u"SIM00000001"_s);
+
+        // Not in clear, not in hex, and no three consecutive secret bytes in any frame's hex.
+        const QString leak = passwordLeak(r.out + r.err, password);
+        QVERIFY2(leak.isEmpty(), qPrintable(u"password leaked as "_s + leak + u'\n' + r.describe()));
+        for (qsizetype i = 0; i + 3 <= password.size(); ++i) {
+            const QString window = QString::fromLatin1(password.mid(i, 3).toHex(' ').toUpper());
+            QVERIFY2(!r.err.contains(window), qPrintable(window + u" in\n"_s + r.err));
+        }
+
+        static const QRegularExpression frameLine(
+            u"^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} ([<>]) (\\d+) B  ([0-9A-F*]{2}( [0-9A-F*]{2})*)$"_s);
+        const QStringList lines = r.errLines();
+        QString aarqHex;
+        int aarqFrames = 0;
+        int aarqDecodes = 0;
+        int aareDecodes = 0;
+        int frames = 0;
+        for (qsizetype i = 0; i < lines.size(); ++i) {
+            QVERIFY2(!lines.at(i).trimmed().startsWith(u"error:"_s), qPrintable(r.err));
+            const auto m = frameLine.match(lines.at(i));
+            if (!m.hasMatch())
+                continue;
+            ++frames;
+            QCOMPARE(m.captured(3).split(u' ').size(), qsizetype(m.captured(2).toInt()));
+            QVERIFY2(i + 1 < lines.size(), qPrintable(r.err));
+            const QString decode = lines.at(i + 1);
+            const bool sent = m.captured(1) == u">";
+            // Each decode belongs to the frame above it: same direction, same framing.
+            QVERIFY2(decode.startsWith(u"               "_s), qPrintable(r.err));
+            QVERIFY2(decode.trimmed().startsWith(transport == u"hdlc" ? u"HDLC "_s : u"wrapper "_s),
+                qPrintable(decode + u"\n in\n"_s + r.err));
+            if (decode.contains(u"AARQ"_s)) {
+                QVERIFY2(sent, qPrintable(r.err));
+                QVERIFY2(decode.contains(u"client max PDU 10794"_s), qPrintable(r.err));
+                ++aarqDecodes;
+            }
+            if (decode.contains(u"AARE"_s)) {
+                QVERIFY2(!sent && decode.contains(u"accepted"_s), qPrintable(r.err));
+                ++aareDecodes;
+            }
+            // The AARQ is what the client sends after the link is up and before any AARE.
+            if (sent && aareDecodes == 0 && !decode.contains(u"SNRM"_s)) {
+                aarqHex += m.captured(3) + u'\n';
+                ++aarqFrames;
+            }
+        }
+        QVERIFY2(frames >= 6, qPrintable(r.err));
+        QCOMPARE(aarqDecodes, 1);
+        QCOMPARE(aareDecodes, 1);
+        if (transport == u"hdlc")
+            QVERIFY2(aarqFrames >= 2, qPrintable(r.err)); // really segmented
+        else
+            QCOMPARE(aarqFrames, 1);
+        // The max PDU size 10794 is the last two bytes of the AARQ's InitiateRequest.
+        QVERIFY2(aarqHex.contains(u"7E 1F 2A 2A"_s), qPrintable(aarqHex));
+        // Exactly the authentication value's content shows as "**": its tag, length and secret.
+        QCOMPARE(aarqHex.count(u"**"_s), password.size() + 2);
+    }
+
+    // When the object list cannot be read, an item whose class it should have given fails with
+    // that reason: the meter never said the object is undefined.
+    void objectListFailureIsReported_data() { addTransportRows(); }
+    void objectListFailureIsReported()
+    {
+        QFETCH(QString, transport);
+        sim::FaultConfig faults;
+        faults.exceptionResponses = true;
+        simulator(transport).setFaults(0, faults);
+        const CliRun r = read(transport, {QString(kMissing)});
+        QVERIFY2(r.exitCode == 5, qPrintable(r.describe()));
+        const QStringList cols = itemColumns(r.out, kMissing + u":2"_s);
+        QVERIFY2(
+            cols.size() == 2 && cols.at(1).startsWith(u"error: object list: "_s), qPrintable(r.describe()));
+        QVERIFY2(!r.out.contains(u"object-undefined"_s) && !r.err.contains(u"object-undefined"_s),
+            qPrintable(r.describe()));
+        QVERIFY2(
+            r.err.contains(u"dlmsctl: "_s + kMissing + u":2: object list: "_s), qPrintable(r.describe()));
+
+        const CliRun json = read(transport, {u"--json"_s, QString(kMissing)});
+        QVERIFY2(json.exitCode == 5, qPrintable(json.describe()));
+        const QJsonObject failed = jsonItems(parseJsonObject(json.out)).value(kMissing + u":2"_s);
+        QVERIFY2(failed.value(u"error"_s).toString().startsWith(u"object list: "_s), qPrintable(json.out));
     }
 };
 

@@ -6,8 +6,12 @@
 #include "valueformat.h"
 
 #include <QtCore/QCommandLineParser>
+#include <QtCore/QFile>
+#include <QtCore/QScopeGuard>
 #include <QtCore/QTemporaryFile>
 #include <QtTest/QTest>
+
+#include <ctime>
 
 using namespace Qt::StringLiterals;
 using dlms::Obis;
@@ -56,6 +60,8 @@ private slots:
     void badReadItem();
     void timestamp_data();
     void timestamp();
+    void timestampInALocalDstGap_data();
+    void timestampInALocalDstGap();
     void itemSizeMatchesTheEncoder_data();
     void itemSizeMatchesTheEncoder();
     void planSplitsOnlyToFitThePdu_data();
@@ -82,17 +88,26 @@ void tst_CliItems::readItem_data()
     QTest::addColumn<int>("classId"); // 0 = not given
     QTest::addColumn<QString>("obis");
     QTest::addColumn<int>("attribute");
-    QTest::newRow("dotted") << u"1.0.32.7.0.255"_s << 0 << u"1.0.32.7.0.255"_s << 2;
-    QTest::newRow("dotted-attribute") << u"1.0.32.7.0.255:3"_s << 0 << u"1.0.32.7.0.255"_s << 3;
-    QTest::newRow("class-dotted-attribute") << u"3/1.0.32.7.0.255:3"_s << 3 << u"1.0.32.7.0.255"_s << 3;
-    QTest::newRow("iec-star") << u"1-0:32.7.0*255"_s << 0 << u"1.0.32.7.0.255"_s << 2;
-    QTest::newRow("iec-five-groups") << u"1-0:32.7.0"_s << 0 << u"1.0.32.7.0.255"_s << 2;
-    QTest::newRow("iec-five-groups-attribute") << u"1-0:32.7.0:4"_s << 0 << u"1.0.32.7.0.255"_s << 4;
-    QTest::newRow("iec-star-attribute") << u"1-0:1.8.0*255:2"_s << 0 << u"1.0.1.8.0.255"_s << 2;
-    QTest::newRow("class-iec") << u"7/1-0:99.1.0*255"_s << 7 << u"1.0.99.1.0.255"_s << 2;
-    QTest::newRow("attribute-127") << u"0.0.1.0.0.255:127"_s << 0 << u"0.0.1.0.0.255"_s << 127;
-    QTest::newRow("class-65535") << u"65535/0.0.1.0.0.255"_s << 65535 << u"0.0.1.0.0.255"_s << 2;
-    QTest::newRow("spaces-around") << u"  1.0.32.7.0.255:2 "_s << 0 << u"1.0.32.7.0.255"_s << 2;
+    QTest::addColumn<QString>("label"); // empty = "OBIS:ATTR"
+    QTest::newRow("dotted") << u"1.0.32.7.0.255"_s << 0 << u"1.0.32.7.0.255"_s << 2 << QString();
+    QTest::newRow("dotted-attribute") << u"1.0.32.7.0.255:3"_s << 0 << u"1.0.32.7.0.255"_s << 3 << QString();
+    QTest::newRow("class-dotted-attribute")
+        << u"3/1.0.32.7.0.255:3"_s << 3 << u"1.0.32.7.0.255"_s << 3 << QString();
+    QTest::newRow("iec-star") << u"1-0:32.7.0*255"_s << 0 << u"1.0.32.7.0.255"_s << 2 << QString();
+    QTest::newRow("iec-five-groups") << u"1-0:32.7.0"_s << 0 << u"1.0.32.7.0.255"_s << 2 << QString();
+    QTest::newRow("iec-five-groups-attribute")
+        << u"1-0:32.7.0:4"_s << 0 << u"1.0.32.7.0.255"_s << 4 << QString();
+    QTest::newRow("iec-star-attribute") << u"1-0:1.8.0*255:2"_s << 0 << u"1.0.1.8.0.255"_s << 2 << QString();
+    QTest::newRow("class-iec") << u"7/1-0:99.1.0*255"_s << 7 << u"1.0.99.1.0.255"_s << 2 << QString();
+    QTest::newRow("attribute-127") << u"0.0.1.0.0.255:127"_s << 0 << u"0.0.1.0.0.255"_s << 127 << QString();
+    QTest::newRow("class-65535") << u"65535/0.0.1.0.0.255"_s << 65535 << u"0.0.1.0.0.255"_s << 2
+                                 << u"65535/0.0.1.0.0.255:2"_s;
+    // A class other than the well-known one names a different object: the label says so.
+    QTest::newRow("class-differs-from-well-known")
+        << u"4/1.0.32.7.0.255"_s << 4 << u"1.0.32.7.0.255"_s << 2 << u"4/1.0.32.7.0.255:2"_s;
+    QTest::newRow("class-of-unknown-object")
+        << u"3/1.0.99.98.0.255:2"_s << 3 << u"1.0.99.98.0.255"_s << 2 << QString();
+    QTest::newRow("spaces-around") << u"  1.0.32.7.0.255:2 "_s << 0 << u"1.0.32.7.0.255"_s << 2 << QString();
 }
 
 void tst_CliItems::readItem()
@@ -101,6 +116,7 @@ void tst_CliItems::readItem()
     QFETCH(int, classId);
     QFETCH(QString, obis);
     QFETCH(int, attribute);
+    QFETCH(QString, label);
     const auto item = parseReadItem(text);
     QVERIFY2(item, item ? "" : qPrintable(item.error().message));
     QCOMPARE(item->classId.has_value(), classId != 0);
@@ -108,7 +124,7 @@ void tst_CliItems::readItem()
         QCOMPARE(int(*item->classId), classId);
     QCOMPARE(item->obis.toString(), obis);
     QCOMPARE(int(item->attribute), attribute);
-    QCOMPARE(item->label(), obis + u':' + QString::number(attribute));
+    QCOMPARE(item->label(), label.isEmpty() ? obis + u':' + QString::number(attribute) : label);
     QCOMPARE(item->text, text);
 }
 
@@ -165,6 +181,49 @@ void tst_CliItems::timestamp()
         QVERIFY(parsed.error().message.contains(u"ISO 8601"_s));
         return;
     }
+    QCOMPARE(parsed->toMSecsSinceEpoch(), expected.toMSecsSinceEpoch());
+}
+
+void tst_CliItems::timestampInALocalDstGap_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QDateTime>("expected");
+    // 02:00–03:00 on 2026-03-29 does not exist in Berlin; as UTC it is an ordinary time.
+    QTest::newRow("spring-gap-minutes")
+        << u"2026-03-29T02:15"_s << QDateTime(QDate(2026, 3, 29), QTime(2, 15), Qt::UTC);
+    QTest::newRow("spring-gap-seconds")
+        << u"2026-03-29T02:59:30"_s << QDateTime(QDate(2026, 3, 29), QTime(2, 59, 30), Qt::UTC);
+    // 02:30 occurs twice in Berlin on 2026-10-25; as UTC it is one instant.
+    QTest::newRow("autumn-repeated-hour")
+        << u"2026-10-25T02:30"_s << QDateTime(QDate(2026, 10, 25), QTime(2, 30), Qt::UTC);
+    QTest::newRow("explicit-offset-still-honoured")
+        << u"2026-03-29T02:15+01:00"_s << QDateTime(QDate(2026, 3, 29), QTime(1, 15), Qt::UTC);
+}
+
+// No offset means UTC whatever the local zone: the machine's DST must not reject or move it.
+void tst_CliItems::timestampInALocalDstGap()
+{
+    QFETCH(QString, text);
+    QFETCH(QDateTime, expected);
+    if (!QFile::exists(u"/usr/share/zoneinfo/Europe/Berlin"_s))
+        QSKIP("no tzdata for Europe/Berlin");
+    const QByteArray savedTz = qgetenv("TZ");
+    const bool hadTz = qEnvironmentVariableIsSet("TZ");
+    qputenv("TZ", "Europe/Berlin");
+    tzset();
+    const auto restore = qScopeGuard([&] {
+        if (hadTz)
+            qputenv("TZ", savedTz);
+        else
+            qunsetenv("TZ");
+        tzset();
+    });
+    // The zone really is in effect: a local 2026-03-29T02:15 does not exist.
+    const QDateTime local(QDate(2026, 3, 29), QTime(2, 15), Qt::LocalTime);
+    QVERIFY(!local.isValid() || local.time() != QTime(2, 15));
+
+    const auto parsed = parseTimestamp(text);
+    QVERIFY2(parsed.ok(), parsed.ok() ? "" : qPrintable(parsed.error().message));
     QCOMPARE(parsed->toMSecsSinceEpoch(), expected.toMSecsSinceEpoch());
 }
 
@@ -301,6 +360,29 @@ void tst_CliItems::plainValueText_data()
         << Value::octetString(dt.toBytes()) << false << Value::octetString(dt.toBytes()).toText();
     QTest::newRow("date-time") << Value::dateTime(dt) << false << u"2026-11-23T12:00:00+00:00"_s;
     QTest::newRow("unsigned") << Value::unsigned8(7) << false << u"7"_s;
+    // A meter's strings must not reach the terminal with controls in them.
+    QTest::newRow("visible-string-escape-sequence")
+        << Value::visibleString("SIM\x1b[2J01") << false << u"\"SIM\\x1b[2J01\""_s;
+    QTest::newRow("visible-string-newline") << Value::visibleString("line1\nfake 1.0.1.8.0.255:2") << false
+                                            << u"\"line1\\x0afake 1.0.1.8.0.255:2\""_s;
+    QTest::newRow("visible-string-del") << Value::visibleString("A\x7f") << false << u"\"A\\x7f\""_s;
+    QTest::newRow("visible-string-c1-csi") << Value::visibleString("A\x9b"
+                                                                   "2J")
+                                           << false << u"\"A\\x9b2J\""_s;
+    QTest::newRow("visible-string-quote-and-backslash-escaped-only-with-controls")
+        << Value::visibleString("a\"b\\\tc") << false << u"\"a\\\"b\\\\\\x09c\""_s;
+    QTest::newRow("visible-string-backslash-kept-when-printable")
+        << Value::visibleString("C:\\meter \"1\"") << false << u"C:\\meter \"1\""_s;
+    QTest::newRow("utf8-string-printable") << Value::utf8String(u"Zähler €"_s) << false << u"Zähler €"_s;
+    QTest::newRow("utf8-string-astral-printable")
+        << Value::utf8String(u"meter \U0001F50C"_s) << false << u"meter \U0001F50C"_s;
+    QTest::newRow("utf8-string-bidi-override")
+        << Value::utf8String(u"abc\u202Edef"_s) << false << u"\"abc\\u202edef\""_s;
+    QTest::newRow("utf8-string-line-separator")
+        << Value::utf8String(u"a\u2028b"_s) << false << u"\"a\\u2028b\""_s;
+    QTest::newRow("utf8-string-c1") << Value::utf8String(u"a\u0085b"_s) << false << u"\"a\\x85b\""_s;
+    QTest::newRow("utf8-string-lone-surrogate")
+        << Value::utf8String(QString(u"a"_s) + QChar(0xD800) + u"b"_s) << false << u"\"a\\ud800b\""_s;
     QTest::newRow("structure") << Value::structure({Value::integer(-1), Value::enumeration(35)}) << false
                                << u"{-1, 35}"_s;
 }
@@ -423,7 +505,9 @@ void tst_CliItems::connectionOptions()
     QCOMPARE(h.password, QByteArray("secret"));
     QCOMPARE(h.maxReceivePduSize, quint16(512));
     QCOMPARE(h.hdlc, (dlms::hdlc::LinkParameters {256, 256, 7, 7}));
-    QVERIFY(all->json && all->trace && all->stats && h.trace);
+    QVERIFY(all->json && all->trace && all->stats);
+    // --trace decodes the socket bytes: the session need not keep a copy of every frame.
+    QVERIFY(!h.trace);
 }
 
 void tst_CliItems::connectionOptionErrors_data()

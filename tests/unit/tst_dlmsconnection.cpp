@@ -4,6 +4,7 @@
 #include <units.h>
 
 #include <QtCore/QPointer>
+#include <QtCore/QTimer>
 #include <QtNetwork/QTcpServer>
 #include <QtNetwork/QTcpSocket>
 #include <QtTest/QSignalSpy>
@@ -138,6 +139,7 @@ private slots:
     void requestWithoutConnectionFailsAfterReturning();
     void deleteFromInsideASignal_data();
     void deleteFromInsideASignal();
+    void everyTimerIsPrecise();
 };
 
 void tst_DlmsConnection::openGetGetListClose()
@@ -569,6 +571,23 @@ void tst_DlmsConnection::deleteFromInsideASignal()
     QCOMPARE(destroyed.size(), 1);
     // The event loop keeps running with whatever the deleted connection left behind.
     QTRY_COMPARE(simulator->connectionCount(), 0);
+}
+
+// A coarse timer may fire 5 % early, so an answer at 97 % of --timeout-ms would time out. Which
+// timers bound the waits is private; every timer the connection owns must be precise (the
+// socket's own timers are Qt's business).
+void tst_DlmsConnection::everyTimerIsPrecise()
+{
+    auto simulator = startSimulator(dlms::Transport::Wrapper);
+    QVERIFY(simulator);
+    DlmsConnection connection(optionsFor(dlms::Transport::Wrapper, simulator->port(0)));
+    QSignalSpy associated(&connection, &DlmsConnection::associated);
+    connection.open();
+    QVERIFY(associated.wait());
+    const QList<QTimer *> timers = connection.findChildren<QTimer *>(Qt::FindDirectChildrenOnly);
+    QVERIFY(timers.size() >= 2);
+    for (const QTimer *timer : timers)
+        QCOMPARE(timer->timerType(), Qt::PreciseTimer);
 }
 
 QTEST_GUILESS_MAIN(tst_DlmsConnection)

@@ -142,8 +142,9 @@ std::optional<DataType> expectedType(quint16 classId, const Obis &obis, int attr
         return DataType::OctetString;
     switch (classId) {
     case 15: {
-        static const DataType types[] = {DataType::Array, DataType::Structure, DataType::OctetString,
-            DataType::Structure, DataType::OctetString, DataType::NullData, DataType::Enum};
+        static const DataType types[]
+            = {DataType::Array, DataType::Structure, DataType::OctetString, DataType::Structure,
+                DataType::OctetString, DataType::NullData, DataType::Enum, DataType::OctetString};
         if (attribute == 7)
             return std::nullopt; // the secret: no access
         return types[attribute - 2];
@@ -950,6 +951,14 @@ void TestMeterModel::rights_data()
                                    << true << denied;
     QTest::newRow("low-change-hls-secret")
         << L << u"action"_s << 15 << kAssociation << 2 << Value::octetString("x") << true << denied;
+    QTest::newRow("low-add-object") << L << u"action"_s << 15 << kAssociation << 3 << Value::integer(0)
+                                    << true << denied;
+    QTest::newRow("low-remove-object")
+        << L << u"action"_s << 15 << kAssociation << 4 << Value::integer(0) << true << denied;
+    QTest::newRow("public-get-security-setup-reference")
+        << P << u"get"_s << 15 << kAssociation << 9 << Value() << false << ok;
+    QTest::newRow("low-set-security-setup-reference")
+        << L << u"set"_s << 15 << kAssociation << 9 << Value::octetString("x") << true << denied;
 }
 
 void TestMeterModel::rights()
@@ -1261,6 +1270,8 @@ void TestMeterModel::associationAttributes()
             Value::longUnsigned(65535), Value::unsigned8(6), Value::integer(0), Value::octetString({})}));
     QCOMPARE(attribute(6).bytes(), dlms::test::hex("60857405080201"));
     QCOMPARE(attribute(8), Value::enumeration(2));
+    QCOMPARE(attribute(9).bytes(), dlms::test::hex("00002B0000FF")); // security setup 0.0.43.0.0.255
+    QCOMPARE(get(m.model, 15, kAssociation, 10, std::nullopt, a).result, DataAccessResult::ObjectUndefined);
     QCOMPARE(attribute(2), m.model.objectList(AccessLevel::Low));
 
     a.level = AccessLevel::Public;
@@ -1313,7 +1324,12 @@ void TestMeterModel::objectListRightsByLevel()
         const Value association = rightsOf(l, kAssociation);
         QCOMPARE(attributeMode(association, 7), Value::enumeration(0));
         QCOMPARE(attributeMode(association, 2), Value::enumeration(1));
-        QCOMPARE(methodMode(association, 1), Value::enumeration(0));
+        // Class 15 version 1: 9 attributes (9 readable), 4 methods, none allowed.
+        QCOMPARE(association.items().at(0).items().size(), size_t(9));
+        QCOMPARE(association.items().at(1).items().size(), size_t(4));
+        QCOMPARE(attributeMode(association, 9), Value::enumeration(1));
+        for (int id = 1; id <= 4; ++id)
+            QCOMPARE(methodMode(association, id), Value::enumeration(0));
         QCOMPARE(attributeMode(rightsOf(l, kEnergyImport), 2), Value::enumeration(1));
     }
     QVERIFY(m.model.objectList(AccessLevel::Public) != m.model.objectList(AccessLevel::Low));

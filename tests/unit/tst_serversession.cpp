@@ -238,6 +238,16 @@ GetRequest getNext(quint32 blockNumber, quint8 invokeId = 3)
     return request;
 }
 
+// GET-with-list naming the same attribute `n` times.
+GetRequest getList(const AttributeDescriptor &attribute, int n, quint8 invokeId = 3)
+{
+    GetRequest request;
+    request.kind = GetRequest::Kind::WithList;
+    request.invoke.invokeId = invokeId;
+    request.items.assign(size_t(n), AttributeRequest {attribute, std::nullopt});
+    return request;
+}
+
 // Garbage that neither deframer can mistake for the start of a frame (no 0x00, no 0x7E).
 QByteArray harmlessGarbage(qsizetype n)
 {
@@ -291,6 +301,12 @@ private Q_SLOTS:
     void hdlcAddressing();
     void hdlcDiscEndsAssociation();
     void wrapperWrongPortIgnored();
+    void wrapperAssociationTiedToClientSap();
+    void hostileGetWithListIsBounded();
+    void overlongRequestRefused_data();
+    void overlongRequestRefused();
+    void conformanceRespected_data();
+    void conformanceRespected();
     void garbageSkippedAndCounted_data() { addTransportRows(); }
     void garbageSkippedAndCounted();
     void fuzzNeverCrashes_data() { addTransportRows(); }
@@ -1102,6 +1118,234 @@ void tst_ServerSession::wrapperWrongPortIgnored()
     QCOMPARE((*answer)->sourcePort, quint16(1));
     QCOMPARE((*answer)->destinationPort, quint16(48));
     QCOMPARE(server.association()->clientSap, quint16(48));
+}
+
+void tst_ServerSession::wrapperAssociationTiedToClientSap()
+{
+    MeterModel model({}, fixedNow);
+    ServerSession server(model, Transport::Wrapper);
+    auto exchange = [&server](quint16 sap, const Apdu &apdu) {
+        QByteArray frame;
+        (void)wrapper::encode(sap, 1, encodeApdu(apdu), frame);
+        server.feed(frame);
+        return server.takeOutgoing();
+    };
+    QCOMPARE(exchange(16, Aarq {}).size(), size_t(1));
+    QCOMPARE(server.association()->clientSap, quint16(16));
+
+    // Another SAP's GET and RLRQ are not answered and leave the association alone.
+    QVERIFY(exchange(32, getNormal({1, kSerial, 2})).empty());
+    QVERIFY(exchange(32, Rlrq {}).empty());
+    QCOMPARE(server.counters().ignoredFrames, 2u);
+    QVERIFY(server.associated());
+    QCOMPARE(exchange(16, getNormal({1, kSerial, 2})).size(), size_t(1));
+
+    // Its AARQ is heard and moves the association to it.
+    QCOMPARE(exchange(32, Aarq {}).size(), size_t(1));
+    QCOMPARE(server.association()->clientSap, quint16(32));
+    QVERIFY(exchange(16, getNormal({1, kSerial, 2})).empty());
+    QCOMPARE(server.counters().ignoredFrames, 3u);
+    QCOMPARE(exchange(32, getNormal({1, kSerial, 2})).size(), size_t(1));
+}
+
+void tst_ServerSession::hostileGetWithListIsBounded()
+{
+    // The full 10,000-row profile named 100 times: a 1004-byte request, within the meter's PDU.
+    MeterModel model({}, fixedNow);
+    ServerSession server(model, Transport::Wrapper);
+    RawClient client(server, Transport::Wrapper);
+    QVERIFY(client.associate() && client.associate()->accepted());
+    const AttributeDescriptor buffer {7, kProfile, 2};
+    const int n = 100;
+    const QByteArray request = encodeApdu(Apdu(getList(buffer, n)));
+    QCOMPARE(request.size(), qsizetype(1004));
+
+    QByteArray data;
+    auto answer = single(client.send(request));
+    for (quint32 block = 1;; ++block) {
+        QVERIFY(answer);
+        const auto *response = std::get_if<GetResponse>(&*answer);
+        QVERIFY(response && response->kind == GetResponse::Kind::WithDatablock);
+        QVERIFY(!response->blockError);
+        QCOMPARE(response->blockNumber, block);
+        data += response->rawData;
+        QVERIFY(data.size() <= ServerSession::MaxResponseBytes);
+        if (response->lastBlock)
+            break;
+        answer = single(client.send(Apdu(getNext(block))));
+    }
+
+    // Every profile read is the same (fixed clock): the answer is k whole results, then
+    // temporary-failure for each item past the cap, none of them evaluated.
+    QByteArray one;
+    axdr::encode(model.get(buffer, std::nullopt, Association {}).value, one);
+    QVERIFY(one.size() > 100000);
+    const qsizetype prefix = 1; // list length 100
+    const qsizetype k = (ServerSession::MaxResponseBytes - prefix) / (one.size() + 1);
+    QVERIFY(k > 0 && k < n);
+    QByteArray expected(1, char(n));
+    for (qsizetype i = 0; i < k; ++i) {
+        expected.append(char(0x00));
+        expected.append(one);
+    }
+    for (qsizetype i = k; i < n; ++i)
+        expected.append(QByteArrayLiteral("\x01\x02"));
+    QCOMPARE(data.size(), expected.size());
+    QVERIFY(data == expected);
+    QVERIFY(!server.hasOutgoing());
+}
+
+void tst_ServerSession::overlongRequestRefused_data()
+{
+    addTransportColumn();
+    QTest::addColumn<int>("items");
+    QTest::addColumn<bool>("refused");
+    for (Transport t : {Transport::Wrapper, Transport::Hdlc}) {
+        const char *name = t == Transport::Wrapper ? "wrapper" : "hdlc";
+        // 4 header bytes + 10 bytes an item: 102 items are exactly the 1024-byte PDU.
+        QTest::addRow("%s-exactly-max-pdu", name) << t << 102 << false;
+        QTest::addRow("%s-one-item-over", name) << t << 103 << true;
+        QTest::addRow("%s-far-over", name) << t << 200 << true;
+    }
+}
+
+void tst_ServerSession::overlongRequestRefused()
+{
+    QFETCH(Transport, transport);
+    QFETCH(int, items);
+    QFETCH(bool, refused);
+    MeterSettings settings;
+    settings.profileRows = 2;
+    MeterModel model(settings, fixedNow);
+    ServerSession server(model, transport);
+    RawClient client(server, transport);
+    QVERIFY(client.associate() && client.associate()->accepted());
+
+    const QByteArray request = encodeApdu(Apdu(getList({3, kVoltageL1, 2}, items)));
+    QCOMPARE(request.size() > 1024, refused);
+    const auto answer = single(client.send(request));
+    QVERIFY(answer);
+    if (refused) {
+        const auto *exception = std::get_if<ExceptionResponse>(&*answer);
+        QVERIFY(exception);
+        QCOMPARE(exception->stateError, quint8(1)); // service-not-allowed
+        QCOMPARE(exception->serviceError, quint8(4)); // pdu-too-long
+        QCOMPARE(server.counters().malformed, 1u);
+    } else {
+        QVERIFY(std::holds_alternative<GetResponse>(*answer));
+        QCOMPARE(server.counters().malformed, 0u);
+    }
+    // The association survives: the next request is served.
+    const auto next = single(client.send(Apdu(getNormal({1, kSerial, 2}))));
+    QVERIFY(next && std::holds_alternative<GetResponse>(*next));
+    QVERIFY(std::get<GetResponse>(*next).results.front().ok());
+}
+
+void tst_ServerSession::conformanceRespected_data()
+{
+    addTransportColumn();
+    QTest::addColumn<quint32>("proposed");
+    QTest::addColumn<QString>("request");
+    QTest::addColumn<QString>("expected");
+    const quint32 get = ConformanceGet;
+    const quint32 block = ConformanceBlockTransferWithGet;
+    const quint32 selective = ConformanceSelectiveAccess;
+    const quint32 list = ConformanceMultipleReferences;
+    for (Transport t : {Transport::Wrapper, Transport::Hdlc}) {
+        const char *name = t == Transport::Wrapper ? "wrapper" : "hdlc";
+        auto row = [&](const char *caseName) -> QTestData & {
+            return QTest::addRow("%s-%s", name, caseName) << t;
+        };
+        row("none-get") << 0u << u"get"_s << u"exception"_s;
+        row("none-set") << 0u << u"set"_s << u"exception"_s;
+        row("none-action") << 0u << u"action"_s << u"exception"_s;
+        row("none-get-next") << 0u << u"next"_s << u"exception"_s;
+        row("get-only-get") << get << u"get"_s << u"data"_s;
+        row("get-only-set") << get << u"set"_s << u"exception"_s;
+        row("get-only-action") << get << u"action"_s << u"exception"_s;
+        row("get-only-selective") << get << u"selective"_s << u"scope-violated"_s;
+        row("get-only-next") << get << u"next"_s << u"exception"_s;
+        row("get-block-next") << (get | block) << u"next"_s << u"no-long-get"_s;
+        row("get-selective") << (get | selective) << u"selective"_s << u"data"_s;
+        row("list-selective-item") << (get | list) << u"list-selective"_s << u"list-scope-violated"_s;
+        row("set-only-set") << quint32(ConformanceSet) << u"set"_s << u"set-response"_s;
+        row("action-only-action") << quint32(ConformanceAction) << u"action"_s << u"action-response"_s;
+    }
+}
+
+void tst_ServerSession::conformanceRespected()
+{
+    QFETCH(Transport, transport);
+    QFETCH(quint32, proposed);
+    QFETCH(QString, request);
+    QFETCH(QString, expected);
+    MeterSettings settings;
+    settings.profileRows = 4;
+    MeterModel model(settings, fixedNow);
+    ServerSession server(model, transport);
+    RawClient client(server, transport);
+    Aarq aarq;
+    aarq.initiate.proposedConformance = proposed;
+    const auto aare = client.associate(aarq);
+    QVERIFY(aare && aare->accepted());
+    QCOMPARE(server.association()->conformance, proposed);
+
+    const SelectiveAccess firstRow = SelectiveAccess::entry(1, 1, 0, 0);
+    std::optional<Apdu> answer;
+    if (request == u"get") {
+        answer = single(client.send(Apdu(getNormal({1, kSerial, 2}))));
+    } else if (request == u"selective") {
+        GetRequest get = getNormal({7, kProfile, 2});
+        get.items.front().access = firstRow;
+        answer = single(client.send(Apdu(get)));
+    } else if (request == u"list-selective") {
+        GetRequest get = getList({7, kProfile, 2}, 2);
+        get.items.back().access = firstRow;
+        answer = single(client.send(Apdu(get)));
+    } else if (request == u"next") {
+        answer = single(client.send(Apdu(getNext(1))));
+    } else if (request == u"set") {
+        SetRequest set;
+        set.item.attribute = {8, kClock, 2};
+        set.value = Value::octetString(QByteArray(12, '\0'));
+        answer = single(client.send(Apdu(set)));
+    } else {
+        ActionRequest action;
+        action.method = {7, kProfile, 2};
+        action.parameters = Value::integer(0);
+        answer = single(client.send(Apdu(action)));
+    }
+    QVERIFY(answer);
+
+    const auto *get = std::get_if<GetResponse>(&*answer);
+    if (expected == u"exception") {
+        const auto *exception = std::get_if<ExceptionResponse>(&*answer);
+        QVERIFY(exception);
+        QCOMPARE(exception->stateError, quint8(1)); // service-not-allowed
+        QCOMPARE(exception->serviceError, quint8(2)); // service-not-supported
+    } else if (expected == u"data") {
+        QVERIFY(get && get->results.size() == 1);
+        QVERIFY(get->results.front().ok());
+    } else if (expected == u"scope-violated") {
+        QVERIFY(get && get->results.size() == 1);
+        QCOMPARE(get->results.front().result, DataAccessResult::ScopeOfAccessViolated);
+    } else if (expected == u"list-scope-violated") {
+        QVERIFY(get && get->kind == GetResponse::Kind::WithList && get->results.size() == 2);
+        QVERIFY(get->results.front().ok()); // the same attribute without selective access
+        QCOMPARE(get->results.back().result, DataAccessResult::ScopeOfAccessViolated);
+    } else if (expected == u"no-long-get") {
+        QVERIFY(get && get->kind == GetResponse::Kind::WithDatablock);
+        QCOMPARE(get->blockError.value_or(DataAccessResult::Success), DataAccessResult::NoLongGetInProgress);
+    } else if (expected == u"set-response") {
+        const auto *set = std::get_if<SetResponse>(&*answer);
+        QVERIFY(set);
+        QCOMPARE(set->result, DataAccessResult::ReadWriteDenied); // public: the clock is read-only
+    } else {
+        const auto *action = std::get_if<ActionResponse>(&*answer);
+        QVERIFY(action);
+        QCOMPARE(action->result, DataAccessResult::ReadWriteDenied); // public: no capture
+    }
+    QCOMPARE(server.counters().associationsAccepted, 1u);
 }
 
 void tst_ServerSession::garbageSkippedAndCounted()

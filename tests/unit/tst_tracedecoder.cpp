@@ -83,6 +83,11 @@ private slots:
         // Only the secret is masked: the header and the rest of the AARQ stay readable.
         QVERIFY(lines[0].hex.startsWith(u"00 01 00 10 00 01"_s));
         QVERIFY(lines[0].hex.contains(u"60 85 74 05 08 02 01"_s)); // LLS mechanism name
+        // The AC element's content (the GraphicString tag and length, then the secret) shows as
+        // "**", one per byte, right after the element's own tag and length.
+        const QString stars = QStringList(Password.size() + 2, u"**"_s).join(u' ');
+        QVERIFY2(lines[0].hex.contains(u"AC 20 "_s + stars + u" BE"_s), qPrintable(lines[0].hex));
+        QCOMPARE(lines[0].hex.count(u"**"_s), Password.size() + 2);
     }
 
     void masksPasswordAcrossHdlcSegments_data()
@@ -106,8 +111,12 @@ private slots:
                 lines.push_back(std::move(line));
         QCOMPARE(lines.size(), frames.size()); // held segments all come out with the last one
         QVERIFY2(lines.back().summary.contains(u"AARQ"_s), qPrintable(lines.back().summary));
-        for (size_t i = 0; i < lines.size(); ++i)
+        qsizetype masked = 0;
+        for (size_t i = 0; i < lines.size(); ++i) {
             QCOMPARE(lines[i].size, frames[i].size());
+            masked += lines[i].hex.count(u"**"_s);
+        }
+        QCOMPARE(masked, Password.size() + 2); // the whole AC content, wherever the segments cut it
         verifyNoPassword(allText(lines));
     }
 
