@@ -157,7 +157,7 @@ void MeterClient::printStats() const
     m_diagnostics << "stats: requests=" << c.requestsSent << " responses=" << c.responsesReceived
                   << " bytes_sent=" << c.bytesSent << " bytes_received=" << c.bytesReceived
                   << " frames_sent=" << c.framesSent << " frames_received=" << c.framesReceived
-                  << " connect_ms=" << m_connectMs << " read_ms=" << readMs << " release_ms=" << m_releaseMs
-                  << '\n';
+                  << " discarded_bytes=" << c.bytesDiscarded << " connect_ms=" << m_connectMs
+                  << " read_ms=" << readMs << " release_ms=" << m_releaseMs << '\n';
     m_diagnostics.flush();
 }

@@ -76,7 +76,7 @@ void ClientSession::emitError(Error error)
 void ClientSession::countFrame(
     Direction direction, FrameKind kind, quint32 size, QByteArrayView bytes, bool completes)
 {
-    FrameEvent frame {direction, kind, size, completes, {}};
+    FrameEvent frame {direction, kind, size, completes, false, {}};
     if (m_config.trace)
         frame.bytes = bytes.toByteArray();
     m_frames.push_back(std::move(frame));
@@ -356,6 +356,7 @@ template<typename Deframer, typename Handler> void ClientSession::drain(Deframer
         const quint32 size = quint32(in.consumedBytes() - std::exchange(mark, in.consumedBytes()));
         if (!*next) {
             countFrame(Direction::Received, FrameKind::Other, size, {}, false);
+            m_frames.back().discarded = true;
             emitError(next->error());
             continue;
         }

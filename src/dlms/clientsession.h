@@ -42,6 +42,7 @@ struct FrameEvent {
     FrameKind kind = FrameKind::Other; // the kind of APDU this frame carries (part of)
     quint32 size = 0; // bytes on the wire, framing included
     bool completesApdu = false; // the frame that completed an APDU (counted once)
+    bool discarded = false; // garbage skipped or a frame rejected by the deframer: not a frame
     QByteArray bytes; // only with ClientConfig::trace; secrets masked with '*'
 };
 

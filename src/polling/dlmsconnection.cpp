@@ -225,6 +225,8 @@ void DlmsConnection::countFrame(const dlms::FrameEvent &f)
         ++m_counters.framesSent;
         if (f.completesApdu && dlms::isRequestKind(f.kind))
             ++m_counters.requestsSent;
+    } else if (f.discarded) {
+        m_counters.bytesDiscarded += f.size;
     } else {
         ++m_counters.framesReceived;
         if (f.completesApdu && isResponseKind(f.kind))

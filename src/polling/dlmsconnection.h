@@ -37,7 +37,8 @@ public:
         quint64 bytesSent = 0;
         quint64 bytesReceived = 0;
         quint64 framesSent = 0;
-        quint64 framesReceived = 0;
+        quint64 framesReceived = 0; // frames the deframer accepted
+        quint64 bytesDiscarded = 0; // received bytes that were no frame (garbage, bad checksums)
         quint64 requestsSent = 0; // APDU requests completed on the wire (AARQ, GET, …, RLRQ)
         quint64 responsesReceived = 0; // complete response APDUs
         quint64 protocolErrors = 0; // garbage, bad frames, stray responses

@@ -188,7 +188,8 @@ inline QDateTime parseIsoWithOffset(const QString &text)
 inline const QStringList &statsKeys()
 {
     static const QStringList keys {u"requests"_s, u"responses"_s, u"bytes_sent"_s, u"bytes_received"_s,
-        u"frames_sent"_s, u"frames_received"_s, u"connect_ms"_s, u"read_ms"_s, u"release_ms"_s};
+        u"frames_sent"_s, u"frames_received"_s, u"discarded_bytes"_s, u"connect_ms"_s, u"read_ms"_s,
+        u"release_ms"_s};
     return keys;
 }
 

@@ -437,6 +437,9 @@ void tst_DlmsConnection::garbageIsAProtocolErrorNotAFailure()
     QCOMPARE(connection.counters().protocolErrors, quint64(noise.size()));
     QCOMPARE(failed.size(), 0);
     QCOMPARE(connection.state(), DlmsConnection::State::Ready);
+    // Skipped bytes are counted as such, not as frames: 16 before the AARE, 16 before the answer.
+    QCOMPARE(connection.counters().bytesDiscarded, quint64(2 * faults.garbageBytes));
+    QCOMPARE(connection.counters().framesReceived, quint64(2));
 }
 
 void tst_DlmsConnection::countersMatchFramesAndTheWire()
