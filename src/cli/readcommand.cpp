@@ -187,6 +187,13 @@ QString cellText(const ProfileColumn &column, const dlms::Value &value)
     return plainValueText(value, column.clock);
 }
 
+// A scaled number for JSON, through its exact decimal text, so 2301 × 10^-1 is 230.1 and not
+// the 230.10000000000002 that multiplying in binary floating point gives.
+QJsonValue scaledJson(const dlms::Value &value, qint8 scaler)
+{
+    return value.isNumber() ? QJsonValue(dlms::scaledText(value, scaler).toDouble()) : value.toJson();
+}
+
 QJsonValue cellJson(const ProfileColumn &column, const dlms::Value &value)
 {
     if (value.isNull())
@@ -195,8 +202,8 @@ QJsonValue cellJson(const ProfileColumn &column, const dlms::Value &value)
         if (const auto dt = value.asDateTime())
             return isoDateTime(*dt);
     }
-    if (column.scalerUnit && value.isNumber())
-        return dlms::scaledText(value, column.scalerUnit->scaler).toDouble();
+    if (column.scalerUnit)
+        return scaledJson(value, column.scalerUnit->scaler);
     return value.toJson();
 }
 
@@ -267,8 +274,7 @@ QJsonObject itemJson(const Item &item)
         return o;
     }
     if (item.isRegister()) {
-        const QString scaled = dlms::scaledText(item.value, item.scalerUnit->scaler);
-        o.insert(u"value"_s, item.value.isNumber() ? QJsonValue(scaled.toDouble()) : item.value.toJson());
+        o.insert(u"value"_s, scaledJson(item.value, item.scalerUnit->scaler));
         o.insert(u"raw"_s, item.value.toJson());
         o.insert(u"scaler"_s, int(item.scalerUnit->scaler));
         o.insert(u"unit"_s, dlms::unitSymbol(item.scalerUnit->unit));

@@ -22,14 +22,6 @@ std::optional<Transport> transportFromName(QStringView name)
 
 namespace {
 
-// Overwrites bytes [from, from + count) of `bytes`, clipped to its size.
-void mask(QByteArray &bytes, qsizetype from, qsizetype count)
-{
-    from = std::clamp<qsizetype>(from, 0, bytes.size());
-    count = std::clamp<qsizetype>(count, 0, bytes.size() - from);
-    std::fill_n(bytes.data() + from, count, '*');
-}
-
 void setInvoke(Apdu &apdu, InvokeIdAndPriority invoke)
 {
     std::visit(
@@ -73,23 +65,14 @@ void ClientSession::emitError(Error error)
     pushEvent(Event::Type::Error).error = std::move(error);
 }
 
-void ClientSession::countFrame(
-    Direction direction, FrameKind kind, quint32 size, QByteArrayView bytes, bool completes)
+void ClientSession::countFrame(Direction direction, FrameKind kind, quint32 size, bool completes)
 {
-    FrameEvent frame {direction, kind, size, completes, false, {}};
-    if (m_config.trace)
-        frame.bytes = bytes.toByteArray();
-    m_frames.push_back(std::move(frame));
+    m_frames.push_back(FrameEvent {direction, kind, size, completes, false});
 }
 
 void ClientSession::sendApdu(const QByteArray &apdu)
 {
     const FrameKind kind = classifyApdu(apdu);
-    // The LLS secret travels in clear inside the AARQ; a trace must never show it. Its position
-    // is found once in the APDU and masked in whichever frames carry it.
-    m_txSecret.reset();
-    if (m_config.trace && kind == FrameKind::Aarq)
-        m_txSecret = findAuthenticationValue(apdu);
 
     if (m_config.transport == Transport::Wrapper) {
         const qsizetype start = m_outgoing.size();
@@ -99,21 +82,11 @@ void ClientSession::sendApdu(const QByteArray &apdu)
             emitError(written.error());
             return;
         }
-        QByteArray traced;
-        if (m_config.trace) {
-            traced = m_outgoing.sliced(start);
-            if (m_txSecret)
-                mask(traced, wrapper::HeaderSize + m_txSecret->offset, m_txSecret->length);
-        }
-        countFrame(Direction::Sent, kind, quint32(m_outgoing.size() - start), traced, true);
+        countFrame(Direction::Sent, kind, quint32(m_outgoing.size() - start), true);
         return;
     }
     m_txKind = kind;
     m_txCompleted = false;
-    if (m_txSecret) {
-        m_txStream = QByteArray(hdlc::LlcRequest, 3) + apdu;
-        m_txSecret->offset += 3;
-    }
     const auto queued = m_link->sendApdu(apdu);
     if (!queued) {
         emitError(queued.error());
@@ -136,23 +109,8 @@ void ClientSession::flushLink()
         const bool isI = frame.type() == hdlc::FrameType::I;
         // A retransmitted last segment does not complete the APDU a second time.
         const bool completes = isI && !frame.segmented && !std::exchange(m_txCompleted, true);
-        QByteArray traced;
-        if (m_config.trace) {
-            if (isI && m_txSecret) {
-                hdlc::Frame masked = frame;
-                const qsizetype at = m_txStream.indexOf(frame.info);
-                const qsizetype from = at < 0 ? 0 : std::max<qsizetype>(0, m_txSecret->offset - at);
-                const qsizetype to = at < 0
-                    ? masked.info.size()
-                    : std::min(masked.info.size(), m_txSecret->offset + m_txSecret->length - at);
-                mask(masked.info, from, to - from);
-                (void)hdlc::encode(masked, traced);
-            } else {
-                traced = m_outgoing.sliced(start);
-            }
-        }
         countFrame(Direction::Sent, isI ? m_txKind : FrameKind::HdlcControl,
-            quint32(m_outgoing.size() - start), traced, completes);
+            quint32(m_outgoing.size() - start), completes);
     }
 }
 
@@ -355,7 +313,7 @@ template<typename Deframer, typename Handler> void ClientSession::drain(Deframer
     while (auto next = in.next()) {
         const quint32 size = quint32(in.consumedBytes() - std::exchange(mark, in.consumedBytes()));
         if (!*next) {
-            countFrame(Direction::Received, FrameKind::Other, size, {}, false);
+            countFrame(Direction::Received, FrameKind::Other, size, false);
             m_frames.back().discarded = true;
             emitError(next->error());
             continue;
@@ -378,10 +336,7 @@ void ClientSession::feed(QByteArrayView bytes)
 
 void ClientSession::receiveWrapperFrame(const wrapper::Frame &frame, quint32 size)
 {
-    QByteArray traced; // the deframer hands out the APDU only: rebuild the header
-    if (m_config.trace)
-        (void)wrapper::encode(frame.sourcePort, frame.destinationPort, frame.apdu, traced);
-    countFrame(Direction::Received, classifyApdu(frame.apdu), size, traced, true);
+    countFrame(Direction::Received, classifyApdu(frame.apdu), size, true);
     if (frame.destinationPort != m_config.clientAddress || frame.sourcePort != m_config.serverAddress) {
         emitError(makeError(ErrorCode::BadAddress,
             QStringLiteral("wrapper frame from wPort %1 to wPort %2 is not for this "
@@ -418,10 +373,7 @@ void ClientSession::receiveHdlcFrame(const hdlc::Frame &frame, quint32 size)
             m_rxInApdu = false; // the link dropped what it was assembling
         }
     }
-    QByteArray traced;
-    if (m_config.trace)
-        (void)hdlc::encode(frame, traced);
-    countFrame(Direction::Received, kind, size, traced, completes);
+    countFrame(Direction::Received, kind, size, completes);
 
     for (hdlc::Link::Event &event : linkEvents) {
         switch (event.kind) {

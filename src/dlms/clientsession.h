@@ -29,21 +29,19 @@ struct ClientConfig {
     hdlc::LinkParameters hdlc;
     axdr::Limits limits;
     quint32 maxResponseSize = 16u << 20; // cap on block-transfer reassembly
-    bool trace = false; // keep each frame's bytes in its FrameEvent
 };
 
 enum class Direction : quint8 { Sent, Received };
 
 // One frame on the wire, as counted for traffic accounting. Sizes are exact: the Sent sizes add
 // up to the bytes takeOutgoing() returned, the Received sizes to the bytes fed (less a partial
-// frame still buffered), discarded garbage included as an Other event that completes nothing.
+// frame still buffered), discarded garbage included as a `discarded` Other event.
 struct FrameEvent {
     Direction direction = Direction::Sent;
     FrameKind kind = FrameKind::Other; // the kind of APDU this frame carries (part of)
     quint32 size = 0; // bytes on the wire, framing included
     bool completesApdu = false; // the frame that completed an APDU (counted once)
     bool discarded = false; // garbage skipped or a frame rejected by the deframer: not a frame
-    QByteArray bytes; // only with ClientConfig::trace; secrets masked with '*'
 };
 
 // The client side of one DLMS/COSEM association, sans I/O: the owner feeds it received bytes
@@ -138,7 +136,7 @@ private:
     void failQueued(const Error &reason);
     void emitResponse(Response response);
     RequestId enqueue(Response::Service service, Apdu apdu);
-    void countFrame(Direction direction, FrameKind kind, quint32 size, QByteArrayView bytes, bool completes);
+    void countFrame(Direction direction, FrameKind kind, quint32 size, bool completes);
     void sendRlrq();
     void finishRelease();
     InvokeIdAndPriority nextInvoke();
@@ -166,8 +164,6 @@ private:
     FrameKind m_rxKind = FrameKind::Other; // kind of the APDU whose HDLC segments are arriving
     bool m_rxInApdu = false; // a segmented APDU is being received
     bool m_txCompleted = false; // the last segment of the APDU leaving was counted
-    QByteArray m_txStream; // LLC + AARQ being sent, to locate the secret per segment
-    std::optional<ByteRange> m_txSecret; // where the authentication value lies (trace only)
     bool m_releaseAfterCurrent = false;
 };
 

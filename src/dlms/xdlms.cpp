@@ -183,17 +183,6 @@ Result<AttributeRequest> readAttributeRequest(ByteReader &r, const axdr::Limits 
 }
 
 // Get-Data-Result ::= CHOICE { data [0] Data, data-access-result [1] Data-Access-Result }
-void writeDataResult(QByteArray &out, const DataResult &result)
-{
-    if (result.ok()) {
-        out.append(char(0x00));
-        axdr::encode(result.value, out);
-    } else {
-        out.append(char(0x01));
-        out.append(char(result.result));
-    }
-}
-
 Result<DataResult> readDataResult(ByteReader &r, const axdr::Limits &limits, const char *what)
 {
     const qsizetype at = r.position();
@@ -546,12 +535,23 @@ void encodeDataResult(const DataResult &result, QByteArray &out)
     axdr::encode(result.value, out);
 }
 
+void encodeGetDataResult(const DataResult &result, QByteArray &out)
+{
+    if (result.ok()) {
+        out.append(char(0x00));
+        axdr::encode(result.value, out);
+    } else {
+        out.append(char(0x01));
+        out.append(char(result.result));
+    }
+}
+
 void encodeDataResultList(const std::vector<DataResult> &results, QByteArray &out)
 {
     ByteWriter w(out);
     w.berLength(quint32(results.size()));
     for (const DataResult &result : results)
-        writeDataResult(out, result);
+        encodeGetDataResult(result, out);
 }
 
 Result<DataResult> decodeBlockData(QByteArrayView data, const axdr::Limits &limits)
@@ -644,7 +644,7 @@ void encode(const GetResponse &response, QByteArray &out)
     writeHeader(w, GetResponseTag, quint8(response.kind), response.invoke);
     switch (response.kind) {
     case GetResponse::Kind::Normal:
-        writeDataResult(out, response.results.empty() ? DataResult {} : response.results.front());
+        encodeGetDataResult(response.results.empty() ? DataResult {} : response.results.front(), out);
         break;
     case GetResponse::Kind::WithDatablock:
         w.u8(response.lastBlock ? 1 : 0);
@@ -857,7 +857,7 @@ void encode(const ActionResponse &response, QByteArray &out)
     w.u8(quint8(response.result));
     if (response.returnParameters) {
         w.u8(0x01);
-        writeDataResult(out, *response.returnParameters);
+        encodeGetDataResult(*response.returnParameters, out);
     } else {
         w.u8(0x00);
     }

@@ -129,6 +129,9 @@ Result<std::vector<DataResult>> decodeBlockDataList(QByteArrayView data, const a
 // Server side: the encoded result that block transfer will slice.
 void encodeDataResult(const DataResult &result, QByteArray &out);
 void encodeDataResultList(const std::vector<DataResult> &results, QByteArray &out);
+// One Get-Data-Result of a with-list answer: choice 0 + Data, or choice 1 + data-access-result
+// (a server that encodes results one at a time as it evaluates them).
+void encodeGetDataResult(const DataResult &result, QByteArray &out);
 
 struct SetRequest {
     enum class Kind : quint8 { Normal = 1 };

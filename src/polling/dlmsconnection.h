@@ -78,7 +78,7 @@ Q_SIGNALS:
     void failed(const dlms::Error &error);
     // Protocol noise that did not end the connection (garbage skipped, stray frame).
     void protocolError(const dlms::Error &error);
-    // Every frame on the wire, as it is sent or received (bytes only with ClientConfig::trace).
+    // Every frame on the wire, as it is sent or received (size and kind; traceBytes has the bytes).
     void frame(const dlms::FrameEvent &event, const QDateTime &timestamp);
     // The bytes exactly as written to / read from the socket, in order. They carry an LLS
     // password in clear: only for a decoder that masks it by position (dlms::TraceDecoder).

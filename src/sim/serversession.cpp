@@ -45,7 +45,9 @@ bool sameSecret(QByteArrayView given, QByteArrayView expected)
 
 qsizetype berLengthSize(qsizetype length)
 {
-    return length < 0x80 ? 1 : length < 0x100 ? 2 : 3;
+    QByteArray encoded;
+    axdr::encodeLength(quint32(length), encoded);
+    return encoded.size();
 }
 
 // The most raw-data bytes a GET-Response-With-Datablock APDU of at most `limit` bytes carries:
@@ -62,18 +64,6 @@ qsizetype blockCapacity(qsizetype limit)
         }
     }
     return std::max<qsizetype>(n, 1);
-}
-
-// One Get-Data-Result of a with-list answer: data, or the access result that replaces it.
-void appendListResult(QByteArray &out, const DataResult &result)
-{
-    if (result.ok()) {
-        out.append(char(0x00));
-        axdr::encode(result.value, out);
-    } else {
-        out.append(char(0x01));
-        out.append(char(result.result));
-    }
 }
 
 void appendGetResponseHeader(QByteArray &out, GetResponse::Kind kind, InvokeIdAndPriority invoke)
@@ -415,13 +405,13 @@ void ServerSession::handleGet(const GetRequest &request)
     for (const AttributeRequest &item : request.items) {
         if (!full) {
             const qsizetype before = encoded.size();
-            appendListResult(encoded, evaluate(item));
+            encodeGetDataResult(evaluate(item), encoded);
             if (encoded.size() <= m_maxResponseBytes)
                 continue;
             encoded.truncate(before);
             full = true;
         }
-        appendListResult(encoded, refused);
+        encodeGetDataResult(refused, encoded);
     }
     sendGetResults(request, std::move(encoded), request.items.size());
 }

@@ -450,7 +450,6 @@ void tst_DlmsConnection::countersMatchFramesAndTheWire()
     CountingProxy proxy(simulator->port(0));
     QVERIFY(proxy.port() != 0);
     auto options = optionsFor(transport, proxy.port());
-    options.client.trace = true;
     DlmsConnection connection(options);
     struct Tally {
         quint64 bytes[2] = {0, 0};
@@ -463,7 +462,6 @@ void tst_DlmsConnection::countersMatchFramesAndTheWire()
         const int side = f.direction == dlms::Direction::Sent ? 0 : 1;
         tally.bytes[side] += f.size;
         ++tally.frames[side];
-        QCOMPARE(quint32(f.bytes.size()), f.size);
         tally.timestamped = tally.timestamped && at.isValid();
         if (f.completesApdu && side == 0 && dlms::isRequestKind(f.kind))
             ++tally.requests;
