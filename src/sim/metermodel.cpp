@@ -268,6 +268,7 @@ MeterModel::MeterModel(MeterSettings settings, ClockSource clock)
     for (int i = 0; i < int(std::size(kRegisters)); ++i)
         add(kClassRegister, 0, kRegisters[i].obis, 3, 1, Kind::Register, i);
     add(kClassProfile, 1, kProfileObis, 8, 2, Kind::Profile);
+    add(kClassProfile, 1, InstantaneousProfileObis, 8, 2, Kind::Snapshot);
 }
 
 QString MeterModel::serialNumber() const
@@ -324,7 +325,8 @@ bool MeterModel::methodAllowed(const ObjectInfo &object, int method, AccessLevel
 {
     if (method < 1 || method > object.methodCount)
         return false;
-    return object.classId == kClassProfile && level == AccessLevel::Low;
+    // The instantaneous profile captures on every read: nothing to reset or trigger.
+    return object.classId == kClassProfile && object.obis == kProfileObis && level == AccessLevel::Low;
 }
 
 Value MeterModel::objectList(AccessLevel level) const
@@ -335,7 +337,7 @@ Value MeterModel::objectList(AccessLevel level) const
         ValueList attributes;
         attributes.reserve(size_t(object.attributeCount));
         for (int a = 1; a <= object.attributeCount; ++a) {
-            const bool selectors = object.classId == kClassProfile && a == 2;
+            const bool selectors = object.obis == kProfileObis && a == 2;
             attributes.push_back(attributeRights(a, attributeAccess(object, a, level), selectors));
         }
         ValueList methods;
@@ -504,6 +506,32 @@ Value MeterModel::attributeValue(int index, int attribute, const Association &as
             return Value::doubleLongUnsigned(profileEntries());
         default:
             return Value::doubleLongUnsigned(m_settings.profileRows); // 8
+        }
+    case Kind::Snapshot:
+        switch (attribute) {
+        case 2: {
+            const qint64 now = nowMs();
+            ValueList row;
+            row.reserve(std::size(kRegisters));
+            for (int i = 0; i < int(std::size(kRegisters)); ++i)
+                row.push_back(registerValue(i, now));
+            return Value::array({Value::structure(std::move(row))});
+        }
+        case 3: {
+            ValueList columns;
+            columns.reserve(std::size(kRegisters));
+            for (const RegisterSpec &r : kRegisters)
+                columns.push_back(dlms::CaptureObject {kClassRegister, r.obis, 2, 0}.toValue());
+            return Value::array(std::move(columns));
+        }
+        case 4:
+            return Value::doubleLongUnsigned(0); // captured on demand, not periodically
+        case 5:
+            return Value::enumeration(1); // fifo
+        case 6:
+            return dlms::CaptureObject {0, Obis(), 0, 0}.toValue();
+        default:
+            return Value::doubleLongUnsigned(1); // 7 entries_in_use, 8 profile_entries
         }
     }
     return {};

@@ -11,6 +11,10 @@
 
 namespace sim {
 
+// Profile Generic whose buffer is a single row with the current value of every register, in
+// object-list order: one GET reads them all (the instantaneous profile of IS 15959 meters).
+inline constexpr dlms::Obis InstantaneousProfileObis(1, 0, 94, 91, 0, 255);
+
 // Which association asks: rights in the object list and on SET/ACTION depend on it.
 enum class AccessLevel : quint8 {
     Public, // no authentication: read-only
@@ -35,8 +39,10 @@ enum class AttributeAccess : quint8 { None = 0, Read = 1, Write = 2, ReadWrite =
 // The COSEM object model of one three-phase meter: clock 0.0.1.0.0.255, logical device name
 // 0.0.42.0.0.255, serial number 0.0.96.1.0.255, firmware 1.0.0.2.0.255, registers with
 // scaler/unit (energy ±A growing with time, power, voltages ≈230 V with noise, currents,
-// frequency, power factor), the load profile 1.0.99.1.0.255 capturing {clock, 1.0.1.8.0.255}
-// and the current association 0.0.40.0.0.255 with its object_list. Values are a deterministic
+// frequency, power factor), the load profile 1.0.99.1.0.255 capturing {clock, 1.0.1.8.0.255},
+// the instantaneous values profile 1.0.94.91.0.255 (IS 15959 style: its buffer is one row of
+// every register's value, captured when read) and the current association 0.0.40.0.0.255 with
+// its object_list. Values are a deterministic
 // function of the meter index and the (meter's) time, so meters differ and the profile agrees
 // with the energy register. Single-threaded; shared by every connection to the same meter.
 class MeterModel {
@@ -87,7 +93,16 @@ public:
 
 private:
     // What an object is, beside its ObjectInfo (same position in m_kinds as in m_objects).
-    enum class Kind : quint8 { Association, Clock, DeviceName, SerialNumber, Firmware, Register, Profile };
+    enum class Kind : quint8 {
+        Association,
+        Clock,
+        DeviceName,
+        SerialNumber,
+        Firmware,
+        Register,
+        Profile,
+        Snapshot,
+    };
     struct Slot {
         Kind kind = Kind::Register;
         int spec = -1; // registers: index into the register table of metermodel.cpp

@@ -195,6 +195,7 @@ private slots:
     void energyRegisterEqualsLastRow_data();
     void energyRegisterEqualsLastRow();
     void profileWhole();
+    void instantaneousProfile();
     void profileRowClocksMatchQDateTime();
     void profileAttributes();
     void profileRange_data();
@@ -251,6 +252,7 @@ void TestMeterModel::catalogue()
         {3, 0, Obis(1, 0, 14, 7, 0, 255)},
         {3, 0, Obis(1, 0, 13, 7, 0, 255)},
         {7, 1, kProfile},
+        {7, 1, sim::InstantaneousProfileObis},
     };
     const auto &objects = m.model.objects();
     QCOMPARE(objects.size(), std::size(expected));
@@ -536,6 +538,44 @@ void TestMeterModel::profileWhole()
     }
     QCOMPARE(rowTime(rows[5000]), kOldestRow.addSecs(5000LL * 900));
     QCOMPARE(m.model.profileEntries(), 10000u);
+}
+
+void TestMeterModel::instantaneousProfile()
+{
+    // One row, one column per register in object-list order, equal to each register read at the
+    // same instant; capture_objects name them; selective access and methods are refused.
+    Meter m;
+    const Obis snapshot = sim::InstantaneousProfileObis;
+    std::vector<Obis> registers;
+    for (const auto &object : m.model.objects())
+        if (object.classId == 3)
+            registers.push_back(object.obis);
+    QCOMPARE(registers.size(), size_t(15));
+
+    const ValueList columns = getValue(m.model, 7, snapshot, 3).items();
+    QCOMPARE(columns.size(), registers.size());
+    for (size_t i = 0; i < columns.size(); ++i) {
+        const auto column = dlms::CaptureObject::fromValue(columns[i]);
+        QVERIFY(column.ok());
+        QCOMPARE(column->classId, quint16(3));
+        QCOMPARE(column->instance, registers[i]);
+        QCOMPARE(column->attributeId, qint8(2));
+    }
+
+    const dlms::DataResult r = get(m.model, 7, snapshot, 2);
+    QCOMPARE(r.result, DataAccessResult::Success);
+    QCOMPARE(r.value.items().size(), size_t(1));
+    const ValueList &row = r.value.items().front().items();
+    QCOMPARE(row.size(), registers.size());
+    for (size_t i = 0; i < row.size(); ++i)
+        QCOMPARE(row[i], getValue(m.model, 3, registers[i], 2));
+
+    QCOMPARE(getValue(m.model, 7, snapshot, 7).toInt64(), std::optional<qint64>(1));
+    QCOMPARE(get(m.model, 7, snapshot, 2, SelectiveAccess::entry(1, 1)).result,
+        DataAccessResult::ScopeOfAccessViolated);
+    const dlms::ActionResponse capture
+        = m.model.action(dlms::MethodDescriptor {7, snapshot, 2}, Value::integer(0), kLow);
+    QCOMPARE(capture.result, DataAccessResult::ReadWriteDenied);
 }
 
 void TestMeterModel::profileRowClocksMatchQDateTime()
