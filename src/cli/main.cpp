@@ -1,5 +1,7 @@
+#include "benchcommand.h"
 #include "decodecommand.h"
 #include "objectscommand.h"
+#include "pollcommand.h"
 #include "readcommand.h"
 #include "simulatecommand.h"
 
@@ -23,6 +25,8 @@ Commands:
   read      Read attributes from a meter: registers scaled with units, profiles as CSV.
   objects   List a meter's objects (object list) with their access rights.
   simulate  Run simulated meters on 127.0.0.1 until interrupted.
+  poll      Poll the meters of a site file and print their readings as they arrive.
+  bench     Benchmarks: 'bench poll' polls simulated meters and prints one JSON summary.
   decode    Decode a recorded DLMS/COSEM exchange (HDLC or wrapper), frame by frame.
 
 Run 'dlmsctl <command> --help' for a command's options.
@@ -62,6 +66,10 @@ int main(int argc, char *argv[])
         return runObjectsCommand(rest);
     if (command == u"simulate")
         return runSimulateCommand(rest);
+    if (command == u"poll")
+        return runPollCommand(rest);
+    if (command == u"bench")
+        return runBenchCommand(rest);
 
     QTextStream(stderr) << "dlmsctl: unknown command '" << command << "'. Run 'dlmsctl --help'.\n";
     return 2;

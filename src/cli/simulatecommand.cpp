@@ -1,6 +1,7 @@
 #include "simulatecommand.h"
 
 #include "connectionoptions.h"
+#include "processlimits.h"
 
 #include <simulator.h>
 
@@ -14,7 +15,6 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <set>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -159,21 +159,6 @@ dlms::Result<SimulateOptions> simulateOptions(const QCommandLineParser &parser)
 
 } // namespace
 
-namespace {
-
-// A listener per meter plus a socket per connection: a large simulated site outgrows the usual
-// soft limit of 1024 descriptors long before the hard limit, so take what the system allows.
-void raiseDescriptorLimit()
-{
-    rlimit limit {};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        (void)::setrlimit(RLIMIT_NOFILE, &limit);
-    }
-}
-
-} // namespace
-
 int runSimulateCommand(const QStringList &arguments)
 {
     QTextStream out(stdout);
@@ -234,7 +219,9 @@ int runSimulateCommand(const QStringList &arguments)
         return 2;
     }
 
-    raiseDescriptorLimit();
+    // A listener per meter plus a socket per connection: a large simulated site outgrows the usual
+    // soft limit of 1024 descriptors long before the hard limit, so take what the system allows.
+    raiseOpenFileLimit();
     sim::Simulator simulator(options->config);
     for (int meter : options->faultyMeters)
         simulator.setFaults(meter - 1, options->faults);

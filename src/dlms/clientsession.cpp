@@ -212,6 +212,18 @@ void ClientSession::abort(const Error &reason)
     m_rxInApdu = false;
 }
 
+void ClientSession::resetLink(const Error &reason)
+{
+    abort(reason);
+    if (!m_link) {
+        finishRelease();
+        return;
+    }
+    m_link->disconnect();
+    setState(State::LinkDisconnecting);
+    flushLink();
+}
+
 void ClientSession::failQueued(const Error &reason)
 {
     while (!m_queue.empty()) {

@@ -95,6 +95,10 @@ public:
     // The transport is gone or a timer expired: fail outstanding requests with `reason`,
     // forget link state, back to Idle. Sends nothing.
     void abort(const Error &reason);
+    // HDLC: the link's sequence numbers can no longer be trusted (a request timed out on a
+    // connection that is still up): abort(reason), then DISC; ends in Released when the meter
+    // answers UA or DM, and connect() starts over. Wrapper: there is no link, Released at once.
+    void resetLink(const Error &reason);
 
     RequestId get(const AttributeDescriptor &attribute, std::optional<SelectiveAccess> access = {});
     RequestId getList(std::vector<AttributeRequest> items);

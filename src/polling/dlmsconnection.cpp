@@ -76,6 +76,14 @@ void DlmsConnection::setState(State state)
     emit stateChanged(state);
 }
 
+void DlmsConnection::setOptions(Options options)
+{
+    m_options = std::move(options);
+    // The session holds the client settings of the association in progress; it is rebuilt
+    // from the new ones when the next connection opens.
+    m_sessionStale = true;
+}
+
 void DlmsConnection::open()
 {
     if (m_state != State::Closed)
@@ -83,8 +91,11 @@ void DlmsConnection::open()
     m_aare.reset();
     m_failure.reset();
     m_closePending = false;
+    m_resync = Resync::None;
     m_events.clear();
     // The session is Idle whenever we are Closed (every ending aborts it); connect() resets it.
+    if (std::exchange(m_sessionStale, false))
+        m_session = dlms::ClientSession(m_options.client);
 
     m_socket = new QTcpSocket(this);
     // Requests are small and latency matters more than packet count.
@@ -282,6 +293,7 @@ void DlmsConnection::handleEvent(const dlms::ClientSession::Event &event)
     case Type::Associated:
         if (m_state != State::Associating || !event.aare)
             return;
+        m_resync = Resync::None;
         m_connectTimer->stop();
         m_aare = event.aare;
         setState(State::Ready);
@@ -291,8 +303,16 @@ void DlmsConnection::handleEvent(const dlms::ClientSession::Event &event)
         emit associated(*event.aare);
         return;
     case Type::Released:
-        if (m_state == State::Releasing)
+        if (m_state == State::Releasing) {
             finish(dlms::makeError(dlms::ErrorCode::InvalidArgument, u"association released"_s));
+        } else if (m_state == State::Associating && m_resync == Resync::Disconnecting) {
+            // The meter's link is back in disconnected mode: start it over, SNRM then AARQ.
+            m_requestTimer->stop();
+            m_resync = Resync::Associating;
+            m_connectTimer->start(m_options.connectTimeoutMs);
+            m_session.connect();
+            pump();
+        }
         return;
     case Type::Response:
         if (!event.response)
@@ -306,7 +326,8 @@ void DlmsConnection::handleEvent(const dlms::ClientSession::Event &event)
     case Type::Error:
         if (m_state == State::Closed || !event.error)
             return;
-        if (endsConnection(event)) {
+        // While our DISC is out, late frames of the old link are noise, whatever follows them.
+        if (m_resync != Resync::Disconnecting && endsConnection(event)) {
             if (event.aare)
                 m_aare = event.aare;
             fail(*event.error);
@@ -417,12 +438,38 @@ void DlmsConnection::onConnectTimeout()
 void DlmsConnection::onRequestTimeout()
 {
     if (m_state == State::Ready) {
+        const dlms::Error error = dlms::makeError(dlms::ErrorCode::Timeout,
+            u"request to %1 timed out after %2 ms"_s.arg(peer()).arg(m_options.requestTimeoutMs));
+        if (m_options.hdlcResyncOnTimeout && m_session.config().transport == dlms::Transport::Hdlc && m_socket
+            && m_socket->state() == QAbstractSocket::ConnectedState) {
+            resynchronize(error);
+            return;
+        }
+        fail(error);
+    } else if (m_state == State::Associating && m_resync == Resync::Disconnecting) {
         fail(dlms::makeError(dlms::ErrorCode::Timeout,
-            u"request to %1 timed out after %2 ms"_s.arg(peer()).arg(m_options.requestTimeoutMs)));
+            u"HDLC resynchronisation with %1 failed: no UA or DM to the DISC within %2 ms"_s.arg(peer()).arg(
+                m_options.requestTimeoutMs)));
     } else if (m_state == State::Releasing) {
         finish(dlms::makeError(dlms::ErrorCode::Timeout,
             u"release of %1 timed out after %2 ms"_s.arg(peer()).arg(m_options.requestTimeoutMs)));
     }
+}
+
+void DlmsConnection::resynchronize(const dlms::Error &reason)
+{
+    QPointer<DlmsConnection> guard(this);
+    m_requestTimer->stop();
+    m_resync = Resync::Disconnecting;
+    m_session.resetLink(reason); // fails the outstanding requests, queues the DISC
+    setState(State::Associating);
+    if (!guard || m_state != State::Associating)
+        return;
+    emit resynchronizing(reason);
+    if (!guard || m_state != State::Associating || m_resync != Resync::Disconnecting)
+        return;
+    m_requestTimer->start(m_options.requestTimeoutMs);
+    pump();
 }
 
 void DlmsConnection::dropSocket(bool flush)
@@ -433,7 +480,14 @@ void DlmsConnection::dropSocket(bool flush)
     socket->disconnect(this);
     if (flush && socket->state() == QAbstractSocket::ConnectedState) {
         // Let the last frames (RR, DISC) reach the meter; the socket deletes itself once closed.
+        // It is no longer ours: we may be deleted before that (even from inside its readyRead),
+        // and a meter that never reads its last bytes must not keep it forever.
+        socket->setParent(nullptr);
         connect(socket, &QAbstractSocket::disconnected, socket, &QObject::deleteLater);
+        QTimer::singleShot(m_options.requestTimeoutMs, socket, [socket] {
+            socket->abort();
+            socket->deleteLater();
+        });
         socket->disconnectFromHost();
         return;
     }
@@ -450,6 +504,7 @@ void DlmsConnection::fail(const dlms::Error &error)
 {
     if (m_state == State::Closed)
         return;
+    m_resync = Resync::None;
     m_connectTimer->stop();
     m_requestTimer->stop();
     m_session.abort(error);
@@ -468,6 +523,7 @@ void DlmsConnection::finish(const dlms::Error &reason)
 {
     if (m_state == State::Closed)
         return;
+    m_resync = Resync::None;
     m_connectTimer->stop();
     m_requestTimer->stop();
     const bool released = m_session.state() == dlms::ClientSession::State::Idle;

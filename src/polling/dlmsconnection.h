@@ -28,6 +28,12 @@ public:
         dlms::ClientConfig client;
         int connectTimeoutMs = 5000; // TCP connect + association
         int requestTimeoutMs = 5000; // each request, from sending to its complete response
+        // HDLC: when a request times out and the TCP connection is still up, the link's
+        // sequence state is suspect; instead of dropping TCP, resynchronise on the same socket:
+        // the request fails with Timeout, resynchronizing() is emitted (state Associating),
+        // DISC waits for UA/DM (request timeout), then SNRM + AARQ (connect timeout) end in
+        // associated() again, or in failed() as any association would. Off: failed(Timeout).
+        bool hdlcResyncOnTimeout = false;
     };
 
     enum class State : quint8 { Closed, Connecting, Associating, Ready, Releasing };
@@ -53,6 +59,9 @@ public:
     const std::optional<dlms::Aare> &aare() const { return m_aare; }
     const Counters &counters() const { return m_counters; }
 
+    // New settings. Address, transport and client settings take effect at the next open();
+    // the timeouts and hdlcResyncOnTimeout at once.
+    void setOptions(Options options);
     // TCP connect then association; ends in associated() or failed().
     void open();
     // Queue requests (only once associated); each ends in exactly one responseReceived().
@@ -78,6 +87,9 @@ Q_SIGNALS:
     void failed(const dlms::Error &error);
     // Protocol noise that did not end the connection (garbage skipped, stray frame).
     void protocolError(const dlms::Error &error);
+    // A request timed out and hdlcResyncOnTimeout is on: the link is being reset (DISC, SNRM,
+    // AARQ) on the same socket. Emitted before the outstanding requests fail with `reason`.
+    void resynchronizing(const dlms::Error &reason);
     // Every frame on the wire, as it is sent or received (size and kind; traceBytes has the bytes).
     void frame(const dlms::FrameEvent &event, const QDateTime &timestamp);
     // The bytes exactly as written to / read from the socket, in order. They carry an LLS
@@ -99,6 +111,8 @@ private:
     void onSocketError();
     void onConnectTimeout();
     void onRequestTimeout();
+    // hdlcResyncOnTimeout: fail what is outstanding with `reason`, DISC, then associate again.
+    void resynchronize(const dlms::Error &reason);
     // Ends the connection: outstanding requests fail with `error`, then failed(error).
     void fail(const dlms::Error &error);
     // Ends the connection quietly: outstanding requests fail with `reason`, then closed().
@@ -120,6 +134,11 @@ private:
     bool m_dispatching = false;
     int m_socketCallbacks = 0; // > 0 while a socket signal is being handled (deletion must defer)
     qint64 m_responsesSeen = 0; // session Response events, to restart the request timer
+    // Resynchronisation (state Associating meanwhile): waiting for UA/DM to our DISC, then for
+    // the UA and AARE of the new association.
+    enum class Resync : quint8 { None, Disconnecting, Associating };
+    Resync m_resync = Resync::None;
+    bool m_sessionStale = false; // setOptions() changed the client settings: new session at open()
 };
 
 } // namespace polling

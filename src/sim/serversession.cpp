@@ -66,6 +66,23 @@ qsizetype blockCapacity(qsizetype limit)
     return std::max<qsizetype>(n, 1);
 }
 
+// The answers badSequenceFrames acts on: everything but the AARE and the RLRE.
+bool isDataResponse(QByteArrayView apdu)
+{
+    if (apdu.isEmpty())
+        return false;
+    switch (quint8(apdu.front())) {
+    case tag::GetResponse:
+    case tag::SetResponse:
+    case tag::ActionResponse:
+    case tag::ExceptionResponse:
+    case tag::ConfirmedServiceError:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void appendGetResponseHeader(QByteArray &out, GetResponse::Kind kind, InvokeIdAndPriority invoke)
 {
     out.append(char(tag::GetResponse));
@@ -146,6 +163,14 @@ void ServerSession::handleHdlcFrame(const hdlc::Frame &frame)
         return;
     }
     const bool snrm = frame.type() == hdlc::FrameType::SNRM;
+    if (m_sequenceBroken) {
+        // badSequenceFrames: the meter's link is out of step until the client resets it.
+        if (!snrm && frame.type() != hdlc::FrameType::DISC) {
+            ++m_counters.ignoredFrames;
+            return;
+        }
+        m_sequenceBroken = false;
+    }
     if (snrm) {
         // A new link starts without an association, whoever asks.
         endAssociation();
@@ -181,7 +206,15 @@ void ServerSession::flushLink()
 {
     if (!m_link)
         return;
-    for (const hdlc::Frame &frame : m_link->takeOutgoing()) {
+    for (hdlc::Frame &frame : m_link->takeOutgoing()) {
+        if (m_corruptNextIFrame && frame.type() == hdlc::FrameType::I) {
+            // N(S) one too high: the client sees a gap in the sequence and drops the frame.
+            frame.control
+                = hdlc::control::i(quint8((frame.sendSeq() + 1) & 0x07), frame.recvSeq(), frame.pollFinal());
+            m_corruptNextIFrame = false;
+            m_sequenceBroken = true;
+            ++m_badSequenceSent;
+        }
         QByteArray bytes;
         if (hdlc::encode(frame, bytes))
             m_outgoing.push_back(std::move(bytes));
@@ -540,6 +573,8 @@ void ServerSession::sendApdu(QByteArrayView apdu)
     if (!m_link || !m_link->sendApdu(apdu))
         return;
     ++m_counters.apdusSent;
+    if (m_badSequenceSent < m_model.faults().badSequenceFrames && isDataResponse(apdu))
+        m_corruptNextIFrame = true;
 }
 
 void ServerSession::endAssociation()

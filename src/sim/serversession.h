@@ -96,6 +96,9 @@ private:
     std::optional<BlockTransfer> m_transfer;
     QByteArray m_scratch;
     qsizetype m_maxResponseBytes = MaxResponseBytes;
+    int m_badSequenceSent = 0; // I frames sent with a wrong N(S) on this connection (fault)
+    bool m_corruptNextIFrame = false; // the next I frame out starts a data response to corrupt
+    bool m_sequenceBroken = false; // after a corrupted frame: deaf to all but SNRM and DISC
 };
 
 } // namespace sim

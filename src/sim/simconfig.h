@@ -23,11 +23,17 @@ struct FaultConfig {
     bool rejectAssociation = false; // AARE rejected-permanent, no-reason-given, to every AARQ
     bool exceptionResponses = false; // answer every GET/SET/ACTION with an exception-response
     bool silent = false; // accept the connection, read everything, never answer
+    // HDLC only: on each connection, the first N I frames that start a data response (GET, SET,
+    // ACTION, exception) carry N(S) one too high. The meter's link is then out of step: it
+    // drops everything but SNRM and DISC (so the client's RR brings nothing back) until the
+    // client resets the link. A client that resynchronises (DISC, SNRM, AARQ) recovers on
+    // the same connection once the N frames are spent.
+    int badSequenceFrames = 0;
 
     bool any() const
     {
         return latencyMs > 0 || dropMidFrame || garbageBytes > 0 || drip || rejectAssociation
-            || exceptionResponses || silent;
+            || exceptionResponses || silent || badSequenceFrames > 0;
     }
     bool operator==(const FaultConfig &) const = default;
 };

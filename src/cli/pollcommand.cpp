@@ -1,0 +1,304 @@
+#include "pollcommand.h"
+
+#include "connectionoptions.h"
+#include "processlimits.h"
+#include "valueformat.h"
+
+#include <pollscheduler.h>
+#include <siteconfig.h>
+
+#include <QtCore/QCommandLineParser>
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDateTime>
+#include <QtCore/QHash>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QTextStream>
+#include <QtCore/QTimer>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+// Scaled values are products of an integer and a power of ten (2301 × 10⁻¹): 15 significant
+// digits print them as the meter meant them ("230.1", not "230.10000000000002").
+QString numberText(double value)
+{
+    return QString::number(value, 'g', 15);
+}
+
+bool isNumber(const QVariant &value)
+{
+    switch (value.typeId()) {
+    case QMetaType::Double:
+    case QMetaType::Float:
+    case QMetaType::Int:
+    case QMetaType::UInt:
+    case QMetaType::LongLong:
+    case QMetaType::ULongLong:
+        return true;
+    default:
+        return false;
+    }
+}
+
+QJsonValue jsonValue(const QVariant &value)
+{
+    if (isNumber(value)) {
+        const double d = value.toDouble();
+        return std::isfinite(d) ? QJsonValue(numberText(d).toDouble()) : QJsonValue();
+    }
+    return QJsonValue::fromVariant(value);
+}
+
+} // namespace
+
+QStringList readingLines(const polling::ReadingsBatch &batch, const QString &meterName)
+{
+    const QString timestamp
+        = QDateTime::fromMSecsSinceEpoch(batch.timestampMs, Qt::UTC).toString(Qt::ISODateWithMs);
+    QStringList lines;
+    lines.reserve(qsizetype(batch.readings.size()));
+    for (const polling::Reading &reading : batch.readings) {
+        QString value;
+        if (reading.quality == polling::Quality::Failed) {
+            value = u"error: "_s + reading.error;
+        } else {
+            // Text from a meter goes through displayText() so it cannot drive the terminal.
+            value = isNumber(reading.value) ? numberText(reading.value.toDouble())
+                                            : displayText(reading.value.toString());
+            if (!reading.unit.isEmpty())
+                value += u' ' + reading.unit;
+        }
+        lines.append(timestamp + u"  "_s + meterName + u"  "_s + reading.key + u"  "_s + value);
+    }
+    return lines;
+}
+
+QJsonObject readingsJson(const polling::ReadingsBatch &batch, const QString &meterName)
+{
+    QJsonObject values;
+    QJsonObject units;
+    QJsonObject errors;
+    for (const polling::Reading &reading : batch.readings) {
+        if (reading.quality == polling::Quality::Failed) {
+            errors.insert(reading.key, reading.error);
+            continue;
+        }
+        values.insert(reading.key, jsonValue(reading.value));
+        if (!reading.unit.isEmpty())
+            units.insert(reading.key, reading.unit);
+    }
+    QJsonObject object {{u"meter"_s, batch.meterId}, {u"name"_s, meterName}, {u"ts"_s, batch.timestampMs},
+        {u"values"_s, values}, {u"units"_s, units}};
+    if (!errors.isEmpty())
+        object.insert(u"errors"_s, errors);
+    return object;
+}
+
+namespace {
+
+// What the command remembers of each meter while it runs.
+struct MeterView {
+    QString name;
+    bool delivered = false; // at least one batch
+    bool announced = false; // "associated" was printed once
+    bool troubled = false; // backing off, circuit open or paused since the last association
+};
+
+} // namespace
+
+int runPollCommand(const QStringList &arguments)
+{
+    QTextStream out(stdout);
+    QTextStream err(stderr);
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        u"Poll the meters of a site configuration file and print their readings as they arrive.\n\n"
+        "Text: one line per reading ('2026-11-24T10:00:00.123Z  Feeder 1  voltage_l1  230.1 V').\n"
+        "--json: one JSON object per poll per line ({\"meter\":…,\"name\":…,\"ts\":…,\"values\":{…},\n"
+        "\"units\":{…},\"errors\":{…}}). Meter state changes (associated, backing-off, circuit-open)\n"
+        "and, at the end, one summary line ('poll: meters=3 polls=30 completed=29 …') go to stderr.\n"
+        "Runs for --seconds, or until SIGINT/SIGTERM; then releases every association.\n\n"
+        "Exit codes: 0 every meter delivered readings; 2 usage or configuration error; 5 some meter\n"
+        "delivered nothing."_s);
+    parser.addHelpOption();
+    parser.addOptions({
+        {u"config"_s, u"Site configuration file (JSON with \"polling\" and \"meters\"; required)."_s,
+            u"FILE"_s},
+        {u"seconds"_s, u"Stop after N seconds (default 0: run until SIGINT/SIGTERM)."_s, u"N"_s, u"0"_s},
+        {u"json"_s, u"Print one JSON object per poll per line instead of text."_s},
+        {u"workers"_s, u"Worker threads (default: the file's polling.workers; 0 = one per core)."_s, u"N"_s},
+    });
+    if (!parser.parse(arguments)) {
+        err << "dlmsctl: " << parser.errorText() << '\n';
+        return 2;
+    }
+    if (parser.isSet(u"help"_s)) {
+        out << verbHelpText(parser, u"poll"_s);
+        return 0;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        err << "dlmsctl: poll takes no arguments (got '" << parser.positionalArguments().join(u' ') << "')\n";
+        return 2;
+    }
+    const QString configPath = parser.value(u"config"_s);
+    if (configPath.isEmpty()) {
+        err << "dlmsctl: --config is required\n";
+        return 2;
+    }
+    const auto seconds = integerOption(u"seconds"_s, parser.value(u"seconds"_s), 0, 366LL * 86400);
+    if (!seconds) {
+        err << "dlmsctl: " << seconds.error().message << '\n';
+        return 2;
+    }
+    std::optional<qint64> workers;
+    if (parser.isSet(u"workers"_s)) {
+        const auto n = integerOption(u"workers"_s, parser.value(u"workers"_s), 0, 1024);
+        if (!n) {
+            err << "dlmsctl: " << n.error().message << '\n';
+            return 2;
+        }
+        workers = *n;
+    }
+    const bool json = parser.isSet(u"json"_s);
+
+    QStringList warnings;
+    const auto site = polling::loadSiteConfig(configPath, &warnings);
+    for (const QString &warning : std::as_const(warnings))
+        err << "dlmsctl: warning: " << warning << '\n';
+    if (!site) {
+        err << "dlmsctl: " << site.error().message << '\n';
+        return 2;
+    }
+    if (site->meters.empty()) {
+        err << "dlmsctl: " << configPath << ": meters: no meters to poll\n";
+        return 2;
+    }
+    err.flush();
+
+    // One socket per meter, plus the threads' and Qt's own descriptors.
+    raiseOpenFileLimit(quint64(site->meters.size()) + 64);
+
+    polling::PollScheduler::Options schedulerOptions;
+    schedulerOptions.workers = int(workers.value_or(site->workers));
+    polling::PollScheduler scheduler(schedulerOptions);
+    QHash<QString, MeterView> meters;
+    for (size_t i = 0; i < site->meters.size(); ++i) {
+        const polling::MeterConfig &meter = site->meters[i];
+        if (const auto added = scheduler.addMeter(meter); !added) {
+            err << "dlmsctl: " << configPath << ": meters[" << i << "]: " << added.error().message << '\n';
+            return 2;
+        }
+        meters.insert(meter.id, MeterView {meter.name});
+    }
+
+    polling::TrafficCounters total;
+    bool stopping = false;
+    QObject context;
+
+    QObject::connect(&scheduler, &polling::PollScheduler::readingsReady, &context,
+        [&](const polling::ReadingsBatch &batch) {
+            const auto it = meters.find(batch.meterId);
+            if (it == meters.end())
+                return;
+            it->delivered = true;
+            if (json) {
+                out << QJsonDocument(readingsJson(batch, it->name)).toJson(QJsonDocument::Compact) << '\n';
+            } else {
+                for (const QString &line : readingLines(batch, it->name))
+                    out << line << '\n';
+            }
+            // Flushed per batch so a pipe sees readings as they arrive.
+            out.flush();
+        });
+
+    // The routine cycle (connecting, polling, back to associated) is not news; trouble and the
+    // recovery from it are.
+    QObject::connect(&scheduler, &polling::PollScheduler::meterStateChanged, &context,
+        [&](const QString &id, polling::MeterState state, const QString &reason) {
+            const auto it = meters.find(id);
+            if (it == meters.end())
+                return;
+            bool print = false;
+            switch (state) {
+            case polling::MeterState::BackingOff:
+            case polling::MeterState::CircuitOpen:
+            case polling::MeterState::Paused:
+                print = true;
+                it->troubled = true;
+                break;
+            case polling::MeterState::Associated:
+                print = !it->announced || it->troubled;
+                it->announced = true;
+                it->troubled = false;
+                break;
+            case polling::MeterState::Disconnected:
+                print = !reason.isEmpty() && !stopping;
+                break;
+            default:
+                break;
+            }
+            if (!print)
+                return;
+            err << "dlmsctl: " << id << ": " << polling::meterStateName(state);
+            if (!reason.isEmpty())
+                err << ": " << reason;
+            err << '\n';
+            err.flush();
+        });
+
+    QObject::connect(&scheduler, &polling::PollScheduler::trafficReady, &context,
+        [&](const polling::TrafficDelta &delta) { total += delta.total(); });
+    // Queued: the last traffic deltas, posted before stopped(), are summed first.
+    QObject::connect(
+        &scheduler, &polling::PollScheduler::stopped, &context, [] { QCoreApplication::quit(); },
+        Qt::QueuedConnection);
+
+    const int stopTimeoutMs = scheduler.options().stopTimeoutMs;
+    auto stop = [&] {
+        if (stopping) {
+            // A second signal: do not wait for the meters to release.
+            err << "dlmsctl: interrupted again, not waiting for the associations to be released\n";
+            QCoreApplication::quit();
+            return;
+        }
+        stopping = true;
+        scheduler.stop();
+        // stop() is bounded by stopTimeoutMs; this only guards against a stopped() that never comes.
+        QTimer::singleShot(stopTimeoutMs + 5000, &context, [] { QCoreApplication::quit(); });
+    };
+    if (!onTerminationSignal(&context, stop)) {
+        err << "dlmsctl: cannot install the signal handlers: " << qt_error_string(errno) << '\n';
+        return 2;
+    }
+    if (*seconds > 0)
+        QTimer::singleShot(std::chrono::seconds(*seconds), &context, stop);
+
+    scheduler.start();
+    QCoreApplication::exec();
+
+    int delivered = 0;
+    for (const MeterView &meter : std::as_const(meters))
+        delivered += meter.delivered ? 1 : 0;
+    out.flush();
+    err << "poll: meters=" << meters.size() << " polls=" << total.pollsAttempted
+        << " completed=" << total.pollsCompleted << " failed=" << total.pollsFailed
+        << " late=" << total.pollsLate << " skipped=" << total.pollsSkipped
+        << " bytes_sent=" << total.bytesSent << " bytes_received=" << total.bytesReceived
+        << " timeouts=" << total.timeouts << " protocol_errors=" << total.protocolErrors << '\n';
+    if (delivered < meters.size()) {
+        QStringList silent;
+        for (const QString &id : scheduler.meterIds())
+            if (!meters.value(id).delivered)
+                silent << id;
+        err << "dlmsctl: " << silent.size() << " of " << meters.size()
+            << " meters delivered no readings: " << silent.join(u", "_s) << '\n';
+        return 5;
+    }
+    return 0;
+}

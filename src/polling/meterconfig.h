@@ -1,0 +1,95 @@
+#pragma once
+
+#include <clientsession.h>
+#include <obis.h>
+
+#include <QtCore/QString>
+
+#include <optional>
+#include <vector>
+
+namespace polling {
+
+// One value to read on every poll, and the telemetry key it is published under.
+struct PollItem {
+    QString key; // telemetry key, e.g. "voltage_l1"
+    dlms::Obis obis;
+    quint16 classId = 3; // 1 Data, 3 Register, 4 Extended Register, …
+    qint8 attribute = 2;
+
+    // Registers (class 3 and 4) at attribute 2 are scaled with their cached scaler_unit.
+    bool isScaled() const { return attribute == 2 && (classId == 3 || classId == 4); }
+    bool operator==(const PollItem &) const = default;
+};
+
+enum class AssociationMode : quint8 {
+    KeepOpen, // associate once, poll on the open association (default)
+    PerPoll, // connect, associate, read, release and disconnect on every poll
+};
+QString associationModeName(AssociationMode mode); // "keep-open", "per-poll"
+
+// Reconnect delay after a failure: initialMs × multiplier^(n-1), capped at maxMs, then spread
+// by ± jitter (a fraction) so meters that failed together do not retry together.
+struct BackoffPolicy {
+    int initialMs = 1000;
+    int maxMs = 60000;
+    double multiplier = 2.0;
+    double jitter = 0.2;
+    bool operator==(const BackoffPolicy &) const = default;
+};
+
+// A meter that fails `failureThreshold` polls or connection attempts in a row is left alone
+// for `openMs` (state CircuitOpen), then tried once: success closes the breaker, failure
+// opens it again. Threshold 0 disables the breaker.
+struct CircuitBreakerPolicy {
+    int failureThreshold = 5;
+    int openMs = 300000;
+    bool operator==(const CircuitBreakerPolicy &) const = default;
+};
+
+// Everything the engine needs to poll one meter. A value type: copy it, compare it, change
+// it and hand it back to PollScheduler::updateMeter().
+struct MeterConfig {
+    QString id; // unique, stable (database key, MQTT device)
+    QString name; // shown to the user; also the ThingsBoard device name
+    QString host;
+    quint16 port = 4059;
+    dlms::Transport transport = dlms::Transport::Wrapper;
+    quint16 clientAddress = 16;
+    quint16 serverAddress = 1;
+    quint16 physicalAddress = 0;
+    dlms::Authentication authentication = dlms::Authentication::None;
+    QByteArray password; // LLS secret: never logged, traced or exported
+
+    int pollIntervalMs = 5000;
+    std::vector<PollItem> items;
+    int connectTimeoutMs = 5000; // TCP connect + association
+    int requestTimeoutMs = 5000; // each request
+    int retries = 1; // a failed poll is retried this many times (reconnecting if needed)
+    AssociationMode associationMode = AssociationMode::KeepOpen;
+    quint16 maxPduSize = 0xFFFF; // client max receive PDU proposed in the AARQ
+    int maxItemsPerRequest = 32; // cap on one GET-with-list, besides the negotiated PDU
+    dlms::hdlc::LinkParameters hdlc;
+    double maxRequestsPerSecond = 0; // 0 = no cap; else requests to this meter are spaced out
+    // A Profile Generic whose buffer is one row of current values (an IS 15959 instantaneous
+    // profile). When set, the items among its capture objects are read with one GET of its
+    // buffer instead of a GET-with-list (capture_objects read once per association): about
+    // half the bytes per value. Items it does not capture are read as usual.
+    std::optional<dlms::Obis> snapshotProfile;
+    BackoffPolicy backoff;
+    CircuitBreakerPolicy breaker;
+
+    dlms::ClientConfig clientConfig() const;
+    QString endpoint() const; // "host:port" ("[::1]:4059" for IPv6)
+    // True when a change from `other` needs a new TCP connection and association (address,
+    // transport, authentication, PDU or HDLC parameters); items, interval, timeouts, retries,
+    // rate cap, backoff and breaker apply on the open association.
+    bool needsReconnect(const MeterConfig &other) const;
+    bool operator==(const MeterConfig &) const = default;
+};
+
+// The telemetry key of a well-known OBIS code ("1.0.32.7.0.255" → "voltage_l1"), else the
+// OBIS code with '_' for '.' ("obis_1_0_99_1_0_255").
+QString defaultTelemetryKey(const dlms::Obis &obis);
+
+} // namespace polling

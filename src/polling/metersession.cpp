@@ -1,0 +1,785 @@
+#include "metersession.h"
+
+#include "backoff.h"
+
+#include <QtCore/QDateTime>
+#include <QtCore/QMetaMethod>
+#include <QtCore/QPointer>
+#include <QtCore/QTimer>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+using namespace Qt::StringLiterals;
+
+namespace polling {
+
+namespace {
+
+// Samples kept between two takeTraffic() calls; past this the counters stay exact but the
+// percentiles of an owner that never collects stop growing its memory.
+constexpr size_t MaxSamples = size_t(1) << 16;
+
+using State = DlmsConnection::State;
+
+// Bytes of a GET-Request-With-List APDU for `count` attributes without selective access: tag,
+// choice and invoke-id-and-priority, the A-XDR count, then per attribute class-id (2),
+// instance-id (6), attribute-id (1) and the access-selection flag (1).
+qsizetype getWithListSize(qsizetype count)
+{
+    const qsizetype countSize = count < 0x80 ? 1 : count < 0x100 ? 2 : 3;
+    return 3 + countSize + 10 * count;
+}
+
+quint32 micros(qint64 ns)
+{
+    return quint32(std::clamp<qint64>(ns / 1000, 0, std::numeric_limits<quint32>::max()));
+}
+
+// "300" for long whole waits, "2.0" for seconds, "0.3" or "0.05" below one second.
+QString secondsText(int ms)
+{
+    if (ms < 1000)
+        return QString::number(ms / 1000.0, 'f', ms % 100 == 0 ? 1 : 2);
+    return QString::number(ms / 1000.0, 'f', ms >= 10000 && ms % 1000 == 0 ? 0 : 1);
+}
+
+bool isText(dlms::DataType type)
+{
+    return type == dlms::DataType::VisibleString || type == dlms::DataType::Utf8String;
+}
+
+// An octet-string reads as text only when it is printable ASCII (serial numbers, names); else
+// as a date-time when it is one (most meters carry clocks so), else in hex.
+bool isPrintable(const QByteArray &bytes)
+{
+    return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
+}
+
+} // namespace
+
+qint64 steadyNowNs()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+MeterSession::MeterSession(MeterConfig config, quint32 seed, QObject *parent)
+    : QObject(parent), m_config(std::move(config)), m_random(seed)
+{
+    m_connection = new DlmsConnection(connectionOptions(), this);
+    m_backoffTimer = new QTimer(this);
+    m_backoffTimer->setSingleShot(true);
+    m_rateTimer = new QTimer(this);
+    m_rateTimer->setSingleShot(true);
+    // The rate cap is a lower bound on spacing: a coarse timer could fire early.
+    m_rateTimer->setTimerType(Qt::PreciseTimer);
+    connect(m_backoffTimer, &QTimer::timeout, this, &MeterSession::onBackoffTimer);
+    connect(m_rateTimer, &QTimer::timeout, this, &MeterSession::sendNext);
+    connect(m_connection, &DlmsConnection::stateChanged, this, &MeterSession::onConnectionState);
+    connect(m_connection, &DlmsConnection::associated, this, &MeterSession::onAssociated);
+    connect(m_connection, &DlmsConnection::responseReceived, this, &MeterSession::onResponse);
+    connect(m_connection, &DlmsConnection::failed, this, &MeterSession::onFailed);
+    connect(m_connection, &DlmsConnection::resynchronizing, this, &MeterSession::onResynchronizing);
+    connect(m_connection, &DlmsConnection::closed, this, &MeterSession::onClosed);
+    resetItems();
+}
+
+MeterSession::~MeterSession()
+{
+    // No release and no signals: the socket is dropped with the connection.
+    DlmsConnection *connection = std::exchange(m_connection, nullptr);
+    connection->disconnect(this);
+    delete connection;
+}
+
+DlmsConnection::Options MeterSession::connectionOptions() const
+{
+    DlmsConnection::Options options;
+    options.host = m_config.host;
+    options.port = m_config.port;
+    options.client = m_config.clientConfig();
+    options.connectTimeoutMs = m_config.connectTimeoutMs;
+    options.requestTimeoutMs = m_config.requestTimeoutMs;
+    options.hdlcResyncOnTimeout = true;
+    return options;
+}
+
+void MeterSession::setState(MeterState state, const QString &reason)
+{
+    if (state == m_state && reason == m_reason)
+        return;
+    m_state = state;
+    m_reason = reason;
+    emit stateChanged(state, reason);
+}
+
+void MeterSession::resetItems()
+{
+    const size_t count = m_config.items.size();
+    m_scalers.assign(count, std::nullopt);
+    m_units.assign(count, QString());
+    m_scaledItems.clear();
+    for (size_t i = 0; i < count; ++i) {
+        if (m_config.items[i].isScaled())
+            m_scaledItems.push_back(quint32(i));
+    }
+}
+
+void MeterSession::start()
+{
+    // After stop(), start() waits for stopped(); a paused meter stays paused.
+    if (m_stopping)
+        return;
+    if (m_paused) {
+        setState(MeterState::Paused, u"paused"_s);
+        return;
+    }
+    if (m_state == MeterState::BackingOff || m_state == MeterState::CircuitOpen)
+        return; // the timer decides when to try again
+    if (m_config.associationMode == AssociationMode::KeepOpen)
+        openConnection();
+    else if (m_connection->state() == State::Closed && !m_poll.active)
+        setState(MeterState::Disconnected, u"idle until the next poll"_s);
+}
+
+void MeterSession::openConnection()
+{
+    m_backoffTimer->stop();
+    switch (m_connection->state()) {
+    case State::Closed:
+        m_connection->open(); // stateChanged(Connecting) sets our state
+        break;
+    case State::Releasing:
+        m_openWhenClosed = true;
+        setState(MeterState::Connecting, m_config.endpoint());
+        break;
+    case State::Connecting:
+    case State::Associating:
+    case State::Ready:
+        break;
+    }
+}
+
+void MeterSession::onConnectionState(DlmsConnection::State state)
+{
+    const State previous = std::exchange(m_connectionState, state);
+    if (m_paused || m_stopping)
+        return;
+    if (state == State::Connecting) {
+        setState(MeterState::Connecting, m_config.endpoint());
+    } else if (state == State::Associating && previous == State::Connecting) {
+        ++m_traffic.connects;
+        setState(MeterState::Associating);
+    }
+}
+
+void MeterSession::onAssociated()
+{
+    ++m_traffic.associations;
+    planChunks();
+    startScalerRead();
+}
+
+void MeterSession::planChunks()
+{
+    const dlms::ClientSession &session = m_connection->session();
+    const qsizetype server = session.serverMaxPduSize() == 0 ? 0xFFFF : session.serverMaxPduSize();
+    const qsizetype client = m_config.maxPduSize == 0 ? 0xFFFF : m_config.maxPduSize;
+    const qsizetype pdu = std::min(server, client);
+    m_withList = session.supports(dlms::ConformanceMultipleReferences);
+    qsizetype perRequest = 1;
+    if (m_withList) {
+        perRequest = std::min<qsizetype>(
+            std::max(1, m_config.maxItemsPerRequest), std::max<qsizetype>(1, (pdu - 4) / 10));
+        while (perRequest > 1 && getWithListSize(perRequest) > pdu)
+            --perRequest;
+    }
+    auto split = [perRequest](size_t count, std::vector<Chunk> &chunks) {
+        chunks.clear();
+        for (size_t begin = 0; begin < count; begin += size_t(perRequest))
+            chunks.push_back(Chunk {quint32(begin), quint32(std::min(count, begin + size_t(perRequest)))});
+    };
+    split(m_config.items.size(), m_pollChunks);
+    split(m_scaledItems.size(), m_scalerChunks);
+}
+
+void MeterSession::startScalerRead()
+{
+    m_scalers.assign(m_config.items.size(), std::nullopt);
+    m_units.assign(m_config.items.size(), QString());
+    if (m_scalerChunks.empty()) {
+        scalersDone(false);
+        return;
+    }
+    m_phase = Phase::Scalers;
+    m_chunkIndex = 0;
+    QPointer<MeterSession> guard(this);
+    setState(MeterState::Associating);
+    if (guard && m_phase == Phase::Scalers && m_chunkIndex == 0 && m_inflightSeq == 0)
+        sendNext();
+}
+
+void MeterSession::scalersDone(bool read)
+{
+    m_phase = Phase::Idle;
+    if (read)
+        ++m_scalerReads;
+    if (m_halfOpen && m_config.associationMode == AssociationMode::KeepOpen) {
+        // The trial of an open circuit was a connection: it worked.
+        m_halfOpen = false;
+        m_consecutiveFailures = 0;
+    }
+    if (m_poll.active) {
+        runPoll();
+    } else if (m_config.associationMode == AssociationMode::PerPoll) {
+        // Associated for a poll that went away (reconfigured): nothing to keep it open for.
+        m_connection->close();
+        setState(MeterState::Disconnected, u"idle until the next poll"_s);
+    } else {
+        setState(MeterState::Associated);
+    }
+}
+
+void MeterSession::poll(qint64 dueNs)
+{
+    if (m_paused)
+        return;
+    ++m_traffic.pollsAttempted;
+    if (m_poll.active) {
+        ++m_traffic.pollsSkipped;
+        return;
+    }
+    if (m_stopping || m_state == MeterState::BackingOff || m_state == MeterState::CircuitOpen) {
+        ++m_traffic.pollsFailed;
+        return;
+    }
+    m_poll = PendingPoll {};
+    m_poll.active = true;
+    m_poll.dueNs = dueNs;
+    m_poll.retriesLeft = std::max(0, m_config.retries);
+    if (m_connection->state() == State::Ready && m_phase == Phase::Idle)
+        runPoll();
+    else if (m_connection->state() == State::Closed || m_connection->state() == State::Releasing)
+        openConnection();
+    // Otherwise the association under way runs it when it is ready.
+}
+
+void MeterSession::runPoll()
+{
+    m_phase = Phase::Poll;
+    m_chunkIndex = 0;
+    m_poll.readings.clear();
+    m_poll.readings.resize(m_config.items.size());
+    for (size_t i = 0; i < m_config.items.size(); ++i) {
+        m_poll.readings[i].key = m_config.items[i].key;
+        m_poll.readings[i].obis = m_config.items[i].obis;
+    }
+    QPointer<MeterSession> guard(this);
+    setState(MeterState::Polling);
+    if (guard && m_phase == Phase::Poll && m_chunkIndex == 0 && m_inflightSeq == 0)
+        sendNext();
+}
+
+void MeterSession::sendNext()
+{
+    if (m_phase == Phase::Idle || m_inflightSeq != 0 || m_connection->state() != State::Ready)
+        return;
+    const std::vector<Chunk> &chunks = m_phase == Phase::Scalers ? m_scalerChunks : m_pollChunks;
+    if (m_chunkIndex >= chunks.size()) {
+        if (m_phase == Phase::Scalers)
+            scalersDone(true);
+        else
+            pollDone();
+        return;
+    }
+    if (m_config.maxRequestsPerSecond > 0 && m_lastRequestNs != 0) {
+        const qint64 spacingNs = qint64(std::min(3600e9, 1e9 / m_config.maxRequestsPerSecond));
+        const qint64 waitNs = m_lastRequestNs + spacingNs - steadyNowNs();
+        if (waitNs > 0) {
+            m_rateTimer->start(int((waitNs + 999999) / 1000000));
+            return;
+        }
+    }
+
+    const Chunk chunk = chunks[m_chunkIndex];
+    const bool scalers = m_phase == Phase::Scalers;
+    auto attributeOf = [&](quint32 index) {
+        const PollItem &item = m_config.items[scalers ? m_scaledItems[index] : index];
+        return dlms::AttributeDescriptor {item.classId, item.obis, scalers ? qint8(3) : item.attribute};
+    };
+    const quint64 seq = ++m_requestSeq;
+    m_inflightSeq = seq;
+    m_inflightId = 0;
+    m_inflightSentNs = steadyNowNs();
+    m_issuing = true;
+    QPointer<MeterSession> guard(this);
+    dlms::ClientSession::RequestId id = 0;
+    if (chunk.end - chunk.begin == 1) {
+        id = m_connection->get(attributeOf(chunk.begin));
+    } else {
+        std::vector<dlms::AttributeRequest> list;
+        list.reserve(chunk.end - chunk.begin);
+        for (quint32 i = chunk.begin; i < chunk.end; ++i)
+            list.push_back(dlms::AttributeRequest {attributeOf(i), std::nullopt});
+        id = m_connection->getList(std::move(list));
+    }
+    if (!guard)
+        return;
+    m_issuing = false;
+    // Taken after the request went out: the next one is spaced from the moment it left.
+    m_lastRequestNs = steadyNowNs();
+    if (m_inflightSeq != seq) {
+        m_deferred.reset(); // abandoned while it was being sent
+        return;
+    }
+    m_inflightId = id;
+    if (m_deferred) {
+        const dlms::ClientSession::Response response = std::move(*m_deferred);
+        m_deferred.reset();
+        onResponse(response);
+    }
+}
+
+void MeterSession::onResponse(const dlms::ClientSession::Response &response)
+{
+    if (m_issuing) {
+        m_deferred = response; // refused before get() returned its id
+        return;
+    }
+    if (m_inflightSeq == 0 || response.id != m_inflightId)
+        return; // a request abandoned earlier
+    // A request failed because the connection ended: failed() or resynchronizing() handle it.
+    if (m_connection->state() != State::Ready)
+        return;
+    m_inflightSeq = 0;
+    const bool local = response.error && response.error->code == dlms::ErrorCode::InvalidArgument;
+    if (!local) {
+        const quint32 us = micros(steadyNowNs() - m_inflightSentNs);
+        ++m_traffic.rttCount;
+        m_traffic.rttSumUs += us;
+        m_traffic.rttMaxUs = std::max(m_traffic.rttMaxUs, us);
+        recordSample(m_rttUs, us);
+    }
+    const std::vector<Chunk> &chunks = m_phase == Phase::Scalers ? m_scalerChunks : m_pollChunks;
+    if (m_chunkIndex < chunks.size())
+        applyChunk(chunks[m_chunkIndex], response);
+    ++m_chunkIndex;
+    sendNext();
+}
+
+void MeterSession::applyChunk(const Chunk &chunk, const dlms::ClientSession::Response &response)
+{
+    if (response.error)
+        ++m_traffic.protocolErrors; // exception, confirmed-service-error, malformed answer
+    auto resultOf = [&](quint32 index) -> const dlms::DataResult * {
+        const size_t offset = index - chunk.begin;
+        return !response.error && offset < response.results.size() ? &response.results[offset] : nullptr;
+    };
+
+    if (m_phase == Phase::Scalers) {
+        for (quint32 i = chunk.begin; i < chunk.end; ++i) {
+            const dlms::DataResult *result = resultOf(i);
+            if (!result || !result->ok())
+                continue;
+            if (const auto scalerUnit = dlms::ScalerUnit::fromValue(result->value)) {
+                const quint32 item = m_scaledItems[i];
+                m_scalers[item] = *scalerUnit;
+                m_units[item] = dlms::unitSymbol(scalerUnit->unit);
+            }
+        }
+        return;
+    }
+
+    for (quint32 i = chunk.begin; i < chunk.end && i < m_poll.readings.size(); ++i) {
+        Reading &reading = m_poll.readings[i];
+        const dlms::DataResult *result = resultOf(i);
+        if (!result) {
+            reading.quality = Quality::Failed;
+            reading.error = response.error ? response.error->message : u"no result for this item"_s;
+            m_poll.lastError = reading.error;
+            continue;
+        }
+        if (!result->ok()) {
+            reading.quality = Quality::Failed;
+            reading.error = dlms::dataAccessResultName(quint8(result->result));
+            m_poll.lastError = reading.error;
+            continue;
+        }
+        const dlms::Value &value = result->value;
+        const bool scaled = m_config.items[i].isScaled();
+        if (value.isNumber()) {
+            if (scaled && m_scalers[i]) {
+                reading.value = dlms::scaledValue(value, m_scalers[i]->scaler).value_or(0.0);
+                reading.unit = m_units[i];
+            } else {
+                reading.value = value.toDouble().value_or(0.0);
+                if (scaled)
+                    reading.quality = Quality::Unscaled;
+            }
+        } else if (value.type() == dlms::DataType::Boolean) {
+            reading.value = value.toBool().value_or(false) ? 1.0 : 0.0;
+        } else if (isText(value.type())
+            || (value.type() == dlms::DataType::OctetString && isPrintable(value.bytes()))) {
+            reading.value = value.string();
+        } else if (const auto clock = value.asDateTime()) {
+            reading.value = clock->toString();
+        } else if (!value.isNull()) {
+            reading.value = value.toText();
+        }
+    }
+}
+
+void MeterSession::pollDone()
+{
+    m_phase = Phase::Idle;
+    PendingPoll poll = std::exchange(m_poll, PendingPoll {});
+    quint64 values = 0;
+    for (const Reading &reading : poll.readings) {
+        if (reading.quality != Quality::Failed)
+            ++values;
+    }
+    if (values == 0) {
+        ++m_traffic.pollsFailed;
+        ++m_consecutiveFailures;
+        if (breakerTrips()) {
+            openCircuit(u"poll failed: %1"_s.arg(poll.lastError));
+            return;
+        }
+        afterPoll();
+        return;
+    }
+
+    const qint64 latencyNs = steadyNowNs() - poll.dueNs;
+    ++m_traffic.pollsCompleted;
+    m_traffic.valuesRead += values;
+    recordSample(m_latencyUs, micros(latencyNs));
+    if (latencyNs > qint64(m_config.pollIntervalMs) * 1000000)
+        ++m_traffic.pollsLate;
+    m_consecutiveFailures = 0;
+    m_halfOpen = false;
+
+    ReadingsBatch batch;
+    batch.meterId = m_config.id;
+    batch.timestampMs = QDateTime::currentMSecsSinceEpoch();
+    batch.readings = std::move(poll.readings);
+    // State first: a slot that polls again from readingsReady finds the session idle.
+    QPointer<MeterSession> guard(this);
+    afterPoll();
+    if (guard)
+        emit readingsReady(batch);
+}
+
+void MeterSession::afterPoll()
+{
+    if (m_config.associationMode == AssociationMode::KeepOpen) {
+        setState(MeterState::Associated);
+        return;
+    }
+    m_connection->close();
+    setState(MeterState::Disconnected, u"idle until the next poll"_s);
+}
+
+bool MeterSession::breakerTrips() const
+{
+    return m_halfOpen
+        || (m_config.breaker.failureThreshold > 0
+            && m_consecutiveFailures >= m_config.breaker.failureThreshold);
+}
+
+void MeterSession::onFailed(const dlms::Error &error)
+{
+    if (error.code == dlms::ErrorCode::Timeout)
+        ++m_traffic.timeouts;
+    m_inflightSeq = 0;
+    m_deferred.reset();
+    m_phase = Phase::Idle;
+    m_rateTimer->stop();
+    m_openWhenClosed = false;
+    if (m_stopping) {
+        finishStop();
+        return;
+    }
+    if (m_paused)
+        return;
+    failure(error);
+}
+
+void MeterSession::failure(const dlms::Error &error)
+{
+    if (m_poll.active) {
+        if (m_poll.retriesLeft > 0 && !m_halfOpen) {
+            // The same poll (same due time) again, on a new connection.
+            --m_poll.retriesLeft;
+            ++m_traffic.reconnects;
+            openConnection();
+            return;
+        }
+        ++m_traffic.pollsFailed;
+        m_poll = PendingPoll {};
+    }
+    ++m_consecutiveFailures;
+    if (breakerTrips()) {
+        openCircuit(error.message);
+        return;
+    }
+    const int delayMs = backoffDelayMs(m_config.backoff, m_consecutiveFailures, m_random);
+    m_backoffTimer->start(delayMs);
+    setState(MeterState::BackingOff, u"%1; retry in %2 s"_s.arg(error.message, secondsText(delayMs)));
+}
+
+void MeterSession::onResynchronizing(const dlms::Error &error)
+{
+    // The request on the wire timed out and the HDLC link is being reset on the same socket.
+    ++m_traffic.timeouts;
+    ++m_traffic.reconnects;
+    m_inflightSeq = 0;
+    m_deferred.reset();
+    m_phase = Phase::Idle;
+    m_rateTimer->stop();
+    if (m_paused || m_stopping)
+        return;
+    if (m_poll.active && m_poll.retriesLeft > 0 && !m_halfOpen) {
+        --m_poll.retriesLeft; // runs again once associated
+    } else {
+        if (m_poll.active) {
+            ++m_traffic.pollsFailed;
+            m_poll = PendingPoll {};
+        }
+        ++m_consecutiveFailures;
+        if (breakerTrips()) {
+            openCircuit(error.message);
+            return;
+        }
+    }
+    setState(MeterState::Associating, u"resynchronising the HDLC link: %1"_s.arg(error.message));
+}
+
+void MeterSession::openCircuit(const QString &lastError)
+{
+    abandonWork();
+    m_halfOpen = false;
+    m_openWhenClosed = false;
+    QPointer<MeterSession> guard(this);
+    m_connection->close(); // left alone: release what is open
+    if (!guard)
+        return;
+    const int openMs = std::max(0, m_config.breaker.openMs);
+    m_backoffTimer->start(openMs);
+    setState(MeterState::CircuitOpen,
+        u"%1 failures in a row, last: %2; next try in %3 s"_s.arg(
+            QString::number(m_consecutiveFailures), lastError, secondsText(openMs)));
+}
+
+void MeterSession::onBackoffTimer()
+{
+    if (m_paused || m_stopping)
+        return;
+    if (m_state == MeterState::CircuitOpen)
+        m_halfOpen = true; // one trial: success closes the circuit, failure opens it again
+    if (m_config.associationMode == AssociationMode::KeepOpen) {
+        ++m_traffic.reconnects;
+        openConnection();
+    } else {
+        setState(MeterState::Disconnected, u"idle until the next poll"_s);
+    }
+}
+
+void MeterSession::onClosed()
+{
+    if (m_stopping) {
+        finishStop();
+        return;
+    }
+    if (std::exchange(m_openWhenClosed, false) && !m_paused)
+        m_connection->open();
+}
+
+void MeterSession::abandonWork()
+{
+    m_poll = PendingPoll {};
+    m_inflightSeq = 0;
+    m_deferred.reset();
+    m_phase = Phase::Idle;
+    m_rateTimer->stop();
+}
+
+void MeterSession::stop()
+{
+    if (m_stopping)
+        return;
+    abandonWork();
+    m_backoffTimer->stop();
+    m_openWhenClosed = false;
+    m_halfOpen = false;
+    QPointer<MeterSession> guard(this);
+    setState(MeterState::Disconnected, u"stopped"_s);
+    if (!guard)
+        return;
+    if (m_connection->state() == State::Closed) {
+        emit stopped();
+        return;
+    }
+    m_stopping = true;
+    m_connection->close(); // closed() (at once unless a release goes out) ends the stop
+}
+
+void MeterSession::finishStop()
+{
+    m_stopping = false;
+    emit stopped();
+}
+
+void MeterSession::setPaused(bool paused)
+{
+    if (paused == m_paused)
+        return;
+    m_paused = paused;
+    if (!paused) {
+        start();
+        return;
+    }
+    abandonWork();
+    m_backoffTimer->stop();
+    m_openWhenClosed = false;
+    m_halfOpen = false;
+    QPointer<MeterSession> guard(this);
+    m_connection->close();
+    if (guard)
+        setState(MeterState::Paused, u"paused"_s);
+}
+
+void MeterSession::reconfigure(const MeterConfig &config)
+{
+    const MeterConfig old = std::exchange(m_config, config);
+    m_config.id = old.id;
+    m_connection->setOptions(connectionOptions());
+    const bool itemsChanged
+        = m_config.items != old.items || m_config.maxItemsPerRequest != old.maxItemsPerRequest;
+    if (itemsChanged) {
+        resetItems();
+        m_poll.readings.clear();
+    }
+
+    if (m_config.needsReconnect(old)) {
+        // The poll under way (if any) stays due and runs on the new association.
+        const bool pollDue = m_poll.active;
+        abandonWork();
+        if (pollDue) {
+            m_poll.active = true;
+            m_poll.retriesLeft = std::max(0, m_config.retries);
+        }
+        m_backoffTimer->stop();
+        m_consecutiveFailures = 0;
+        m_halfOpen = false;
+        if (m_paused || m_stopping)
+            return;
+        const bool wanted = m_config.associationMode == AssociationMode::KeepOpen || m_poll.active;
+        if (m_connection->state() == State::Closed) {
+            if (wanted)
+                m_connection->open();
+            else
+                setState(MeterState::Disconnected, u"idle until the next poll"_s);
+            return;
+        }
+        m_openWhenClosed = wanted;
+        QPointer<MeterSession> guard(this);
+        m_connection->close(); // may end at once: onClosed() opens the new connection
+        if (guard && !wanted)
+            setState(MeterState::Disconnected, u"idle until the next poll"_s);
+        return;
+    }
+
+    if (!itemsChanged || m_connection->state() != State::Ready)
+        return;
+    // Same association, new items: read their scalers before the next poll. A poll being read
+    // with the old items starts over once they are in.
+    const bool pollDue = m_poll.active;
+    const qint64 dueNs = m_poll.dueNs;
+    const int retriesLeft = m_poll.retriesLeft;
+    abandonWork();
+    if (pollDue) {
+        m_poll.active = true;
+        m_poll.dueNs = dueNs;
+        m_poll.retriesLeft = retriesLeft;
+    }
+    planChunks();
+    startScalerRead();
+}
+
+void MeterSession::setTracing(bool on)
+{
+    if (on == m_tracing)
+        return;
+    m_tracing = on;
+    if (on)
+        connect(m_connection, &DlmsConnection::traceBytes, this, &MeterSession::forwardTrace,
+            Qt::UniqueConnection);
+    else
+        disconnect(m_connection, &DlmsConnection::traceBytes, this, &MeterSession::forwardTrace);
+}
+
+void MeterSession::forwardTrace(dlms::Direction direction, const QByteArray &bytes)
+{
+    emit traceBytes(direction, bytes, QDateTime::currentMSecsSinceEpoch());
+}
+
+void MeterSession::forwardFrame(const dlms::FrameEvent &event)
+{
+    emit frame(event);
+}
+
+void MeterSession::connectNotify(const QMetaMethod &signal)
+{
+    // The connection emits per frame only while someone listens: the worker does not.
+    if (m_connection && signal == QMetaMethod::fromSignal(&MeterSession::frame))
+        connect(
+            m_connection, &DlmsConnection::frame, this, &MeterSession::forwardFrame, Qt::UniqueConnection);
+}
+
+void MeterSession::disconnectNotify(const QMetaMethod &signal)
+{
+    if (!m_connection || (signal.isValid() && signal != QMetaMethod::fromSignal(&MeterSession::frame)))
+        return;
+    if (!isSignalConnected(QMetaMethod::fromSignal(&MeterSession::frame)))
+        disconnect(m_connection, &DlmsConnection::frame, this, &MeterSession::forwardFrame);
+}
+
+void MeterSession::recordSample(std::vector<quint32> &samples, quint32 value)
+{
+    if (samples.size() < MaxSamples)
+        samples.push_back(value);
+}
+
+void MeterSession::takeTraffic(
+    TrafficCounters &into, std::vector<quint32> &rttUs, std::vector<quint32> &latencyUs)
+{
+    const DlmsConnection::Counters &now = m_connection->counters();
+    m_traffic.bytesSent += now.bytesSent - m_taken.bytesSent;
+    m_traffic.bytesReceived += now.bytesReceived - m_taken.bytesReceived;
+    m_traffic.framesSent += now.framesSent - m_taken.framesSent;
+    m_traffic.framesReceived += now.framesReceived - m_taken.framesReceived;
+    m_traffic.bytesDiscarded += now.bytesDiscarded - m_taken.bytesDiscarded;
+    m_traffic.requestsSent += now.requestsSent - m_taken.requestsSent;
+    m_traffic.responsesReceived += now.responsesReceived - m_taken.responsesReceived;
+    m_traffic.protocolErrors += now.protocolErrors - m_taken.protocolErrors;
+    m_taken = now;
+    into += m_traffic;
+    m_traffic = TrafficCounters {};
+    rttUs.insert(rttUs.end(), m_rttUs.begin(), m_rttUs.end());
+    latencyUs.insert(latencyUs.end(), m_latencyUs.begin(), m_latencyUs.end());
+    m_rttUs.clear();
+    m_latencyUs.clear();
+}
+
+bool MeterSession::hasTraffic() const
+{
+    const DlmsConnection::Counters &now = m_connection->counters();
+    return now.bytesSent != m_taken.bytesSent || now.bytesReceived != m_taken.bytesReceived
+        || now.protocolErrors != m_taken.protocolErrors || !(m_traffic == TrafficCounters {})
+        || !m_rttUs.empty() || !m_latencyUs.empty();
+}
+
+} // namespace polling

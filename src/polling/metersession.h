@@ -1,0 +1,165 @@
+#pragma once
+
+#include "dlmsconnection.h"
+#include "meterconfig.h"
+#include "pollingtypes.h"
+
+#include <units.h>
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QObject>
+
+#include <optional>
+#include <random>
+#include <vector>
+
+class QTimer;
+
+namespace polling {
+
+// Monotonic nanoseconds (the clock of poll due times and latencies), comparable across threads.
+qint64 steadyNowNs();
+
+// One meter, polled for as long as it lives: a DlmsConnection (socket and timers) driven
+// without ever blocking. The scheduler says when a poll is due; the session connects,
+// associates, reads every register's scaler_unit once per association, and answers each poll
+// with one GET-with-list per chunk of items (split to fit the negotiated PDU and
+// maxItemsPerRequest; single GETs when the meter lacks multiple-references). Failures lead to
+// retries, then exponential backoff with jitter, then the circuit breaker. Traffic is summed
+// here and collected by the owner with takeTraffic() (no signal per frame on the hot path).
+class MeterSession final : public QObject {
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(MeterSession)
+
+public:
+    // `seed` feeds the backoff jitter (tests pass a fixed one).
+    explicit MeterSession(MeterConfig config, quint32 seed = 0, QObject *parent = nullptr);
+    ~MeterSession() override; // drops the connection without a release
+
+    const MeterConfig &config() const { return m_config; }
+    MeterState state() const { return m_state; }
+    const QString &stateReason() const { return m_reason; }
+
+    // KeepOpen: connect and associate now. PerPoll: nothing until the first poll.
+    void start();
+    // Release the association (bounded by the request timeout), disconnect, emit stopped().
+    // A poll in progress ends without a batch. Emits stopped() at once when not connected.
+    void stop();
+    // A poll came due at `dueNs` (steadyNowNs() clock). Counted as skipped when the previous poll
+    // is still running, as failed when the meter is backing off or its circuit is open; waits
+    // for the association when one is being opened.
+    void poll(qint64 dueNs);
+    void setPaused(bool paused);
+    // New settings; reconnects only when config.needsReconnect(old). The id must not change.
+    void reconfigure(const MeterConfig &config);
+    // When on, traceBytes() carries every byte exchanged (LLS passwords in clear: only for a
+    // dlms::TraceDecoder, which masks them).
+    void setTracing(bool on);
+
+    // Traffic since the previous call: counters added to `into`, samples appended.
+    void takeTraffic(TrafficCounters &into, std::vector<quint32> &rttUs, std::vector<quint32> &latencyUs);
+    bool hasTraffic() const; // anything to take
+
+    // Test hooks: the scaler_unit cache (one entry per configured item, nullopt for items that
+    // are not scaled or whose scaler_unit failed) and how many scaler reads were done so far.
+    const std::vector<std::optional<dlms::ScalerUnit>> &scalers() const { return m_scalers; }
+    int scalerReads() const { return m_scalerReads; }
+    int consecutiveFailures() const { return m_consecutiveFailures; }
+    const DlmsConnection *connection() const { return m_connection; }
+
+Q_SIGNALS:
+    void readingsReady(const polling::ReadingsBatch &batch);
+    void stateChanged(polling::MeterState state, const QString &reason);
+    // Every frame on the wire (size, kind, direction). For the trace view and tests; the worker
+    // does not connect it, the counters come through takeTraffic().
+    void frame(const dlms::FrameEvent &event);
+    void traceBytes(dlms::Direction direction, const QByteArray &bytes, qint64 timestampMs);
+    void stopped();
+
+private:
+    enum class Phase : quint8 { Idle, Scalers, Poll }; // what the requests on the wire are for
+    // A poll that came due and has not ended: waiting for the association, or being read.
+    struct PendingPoll {
+        bool active = false;
+        qint64 dueNs = 0;
+        int retriesLeft = 0;
+        std::vector<Reading> readings; // in item order, filled chunk by chunk
+        QString lastError; // the last chunk or item failure, for the state reason
+    };
+    // One request: a half-open range of the items (poll) or of m_scaledItems (scaler read).
+    struct Chunk {
+        quint32 begin = 0;
+        quint32 end = 0;
+    };
+
+    void setState(MeterState state, const QString &reason = {});
+    DlmsConnection::Options connectionOptions() const;
+    void openConnection();
+    void onConnectionState(DlmsConnection::State state);
+    void onAssociated();
+    void onResponse(const dlms::ClientSession::Response &response);
+    void onFailed(const dlms::Error &error);
+    void onResynchronizing(const dlms::Error &error);
+    void onClosed();
+    void onBackoffTimer();
+    void planChunks();
+    void startScalerRead();
+    void scalersDone(bool read);
+    void runPoll();
+    void sendNext();
+    void applyChunk(const Chunk &chunk, const dlms::ClientSession::Response &response);
+    void pollDone();
+    void afterPoll();
+    void failure(const dlms::Error &error);
+    bool breakerTrips() const;
+    void openCircuit(const QString &lastError);
+    void abandonWork(); // forgets the poll and the request on the wire, counting nothing
+    void resetItems();
+    void finishStop();
+    void recordSample(std::vector<quint32> &samples, quint32 value);
+    void forwardFrame(const dlms::FrameEvent &event);
+    void forwardTrace(dlms::Direction direction, const QByteArray &bytes);
+    void connectNotify(const QMetaMethod &signal) override;
+    void disconnectNotify(const QMetaMethod &signal) override;
+
+    MeterConfig m_config;
+    MeterState m_state = MeterState::Disconnected;
+    QString m_reason;
+    DlmsConnection *m_connection = nullptr;
+    DlmsConnection::State m_connectionState = DlmsConnection::State::Closed;
+    QTimer *m_backoffTimer = nullptr; // backoff, and the open circuit
+    QTimer *m_rateTimer = nullptr; // holds the next request under maxRequestsPerSecond
+    std::mt19937 m_random;
+
+    std::vector<std::optional<dlms::ScalerUnit>> m_scalers;
+    std::vector<QString> m_units; // unit symbol per item, from its scaler_unit
+    std::vector<quint32> m_scaledItems; // indices of the items with isScaled()
+    std::vector<Chunk> m_pollChunks; // planned per association (negotiated PDU, conformance)
+    std::vector<Chunk> m_scalerChunks;
+    bool m_withList = false; // the meter negotiated multiple-references
+
+    Phase m_phase = Phase::Idle;
+    size_t m_chunkIndex = 0;
+    PendingPoll m_poll;
+    quint64 m_requestSeq = 0;
+    quint64 m_inflightSeq = 0; // the request on the wire (0: none)
+    dlms::ClientSession::RequestId m_inflightId = 0;
+    qint64 m_inflightSentNs = 0;
+    qint64 m_lastRequestNs = 0; // for the rate cap
+    bool m_issuing = false; // inside DlmsConnection::get(): its answer may come before its id
+    std::optional<dlms::ClientSession::Response> m_deferred;
+
+    int m_scalerReads = 0;
+    int m_consecutiveFailures = 0;
+    bool m_halfOpen = false; // the circuit's trial is running: one failure opens it again
+    bool m_paused = false;
+    bool m_tracing = false;
+    bool m_stopping = false; // stop() waits for the release
+    bool m_openWhenClosed = false; // open again once the release under way ends
+    TrafficCounters m_traffic;
+    DlmsConnection::Counters m_taken; // connection counters already moved into m_traffic
+    std::vector<quint32> m_rttUs;
+    std::vector<quint32> m_latencyUs;
+};
+
+} // namespace polling

@@ -1,0 +1,57 @@
+#pragma once
+
+#include "meterconfig.h"
+
+#include <error.h>
+
+#include <QtCore/QJsonObject>
+#include <QtCore/QStringList>
+
+#include <vector>
+
+namespace polling {
+
+// The polling part of a site configuration file (JSON). The bridge's full configuration (MQTT,
+// storage, HTTP — a later issue) adds its own sections beside these two:
+//
+// {
+//   "polling": { "workers": 0, "interval_ms": 5000, "timeout_ms": 5000, … any meter key … },
+//   "meters": [
+//     { "id": "m1", "name": "Feeder 1", "host": "192.168.1.10", "port": 4059,
+//       "transport": "wrapper" | "hdlc", "client_address": 16, "server_address": 1,
+//       "physical_address": 0, "auth": "none" | "low", "password": "…" | "env:VAR" | "file:/path",
+//       "interval_ms": 5000, "connect_timeout_ms": 5000, "timeout_ms": 5000, "retries": 1,
+//       "association": "keep-open" | "per-poll", "max_pdu": 65535, "max_items_per_request": 32,
+//       "hdlc": { "max_info": 128, "window": 1 }, "max_requests_per_s": 0,
+//       "backoff": { "initial_ms": 1000, "max_ms": 60000, "multiplier": 2, "jitter": 0.2 },
+//       "breaker": { "failures": 5, "open_ms": 300000 },
+//       "items": [ "1.0.32.7.0.255",
+//                  { "obis": "1-0:1.8.0", "key": "energy_import", "class": 3, "attribute": 2 } ] }
+//   ]
+// }
+//
+// Every meter key may also appear in "polling" as a default for all meters. An item given as a
+// bare OBIS string gets its class and key from the well-known table (Data class 1 and
+// defaultTelemetryKey() otherwise). "id" defaults to "name", "name" to "host:port".
+struct SiteConfig {
+    int workers = 0; // 0 = ideal thread count
+    std::vector<MeterConfig> meters;
+};
+
+// Parses the "polling" and "meters" sections. Errors name the file and the JSON path:
+// "site.json: meters[3].port: must be 1..65535". Unknown keys inside those sections are
+// reported in `warnings` ("site.json: meters[0].colour: unknown key, ignored"); other top-level
+// sections are left to their owners. Secrets given as env:/file: are resolved here; their
+// values never appear in a message.
+dlms::Result<SiteConfig> parseSiteConfig(
+    const QJsonObject &root, const QString &fileName, QStringList *warnings = nullptr);
+dlms::Result<SiteConfig> loadSiteConfig(const QString &path, QStringList *warnings = nullptr);
+
+// A meter as JSON in the format above (the password only when `withSecrets`).
+QJsonObject meterConfigToJson(const MeterConfig &config, bool withSecrets);
+
+// Resolves "env:NAME", "file:/path" (first line) or a literal. Errors say which variable or
+// file, never the value.
+dlms::Result<QByteArray> resolveSecret(const QString &reference);
+
+} // namespace polling

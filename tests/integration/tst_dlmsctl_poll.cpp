@@ -1,0 +1,398 @@
+#include "clitestsupport.h"
+#include "meterconfig.h"
+
+#include <QtCore/QTemporaryDir>
+#include <QtTest/QtTest>
+
+using namespace Qt::StringLiterals;
+using namespace clitest;
+
+namespace {
+
+// The four items every test meter polls, and what a simulated meter answers for them.
+struct Expected {
+    QString obis;
+    QString unit;
+    double min;
+    double max;
+};
+const QList<Expected> &expectedItems()
+{
+    static const QList<Expected> items {
+        {u"1.0.32.7.0.255"_s, u"V"_s, 200, 260},
+        {u"1.0.1.8.0.255"_s, u"Wh"_s, 0, 1e15},
+        {u"1.0.14.7.0.255"_s, u"Hz"_s, 45, 55},
+        {u"1.0.31.7.0.255"_s, u"A"_s, 0, 1000},
+    };
+    return items;
+}
+
+QString keyOf(const QString &obis)
+{
+    return polling::defaultTelemetryKey(dlms::Obis::parse(obis).value());
+}
+
+struct SiteMeter {
+    QString id;
+    QString name;
+    quint16 port = 0;
+    QJsonObject extra; // more keys for this meter ("auth", "password", …)
+};
+
+// A site file for meters on 127.0.0.1 polled every 300 ms. The items mix both OBIS notations.
+QByteArray siteJson(const QList<SiteMeter> &meters, const QJsonObject &pollingExtra = {})
+{
+    QJsonObject polling {{u"interval_ms"_s, 300}, {u"timeout_ms"_s, 2000}, {u"connect_timeout_ms"_s, 2000},
+        {u"items"_s,
+            QJsonArray {u"1.0.32.7.0.255"_s, u"1-0:1.8.0"_s, u"1.0.14.7.0.255"_s, u"1-0:31.7.0*255"_s}}};
+    for (auto it = pollingExtra.begin(); it != pollingExtra.end(); ++it)
+        polling.insert(it.key(), it.value());
+    QJsonArray list;
+    for (const SiteMeter &m : meters) {
+        QJsonObject meter {
+            {u"id"_s, m.id}, {u"name"_s, m.name}, {u"host"_s, u"127.0.0.1"_s}, {u"port"_s, m.port}};
+        for (auto it = m.extra.begin(); it != m.extra.end(); ++it)
+            meter.insert(it.key(), it.value());
+        list.append(meter);
+    }
+    return QJsonDocument(QJsonObject {{u"polling"_s, polling}, {u"meters"_s, list}}).toJson();
+}
+
+QString writeSite(const QTemporaryDir &dir, const QByteArray &json, const QString &name = u"site.json"_s)
+{
+    QFile file(dir.filePath(name));
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        return {};
+    file.write(json);
+    return file.fileName();
+}
+
+QList<SiteMeter> simulatedMeters(SimulateProcess &simulate)
+{
+    QList<SiteMeter> meters;
+    for (const SimulateProcess::Meter &m : simulate.meters())
+        meters.append({u"m%1"_s.arg(m.number), u"Feeder %1"_s.arg(m.number), m.port, {}});
+    return meters;
+}
+
+// "poll: meters=3 polls=30 completed=29 …" → its numbers; empty when there is no such line.
+QHash<QString, qint64> summaryOf(const QString &err)
+{
+    static const QRegularExpression shape(
+        u"^poll: meters=\\d+ polls=\\d+ completed=\\d+ failed=\\d+ late=\\d+ skipped=\\d+ bytes_sent=\\d+ "
+        "bytes_received=\\d+ timeouts=\\d+ protocol_errors=\\d+$"_s);
+    QHash<QString, qint64> values;
+    for (const QString &line : err.split(u'\n', Qt::SkipEmptyParts)) {
+        if (!shape.match(line).hasMatch())
+            continue;
+        for (const QString &pair : line.mid(6).split(u' ', Qt::SkipEmptyParts)) {
+            const qsizetype eq = pair.indexOf(u'=');
+            values.insert(pair.left(eq), pair.mid(eq + 1).toLongLong());
+        }
+    }
+    return values;
+}
+
+// Checks one reading's value and unit against what the simulator serves; empty when fine.
+QString checkReading(const QString &key, double value, const QString &unit)
+{
+    for (const Expected &e : expectedItems()) {
+        if (keyOf(e.obis) != key)
+            continue;
+        if (unit != e.unit)
+            return u"%1: unit '%2', expected '%3'"_s.arg(key, unit, e.unit);
+        if (!(value >= e.min && value <= e.max))
+            return u"%1: value %2 outside %3..%4"_s.arg(key).arg(value).arg(e.min).arg(e.max);
+        return {};
+    }
+    return u"unexpected key '%1'"_s.arg(key);
+}
+
+} // namespace
+
+class tst_DlmsctlPoll : public QObject {
+    Q_OBJECT
+
+private slots:
+    void help()
+    {
+        const CliRun r = runCli({u"poll"_s, u"--help"_s});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QVERIFY2(r.out.startsWith(u"Usage: dlmsctl poll"_s), qPrintable(r.out));
+        for (const char *option : {"--config", "--seconds", "--json", "--workers"})
+            QVERIFY2(r.out.contains(QLatin1StringView(option)), option);
+        const CliRun usage = runCli({u"--help"_s});
+        QVERIFY(usage.out.contains(u"\n  poll "_s));
+        QVERIFY(usage.out.contains(u"\n  bench "_s));
+    }
+
+    void jsonLinesPerMeter()
+    {
+        SimulateProcess simulate({u"--meters"_s, u"3"_s, u"--port"_s, u"0"_s});
+        QVERIFY2(simulate.waitReady(), qPrintable(simulate.describe()));
+        QTemporaryDir dir;
+        const QList<SiteMeter> meters = simulatedMeters(simulate);
+        QCOMPARE(meters.size(), 3);
+        const QString site = writeSite(dir, siteJson(meters));
+
+        const qint64 startedMs = QDateTime::currentMSecsSinceEpoch();
+        const CliRun r = runCli({u"poll"_s, u"--config"_s, site, u"--seconds"_s, u"2"_s, u"--json"_s});
+        const qint64 endedMs = QDateTime::currentMSecsSinceEpoch();
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+
+        QHash<QString, int> batches;
+        for (const QString &line : r.lines()) {
+            QString error;
+            const QJsonObject batch = parseJsonObject(line, &error);
+            QVERIFY2(error.isEmpty(), qPrintable(error + u": "_s + line));
+            const QString id = batch.value(u"meter"_s).toString();
+            ++batches[id];
+            QCOMPARE(batch.value(u"name"_s).toString(), u"Feeder "_s + id.mid(1));
+            const qint64 ts = qint64(batch.value(u"ts"_s).toDouble());
+            QVERIFY2(ts >= startedMs && ts <= endedMs, qPrintable(line));
+            QVERIFY2(!batch.contains(u"errors"_s), qPrintable(line));
+            const QJsonObject values = batch.value(u"values"_s).toObject();
+            const QJsonObject units = batch.value(u"units"_s).toObject();
+            QCOMPARE(values.size(), expectedItems().size());
+            for (auto it = values.begin(); it != values.end(); ++it) {
+                QVERIFY2(it.value().isDouble(), qPrintable(line));
+                const QString problem
+                    = checkReading(it.key(), it.value().toDouble(), units.value(it.key()).toString());
+                QVERIFY2(problem.isEmpty(), qPrintable(problem + u" in "_s + line));
+            }
+        }
+        QCOMPARE(batches.size(), 3);
+        for (auto it = batches.cbegin(); it != batches.cend(); ++it)
+            QVERIFY2(it.value() >= 3,
+                qPrintable(u"%1: %2 batches\n"_s.arg(it.key()).arg(it.value()) + r.describe()));
+
+        const auto summary = summaryOf(r.err);
+        QVERIFY2(!summary.isEmpty(), qPrintable(r.err));
+        QCOMPARE(summary.value(u"meters"_s), 3);
+        QCOMPARE(summary.value(u"completed"_s), qint64(r.lines().size()));
+        QVERIFY(summary.value(u"polls"_s) >= summary.value(u"completed"_s));
+        QVERIFY(summary.value(u"bytes_sent"_s) > 0);
+        QVERIFY(summary.value(u"bytes_received"_s) > 0);
+        // Errors and state lines go to stderr with the prefix; nothing else is there.
+        for (const QString &line : r.errLines())
+            QVERIFY2(line.startsWith(u"dlmsctl: "_s) || line.startsWith(u"poll: "_s), qPrintable(line));
+        QCOMPARE(simulate.terminate(), 0);
+    }
+
+    void textLines()
+    {
+        SimulateProcess simulate({u"--meters"_s, u"2"_s, u"--port"_s, u"0"_s, u"--transport"_s, u"hdlc"_s});
+        QVERIFY2(simulate.waitReady(), qPrintable(simulate.describe()));
+        QTemporaryDir dir;
+        QList<SiteMeter> meters = simulatedMeters(simulate);
+        QCOMPARE(meters.size(), 2);
+        meters[1].extra.insert(u"colour"_s, u"red"_s);
+        const QString site
+            = writeSite(dir, siteJson(meters, QJsonObject {{u"transport"_s, u"hdlc"_s}, {u"workers"_s, 1}}));
+
+        const CliRun r = runCli({u"poll"_s, u"--config"_s, site, u"--seconds"_s, u"1"_s});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        // An unknown key is a warning, not an error.
+        QVERIFY2(
+            r.err.contains(u"dlmsctl: warning: "_s + site + u": meters[1].colour: unknown key, ignored"_s),
+            qPrintable(r.err));
+
+        static const QRegularExpression timestamp(u"^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$"_s);
+        QSet<QString> seen;
+        for (const QString &line : r.lines()) {
+            const QStringList cols = columns(line);
+            QVERIFY2(cols.size() == 4, qPrintable(line));
+            QVERIFY2(timestamp.match(cols[0]).hasMatch(), qPrintable(line));
+            QVERIFY2(cols[1] == u"Feeder 1" || cols[1] == u"Feeder 2", qPrintable(line));
+            const auto quantity = parseQuantity(cols[3]);
+            QVERIFY2(quantity, qPrintable(line));
+            const QString problem = checkReading(cols[2], quantity->value, quantity->unit);
+            QVERIFY2(problem.isEmpty(), qPrintable(problem + u" in "_s + line));
+            seen.insert(cols[1] + u'/' + cols[2]);
+        }
+        // Every item of every meter was printed at least once.
+        QCOMPARE(seen.size(), 2 * expectedItems().size());
+        QCOMPARE(summaryOf(r.err).value(u"meters"_s), 2);
+        QCOMPARE(simulate.terminate(), 0);
+    }
+
+    // A meter that answers some items with an error still delivers: the failed items say why,
+    // text values print as text.
+    void failedItemsAndText_data()
+    {
+        QTest::addColumn<bool>("json");
+        QTest::newRow("json") << true;
+        QTest::newRow("text") << false;
+    }
+    void failedItemsAndText()
+    {
+        QFETCH(bool, json);
+        SimulateProcess simulate({u"--meters"_s, u"1"_s, u"--port"_s, u"0"_s});
+        QVERIFY2(simulate.waitReady(), qPrintable(simulate.describe()));
+        QTemporaryDir dir;
+        const QString site = writeSite(dir,
+            siteJson(simulatedMeters(simulate),
+                QJsonObject {{u"items"_s,
+                    QJsonArray {u"0.0.96.1.0.255"_s, u"1.0.99.98.0.255"_s, u"1.0.32.7.0.255"_s}}}));
+        QStringList args {u"poll"_s, u"--config"_s, site, u"--seconds"_s, u"1"_s};
+        if (json)
+            args << u"--json"_s;
+        const CliRun r = runCli(args);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        QVERIFY2(!r.lines().isEmpty(), qPrintable(r.describe()));
+        if (json) {
+            const QJsonObject batch = parseJsonObject(r.lines().first());
+            QCOMPARE(
+                batch.value(u"values"_s).toObject().value(u"serial_number"_s).toString(), u"SIM00000001"_s);
+            QCOMPARE(batch.value(u"errors"_s).toObject(),
+                (QJsonObject {{u"obis_1_0_99_98_0_255"_s, u"object-undefined"_s}}));
+            QVERIFY(!batch.value(u"values"_s).toObject().contains(u"obis_1_0_99_98_0_255"_s));
+            QVERIFY(!batch.value(u"units"_s).toObject().contains(u"serial_number"_s));
+            QCOMPARE(batch.value(u"units"_s).toObject().value(u"voltage_l1"_s).toString(), u"V"_s);
+        } else {
+            const QStringList lines = r.lines().mid(0, 3);
+            QCOMPARE(columns(lines.value(0)).mid(1),
+                (QStringList {u"Feeder 1"_s, u"serial_number"_s, u"SIM00000001"_s}));
+            QCOMPARE(columns(lines.value(1)).mid(1),
+                (QStringList {u"Feeder 1"_s, u"obis_1_0_99_98_0_255"_s, u"error: object-undefined"_s}));
+            QCOMPARE(columns(lines.value(2)).value(2), u"voltage_l1"_s);
+        }
+        QCOMPARE(simulate.terminate(), 0);
+    }
+
+    void deadMeterExitsFive()
+    {
+        SimulateProcess simulate({u"--meters"_s, u"2"_s, u"--port"_s, u"0"_s});
+        QVERIFY2(simulate.waitReady(), qPrintable(simulate.describe()));
+        QTemporaryDir dir;
+        QList<SiteMeter> meters = simulatedMeters(simulate);
+        const quint16 closed = unusedPort();
+        QVERIFY(closed != 0);
+        meters.append({u"dead"_s, u"Nobody home"_s, closed, {}});
+        const QString site = writeSite(dir, siteJson(meters));
+
+        const CliRun r = runCli({u"poll"_s, u"--config"_s, site, u"--seconds"_s, u"2"_s, u"--json"_s});
+        QVERIFY2(r.exitCode == 5, qPrintable(r.describe()));
+        QSet<QString> delivered;
+        for (const QString &line : r.lines())
+            delivered.insert(parseJsonObject(line).value(u"meter"_s).toString());
+        QCOMPARE(delivered, (QSet<QString> {u"m1"_s, u"m2"_s}));
+        QVERIFY2(r.err.contains(u"\ndlmsctl: dead: backing-off: "_s)
+                || r.err.startsWith(u"dlmsctl: dead: backing-off: "_s),
+            qPrintable(r.err));
+        QVERIFY2(!r.err.contains(u"dlmsctl: m1: backing-off"_s), qPrintable(r.err));
+        QVERIFY2(r.err.contains(u"1 of 3 meters delivered no readings: dead"_s), qPrintable(r.err));
+        const auto summary = summaryOf(r.err);
+        QVERIFY2(summary.value(u"failed"_s) > 0, qPrintable(r.err));
+        QVERIFY(summary.value(u"completed"_s) >= 2);
+        QCOMPARE(simulate.terminate(), 0);
+    }
+
+    void passwordsNeverPrinted()
+    {
+        const QString secret = u"Sekr3t-Pw9"_s;
+        const QString wrong = u"Wr0ng-Pw-77"_s;
+        SimulateProcess simulate(
+            {u"--meters"_s, u"2"_s, u"--port"_s, u"0"_s, u"--password"_s, secret, u"--require-auth"_s});
+        QVERIFY2(simulate.waitReady(), qPrintable(simulate.describe()));
+        QTemporaryDir dir;
+        QList<SiteMeter> meters = simulatedMeters(simulate);
+        QCOMPARE(meters.size(), 2);
+        QFile secretFile(dir.filePath(u"pw.txt"_s));
+        QVERIFY(secretFile.open(QIODevice::WriteOnly));
+        secretFile.write(secret.toUtf8() + "\n");
+        secretFile.close();
+        meters[0].extra = QJsonObject {
+            {u"auth"_s, u"low"_s}, {u"password"_s, QString(u"file:"_s + secretFile.fileName())}};
+        meters[1].extra = QJsonObject {{u"auth"_s, u"low"_s}, {u"password"_s, u"env:DLMSCTL_TST_POLL_PW"_s}};
+        const QString site = writeSite(dir, siteJson(meters));
+
+        qputenv("DLMSCTL_TST_POLL_PW", wrong.toUtf8());
+        const CliRun r = runCli({u"poll"_s, u"--config"_s, site, u"--seconds"_s, u"2"_s});
+        qunsetenv("DLMSCTL_TST_POLL_PW");
+        // The right secret reads, the wrong one is refused; neither is ever shown.
+        QVERIFY2(r.exitCode == 5, qPrintable(r.describe()));
+        QVERIFY2(
+            !r.lines().isEmpty() && r.lines().first().contains(u"  Feeder 1  "_s), qPrintable(r.describe()));
+        QVERIFY2(r.err.contains(u"dlmsctl: m2: backing-off: "_s), qPrintable(r.err));
+        QVERIFY(!r.out.contains(u"Feeder 2"_s));
+        for (const QString &pw : {secret, wrong}) {
+            QVERIFY2(!r.out.contains(pw), qPrintable(pw));
+            QVERIFY2(!r.err.contains(pw), qPrintable(pw));
+        }
+        QCOMPARE(simulate.terminate(), 0);
+    }
+
+    void stopsOnSigterm()
+    {
+        SimulateProcess simulate({u"--meters"_s, u"1"_s, u"--port"_s, u"0"_s});
+        QVERIFY2(simulate.waitReady(), qPrintable(simulate.describe()));
+        QTemporaryDir dir;
+        const QString site = writeSite(dir, siteJson(simulatedMeters(simulate)));
+
+        QProcess poll;
+        QSignalSpy output(&poll, &QProcess::readyReadStandardOutput);
+        QSignalSpy finished(&poll, &QProcess::finished);
+        poll.start(dlmsctlPath(), {u"poll"_s, u"--config"_s, site, u"--json"_s});
+        poll.closeWriteChannel();
+        // Runs without --seconds until told to stop; the first batch shows it is polling.
+        QVERIFY(
+            spinUntil(output, QDeadlineTimer(10000), [&] { return poll.state() == QProcess::NotRunning; }));
+        QCOMPARE(poll.state(), QProcess::Running);
+        poll.terminate();
+        QVERIFY(spinUntil(finished, QDeadlineTimer(10000), [] { return false; }));
+        const QString err = QString::fromUtf8(poll.readAllStandardError());
+        QVERIFY2(exitCodeOf(poll) == 0, qPrintable(err));
+        QCOMPARE(summaryOf(err).value(u"meters"_s), 1);
+        QVERIFY(summaryOf(err).value(u"completed"_s) >= 1);
+        QCOMPARE(simulate.terminate(), 0);
+    }
+
+    void usageAndConfigErrors_data()
+    {
+        QTest::addColumn<QStringList>("args"); // @SITE@ = a file with `json`
+        QTest::addColumn<QByteArray>("json");
+        QTest::addColumn<QString>("message"); // @SITE@ = its path
+
+        const QByteArray good = R"({"meters":[{"id":"m1","host":"127.0.0.1","items":["1.0.1.8.0.255"]}]})";
+        QTest::newRow("no-config") << QStringList {u"poll"_s} << good << u"dlmsctl: --config is required"_s;
+        QTest::newRow("bad-seconds") << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s, u"--seconds"_s,
+            u"x"_s} << good << u"dlmsctl: --seconds must be a number"_s;
+        QTest::newRow("bad-workers") << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s, u"--workers"_s,
+            u"-1"_s} << good << u"dlmsctl: --workers must be a number"_s;
+        QTest::newRow("unknown-option")
+            << QStringList {u"poll"_s, u"--colour"_s} << good << u"dlmsctl: Unknown option 'colour'."_s;
+        QTest::newRow("argument") << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s, u"extra"_s} << good
+                                  << u"dlmsctl: poll takes no arguments"_s;
+        QTest::newRow("missing-file") << QStringList {u"poll"_s, u"--config"_s, u"@SITE@.missing"_s} << good
+                                      << u"dlmsctl: cannot read @SITE@.missing: "_s;
+        QTest::newRow("port-out-of-range")
+            << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s}
+            << QByteArray(
+                   R"({"meters":[{"id":"m1","host":"127.0.0.1","port":70000,"items":["1.0.1.8.0.255"]}]})")
+            << u"dlmsctl: @SITE@: meters[0].port: must be an integer from 1 to 65535 (got 70000)"_s;
+        QTest::newRow("malformed-json")
+            << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s} << QByteArray("{\"meters\": [}")
+            << u"dlmsctl: @SITE@: invalid JSON at byte "_s;
+        QTest::newRow("no-meters") << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s}
+                                   << QByteArray(R"({"polling":{"interval_ms":1000}})")
+                                   << u"dlmsctl: @SITE@: meters: no meters to poll"_s;
+    }
+    void usageAndConfigErrors()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QByteArray, json);
+        QFETCH(QString, message);
+        QTemporaryDir dir;
+        const QString site = writeSite(dir, json);
+        args.replaceInStrings(u"@SITE@"_s, site);
+        message.replace(u"@SITE@"_s, site);
+        const CliRun r = runCli(args);
+        QVERIFY2(r.exitCode == 2, qPrintable(r.describe()));
+        QVERIFY2(r.out.isEmpty(), qPrintable(r.describe()));
+        QVERIFY2(r.err.startsWith(message), qPrintable(r.describe()));
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_DlmsctlPoll)
+#include "tst_dlmsctl_poll.moc"
