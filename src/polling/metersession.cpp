@@ -122,6 +122,7 @@ void MeterSession::resetItems()
     m_scalers.assign(count, std::nullopt);
     m_units.assign(count, QString());
     m_scaledItems.clear();
+    m_snapshotColumn.assign(count, -1);
     for (size_t i = 0; i < count; ++i) {
         if (m_config.items[i].isScaled())
             m_scaledItems.push_back(quint32(i));
@@ -179,8 +180,60 @@ void MeterSession::onConnectionState(DlmsConnection::State state)
 void MeterSession::onAssociated()
 {
     ++m_traffic.associations;
+    prepareAssociation();
+}
+
+void MeterSession::prepareAssociation()
+{
+    m_snapshotColumn.assign(m_config.items.size(), -1);
+    if (!m_config.snapshotProfile) {
+        planChunks();
+        startScalerRead();
+        return;
+    }
+    m_phase = Phase::Columns;
+    m_chunkIndex = 0;
+    QPointer<MeterSession> guard(this);
+    setState(MeterState::Associating,
+        u"reading the capture objects of %1"_s.arg(m_config.snapshotProfile->toString()));
+    if (guard && m_phase == Phase::Columns && m_chunkIndex == 0 && m_inflightSeq == 0)
+        sendNext();
+}
+
+void MeterSession::columnsDone(const dlms::ClientSession::Response *response)
+{
+    // Items the profile captures come from its row; the rest (or all of them, when the
+    // capture objects cannot be read) are read by GET as usual.
+    const dlms::DataResult *result
+        = response && !response->error && !response->results.empty() ? &response->results.front() : nullptr;
+    if (result && result->ok() && result->value.type() == dlms::DataType::Array) {
+        const dlms::ValueList &columns = result->value.items();
+        for (size_t c = 0; c < columns.size(); ++c) {
+            const auto column = dlms::CaptureObject::fromValue(columns[c]);
+            if (!column || column->dataIndex != 0)
+                continue;
+            for (size_t i = 0; i < m_config.items.size(); ++i) {
+                const PollItem &item = m_config.items[i];
+                if (m_snapshotColumn[i] < 0 && item.classId == column->classId
+                    && item.obis == column->instance && item.attribute == column->attributeId)
+                    m_snapshotColumn[i] = qint32(c);
+            }
+        }
+    }
     planChunks();
     startScalerRead();
+}
+
+const std::vector<MeterSession::Chunk> &MeterSession::currentChunks() const
+{
+    switch (m_phase) {
+    case Phase::Columns:
+        return m_columnChunks;
+    case Phase::Scalers:
+        return m_scalerChunks;
+    default:
+        return m_pollChunks;
+    }
 }
 
 void MeterSession::planChunks()
@@ -202,7 +255,17 @@ void MeterSession::planChunks()
         for (size_t begin = 0; begin < count; begin += size_t(perRequest))
             chunks.push_back(Chunk {quint32(begin), quint32(std::min(count, begin + size_t(perRequest)))});
     };
-    split(m_config.items.size(), m_pollChunks);
+    m_listItems.clear();
+    bool snapshot = false;
+    for (size_t i = 0; i < m_config.items.size(); ++i) {
+        if (i < m_snapshotColumn.size() && m_snapshotColumn[i] >= 0)
+            snapshot = true;
+        else
+            m_listItems.push_back(quint32(i));
+    }
+    split(m_listItems.size(), m_pollChunks);
+    if (snapshot)
+        m_pollChunks.insert(m_pollChunks.begin(), Chunk {0, 0, true});
     split(m_scaledItems.size(), m_scalerChunks);
 }
 
@@ -287,11 +350,11 @@ void MeterSession::sendNext()
 {
     if (m_phase == Phase::Idle || m_inflightSeq != 0 || m_connection->state() != State::Ready)
         return;
-    const std::vector<Chunk> &chunks = m_phase == Phase::Scalers ? m_scalerChunks : m_pollChunks;
+    const std::vector<Chunk> &chunks = currentChunks();
     if (m_chunkIndex >= chunks.size()) {
         if (m_phase == Phase::Scalers)
             scalersDone(true);
-        else
+        else if (m_phase == Phase::Poll)
             pollDone();
         return;
     }
@@ -307,7 +370,7 @@ void MeterSession::sendNext()
     const Chunk chunk = chunks[m_chunkIndex];
     const bool scalers = m_phase == Phase::Scalers;
     auto attributeOf = [&](quint32 index) {
-        const PollItem &item = m_config.items[scalers ? m_scaledItems[index] : index];
+        const PollItem &item = m_config.items[scalers ? m_scaledItems[index] : m_listItems[index]];
         return dlms::AttributeDescriptor {item.classId, item.obis, scalers ? qint8(3) : item.attribute};
     };
     const quint64 seq = ++m_requestSeq;
@@ -317,7 +380,10 @@ void MeterSession::sendNext()
     m_issuing = true;
     QPointer<MeterSession> guard(this);
     dlms::ClientSession::RequestId id = 0;
-    if (chunk.end - chunk.begin == 1) {
+    if (chunk.snapshot) {
+        const qint8 attribute = m_phase == Phase::Columns ? 3 : 2; // capture_objects : buffer
+        id = m_connection->get(dlms::AttributeDescriptor {7, *m_config.snapshotProfile, attribute});
+    } else if (chunk.end - chunk.begin == 1) {
         id = m_connection->get(attributeOf(chunk.begin));
     } else {
         std::vector<dlms::AttributeRequest> list;
@@ -363,7 +429,14 @@ void MeterSession::onResponse(const dlms::ClientSession::Response &response)
         m_traffic.rttMaxUs = std::max(m_traffic.rttMaxUs, us);
         recordSample(m_rttUs, us);
     }
-    const std::vector<Chunk> &chunks = m_phase == Phase::Scalers ? m_scalerChunks : m_pollChunks;
+    if (m_phase == Phase::Columns) {
+        m_phase = Phase::Idle;
+        if (response.error)
+            ++m_traffic.protocolErrors;
+        columnsDone(&response);
+        return;
+    }
+    const std::vector<Chunk> &chunks = currentChunks();
     if (m_chunkIndex < chunks.size())
         applyChunk(chunks[m_chunkIndex], response);
     ++m_chunkIndex;
@@ -393,42 +466,76 @@ void MeterSession::applyChunk(const Chunk &chunk, const dlms::ClientSession::Res
         return;
     }
 
-    for (quint32 i = chunk.begin; i < chunk.end && i < m_poll.readings.size(); ++i) {
-        Reading &reading = m_poll.readings[i];
-        const dlms::DataResult *result = resultOf(i);
-        if (!result) {
-            reading.quality = Quality::Failed;
-            reading.error = response.error ? response.error->message : u"no result for this item"_s;
-            m_poll.lastError = reading.error;
-            continue;
+    if (chunk.snapshot) {
+        // One row of the snapshot profile (the last, should the meter keep more than one).
+        const dlms::DataResult *result = resultOf(chunk.begin);
+        const dlms::ValueList *row = nullptr;
+        QString why = response.error ? response.error->message : u"no result for this item"_s;
+        if (result && result->ok()) {
+            const dlms::Value &buffer = result->value;
+            if (buffer.type() == dlms::DataType::Array && !buffer.items().empty()
+                && buffer.items().back().type() == dlms::DataType::Structure)
+                row = &buffer.items().back().items();
+            else
+                why = u"the snapshot profile's buffer holds no row"_s;
+        } else if (result) {
+            why = dlms::dataAccessResultName(quint8(result->result));
         }
-        if (!result->ok()) {
-            reading.quality = Quality::Failed;
-            reading.error = dlms::dataAccessResultName(quint8(result->result));
-            m_poll.lastError = reading.error;
-            continue;
-        }
-        const dlms::Value &value = result->value;
-        const bool scaled = m_config.items[i].isScaled();
-        if (value.isNumber()) {
-            if (scaled && m_scalers[i]) {
-                reading.value = dlms::scaledValue(value, m_scalers[i]->scaler).value_or(0.0);
-                reading.unit = m_units[i];
+        for (quint32 i = 0; i < m_snapshotColumn.size(); ++i) {
+            const qint32 column = m_snapshotColumn[i];
+            if (column < 0)
+                continue;
+            if (row && size_t(column) < row->size()) {
+                const dlms::DataResult cell {dlms::DataAccessResult::Success, (*row)[size_t(column)]};
+                fillReading(i, &cell, {});
             } else {
-                reading.value = value.toDouble().value_or(0.0);
-                if (scaled)
-                    reading.quality = Quality::Unscaled;
+                fillReading(i, nullptr, row ? u"the snapshot row has no column %1"_s.arg(column) : why);
             }
-        } else if (value.type() == dlms::DataType::Boolean) {
-            reading.value = value.toBool().value_or(false) ? 1.0 : 0.0;
-        } else if (isText(value.type())
-            || (value.type() == dlms::DataType::OctetString && isPrintable(value.bytes()))) {
-            reading.value = value.string();
-        } else if (const auto clock = value.asDateTime()) {
-            reading.value = clock->toString();
-        } else if (!value.isNull()) {
-            reading.value = value.toText();
         }
+        return;
+    }
+    for (quint32 i = chunk.begin; i < chunk.end && i < m_listItems.size(); ++i)
+        fillReading(m_listItems[i], resultOf(i),
+            response.error ? response.error->message : u"no result for this item"_s);
+}
+
+void MeterSession::fillReading(quint32 item, const dlms::DataResult *result, const QString &why)
+{
+    if (item >= m_poll.readings.size())
+        return;
+    Reading &reading = m_poll.readings[item];
+    if (!result) {
+        reading.quality = Quality::Failed;
+        reading.error = why;
+        m_poll.lastError = reading.error;
+        return;
+    }
+    if (!result->ok()) {
+        reading.quality = Quality::Failed;
+        reading.error = dlms::dataAccessResultName(quint8(result->result));
+        m_poll.lastError = reading.error;
+        return;
+    }
+    const dlms::Value &value = result->value;
+    const bool scaled = m_config.items[item].isScaled();
+    if (value.isNumber()) {
+        if (scaled && m_scalers[item]) {
+            reading.value = dlms::scaledValue(value, m_scalers[item]->scaler).value_or(0.0);
+            reading.unit = m_units[item];
+        } else {
+            reading.value = value.toDouble().value_or(0.0);
+            if (scaled)
+                reading.quality = Quality::Unscaled;
+        }
+    } else if (value.type() == dlms::DataType::Boolean) {
+        reading.value = value.toBool().value_or(false) ? 1.0 : 0.0;
+    } else if (isText(value.type())
+        || (value.type() == dlms::DataType::OctetString && isPrintable(value.bytes()))) {
+        reading.value = value.string();
+    } else if (const auto clock = value.asDateTime()) {
+        reading.value = clock->toString();
+    } else if (!value.isNull()) {
+        reading.value = value.toText();
     }
 }
 
@@ -656,8 +763,9 @@ void MeterSession::reconfigure(const MeterConfig &config)
     const MeterConfig old = std::exchange(m_config, config);
     m_config.id = old.id;
     m_connection->setOptions(connectionOptions());
-    const bool itemsChanged
-        = m_config.items != old.items || m_config.maxItemsPerRequest != old.maxItemsPerRequest;
+    const bool itemsChanged = m_config.items != old.items
+        || m_config.maxItemsPerRequest != old.maxItemsPerRequest
+        || m_config.snapshotProfile != old.snapshotProfile;
     if (itemsChanged) {
         resetItems();
         m_poll.readings.clear();
@@ -705,8 +813,7 @@ void MeterSession::reconfigure(const MeterConfig &config)
         m_poll.dueNs = dueNs;
         m_poll.retriesLeft = retriesLeft;
     }
-    planChunks();
-    startScalerRead();
+    prepareAssociation();
 }
 
 void MeterSession::setTracing(bool on)

@@ -77,7 +77,9 @@ Q_SIGNALS:
     void stopped();
 
 private:
-    enum class Phase : quint8 { Idle, Scalers, Poll }; // what the requests on the wire are for
+    // What the requests on the wire are for: the snapshot profile's capture objects, the
+    // scaler_units, or a poll.
+    enum class Phase : quint8 { Idle, Columns, Scalers, Poll };
     // A poll that came due and has not ended: waiting for the association, or being read.
     struct PendingPoll {
         bool active = false;
@@ -86,10 +88,12 @@ private:
         std::vector<Reading> readings; // in item order, filled chunk by chunk
         QString lastError; // the last chunk or item failure, for the state reason
     };
-    // One request: a half-open range of the items (poll) or of m_scaledItems (scaler read).
+    // One request: a half-open range of m_listItems (poll) or of m_scaledItems (scaler read),
+    // or the snapshot profile's buffer (poll) / capture objects (columns).
     struct Chunk {
         quint32 begin = 0;
         quint32 end = 0;
+        bool snapshot = false;
     };
 
     void setState(MeterState state, const QString &reason = {});
@@ -102,7 +106,11 @@ private:
     void onResynchronizing(const dlms::Error &error);
     void onClosed();
     void onBackoffTimer();
+    void prepareAssociation(); // capture objects (if a snapshot profile), chunks, scalers
+    void columnsDone(const dlms::ClientSession::Response *response);
     void planChunks();
+    const std::vector<Chunk> &currentChunks() const;
+    void fillReading(quint32 item, const dlms::DataResult *result, const QString &why);
     void startScalerRead();
     void scalersDone(bool read);
     void runPoll();
@@ -134,6 +142,9 @@ private:
     std::vector<std::optional<dlms::ScalerUnit>> m_scalers;
     std::vector<QString> m_units; // unit symbol per item, from its scaler_unit
     std::vector<quint32> m_scaledItems; // indices of the items with isScaled()
+    std::vector<qint32> m_snapshotColumn; // per item: its column in the snapshot row, or -1
+    std::vector<quint32> m_listItems; // indices of the items read by GET (not from the snapshot)
+    std::vector<Chunk> m_columnChunks {Chunk {0, 1, true}};
     std::vector<Chunk> m_pollChunks; // planned per association (negotiated PDU, conformance)
     std::vector<Chunk> m_scalerChunks;
     bool m_withList = false; // the meter negotiated multiple-references

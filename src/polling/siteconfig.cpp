@@ -283,6 +283,15 @@ private:
                 if (!d)
                     return d.error();
                 c.maxRequestsPerSecond = *d;
+            } else if (key == u"snapshot_profile") {
+                if (v.isNull() || (v.isString() && v.toString().isEmpty())) {
+                    c.snapshotProfile.reset();
+                } else {
+                    const auto profile = obis(path, v);
+                    if (!profile)
+                        return profile.error();
+                    c.snapshotProfile = *profile;
+                }
             } else if (key == u"hdlc") {
                 failed = applyHdlc(path, v, c.hdlc);
             } else if (key == u"backoff") {
@@ -627,6 +636,8 @@ QJsonObject meterConfigToJson(const MeterConfig &config, bool withSecrets)
     }
     o.insert(u"hdlc"_s, hdlc);
     o.insert(u"max_requests_per_s"_s, config.maxRequestsPerSecond);
+    if (config.snapshotProfile)
+        o.insert(u"snapshot_profile"_s, config.snapshotProfile->toString());
     o.insert(u"backoff"_s,
         QJsonObject {{u"initial_ms"_s, config.backoff.initialMs}, {u"max_ms"_s, config.backoff.maxMs},
             {u"multiplier"_s, config.backoff.multiplier}, {u"jitter"_s, config.backoff.jitter}});

@@ -23,6 +23,7 @@ namespace polling {
 //       "interval_ms": 5000, "connect_timeout_ms": 5000, "timeout_ms": 5000, "retries": 1,
 //       "association": "keep-open" | "per-poll", "max_pdu": 65535, "max_items_per_request": 32,
 //       "hdlc": { "max_info": 128, "window": 1 }, "max_requests_per_s": 0,
+//       "snapshot_profile": "1.0.94.91.0.255",   (optional: see MeterConfig::snapshotProfile)
 //       "backoff": { "initial_ms": 1000, "max_ms": 60000, "multiplier": 2, "jitter": 0.2 },
 //       "breaker": { "failures": 5, "open_ms": 300000 },
 //       "items": [ "1.0.32.7.0.255",

@@ -181,6 +181,8 @@ private slots:
     void requestsAreSplit();
     void textAndFailedItems_data() { addTransportRows(); }
     void textAndFailedItems();
+    void snapshotProfile_data();
+    void snapshotProfile();
     void pollAccounting();
     void scalersReReadAfterReconnect_data() { addTransportRows(); }
     void scalersReReadAfterReconnect();
@@ -487,6 +489,69 @@ void tst_MeterSession::textAndFailedItems()
         qPrintable(batch.readings[5].value.toString()));
     QCOMPARE(tally(session).valuesRead, quint64(5));
     QCOMPARE(tally.total.pollsCompleted, quint64(1));
+}
+
+void tst_MeterSession::snapshotProfile_data()
+{
+    QTest::addColumn<dlms::Transport>("transport");
+    QTest::addColumn<bool>("profileExists");
+    QTest::newRow("wrapper") << dlms::Transport::Wrapper << true;
+    QTest::newRow("hdlc") << dlms::Transport::Hdlc << true;
+    QTest::newRow("wrapper-no-such-profile") << dlms::Transport::Wrapper << false;
+}
+
+void tst_MeterSession::snapshotProfile()
+{
+    // The registers come from one GET of the instantaneous profile's buffer, the serial number
+    // (not captured) by its own GET; values equal the model's. A profile the meter lacks leaves
+    // every item to the GET-with-list.
+    QFETCH(dlms::Transport, transport);
+    QFETCH(bool, profileExists);
+    auto simulator = startSimulator(transport);
+    QVERIFY(simulator);
+    MeterConfig config = configFor(*simulator, AssociationMode::KeepOpen);
+    config.items.resize(10);
+    config.items.push_back({u"serial"_s, dlms::Obis(0, 0, 96, 1, 0, 255), 1, 2});
+    config.snapshotProfile = profileExists ? sim::InstantaneousProfileObis : dlms::Obis(1, 0, 94, 91, 9, 255);
+    MeterSession session(config);
+    QSignalSpy batches(&session, &MeterSession::readingsReady);
+    Tally tally;
+    session.start();
+    QTRY_COMPARE_WITH_TIMEOUT(session.state(), MeterState::Associated, kWait);
+    // AARQ, capture objects, scaler_units.
+    QCOMPARE(tally(session).requestsSent, quint64(3));
+
+    constexpr int polls = 3;
+    for (int i = 0; i < polls; ++i) {
+        const quint64 before = tally(session).requestsSent;
+        const quint64 sentBefore = tally.total.bytesSent;
+        session.poll(polling::steadyNowNs());
+        QVERIFY(batches.wait(kWait));
+        tally(session);
+        QCOMPARE(tally.total.requestsSent - before, quint64(profileExists ? 2 : 1));
+        if (profileExists && transport == dlms::Transport::Wrapper) {
+            // Profile buffer (8 + 13) and serial number (8 + 13): far less than 11 descriptors.
+            QCOMPARE(tally.total.bytesSent - sentBefore, quint64(42));
+        }
+    }
+    for (int b = 0; b < polls; ++b) {
+        const ReadingsBatch batch = batchAt(batches, b);
+        QCOMPARE(batch.readings.size(), size_t(11));
+        for (size_t i = 0; i < 10; ++i) {
+            const polling::PollItem &item = config.items[i];
+            const polling::Reading &reading = batch.readings[i];
+            QCOMPARE(reading.key, item.key);
+            QCOMPARE(reading.quality, Quality::Good);
+            const auto scalerUnit = dlms::ScalerUnit::fromValue(modelGet(*simulator, item, 3).value);
+            QVERIFY(scalerUnit);
+            QCOMPARE(reading.unit, dlms::unitSymbol(scalerUnit->unit));
+            QCOMPARE(reading.value.toDouble(),
+                dlms::scaledValue(modelGet(*simulator, item, 2).value, scalerUnit->scaler).value());
+        }
+        QCOMPARE(batch.readings[10].value.toString(), simulator->meter(0).serialNumber());
+    }
+    QCOMPARE(tally.total.valuesRead, quint64(polls * 11));
+    QCOMPARE(tally.total.pollsFailed, quint64(0));
 }
 
 void tst_MeterSession::pollAccounting()

@@ -62,6 +62,7 @@ MeterConfig everythingChanged()
     c.maxItemsPerRequest = 5;
     c.hdlc = dlms::hdlc::LinkParameters {2030, 32, 7, 1};
     c.maxRequestsPerSecond = 2.5;
+    c.snapshotProfile = dlms::Obis(1, 0, 94, 91, 0, 255);
     c.backoff = polling::BackoffPolicy {250, 120'000, 1.5, 0.35};
     c.breaker = polling::CircuitBreakerPolicy {0, 1000};
     return c;
@@ -222,6 +223,8 @@ private slots:
                 + (keys.isEmpty() ? QByteArray() : ',' + keys) + "}]}";
         };
         QTest::newRow("port-too-large") << meter(R"("port":70000)") << u"meters[0].port"_s << u"1 to 65535"_s;
+        QTest::newRow("snapshot-not-obis") << meter(R"("snapshot_profile":"instant")")
+                                           << u"meters[0].snapshot_profile"_s << u"not an OBIS code"_s;
         QTest::newRow("port-zero") << meter(R"("port":0)") << u"meters[0].port"_s << u"got 0"_s;
         QTest::newRow("port-fractional") << meter(R"("port":4059.5)") << u"meters[0].port"_s << u"integer"_s;
         QTest::newRow("port-string") << meter(R"("port":"4059")") << u"meters[0].port"_s
