@@ -603,19 +603,8 @@ int runBenchPoll(const QStringList &arguments)
         {u"timeout-ms"_s, u"Connect and request timeout (default 5000)."_s, u"T"_s, u"5000"_s},
         {u"warmup-s"_s, u"Longest warm-up before measuring anyway (default 30)."_s, u"W"_s, u"30"_s},
     });
-    if (!parser.parse(arguments)) {
-        err << "dlmsctl: " << parser.errorText() << '\n';
-        return 2;
-    }
-    if (parser.isSet(u"help"_s)) {
-        out << verbHelpText(parser, u"bench poll"_s);
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty()) {
-        err << "dlmsctl: bench poll takes no arguments (got '" << parser.positionalArguments().join(u' ')
-            << "')\n";
-        return 2;
-    }
+    if (const auto done = parseVerbArguments(parser, arguments, u"bench poll"_s, false))
+        return *done;
     const auto options = benchOptions(parser);
     if (!options) {
         err << "dlmsctl: " << options.error().message << '\n';

@@ -3,6 +3,7 @@
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QFile>
+#include <QtCore/QTextStream>
 
 using namespace Qt::StringLiterals;
 
@@ -35,6 +36,26 @@ QString verbHelpText(const QCommandLineParser &parser, const QString &verb)
     if (!arguments.isEmpty() && text.startsWith(usage))
         text.replace(0, usage.size(), u"Usage: dlmsctl "_s + verb);
     return text;
+}
+
+std::optional<int> parseVerbArguments(
+    QCommandLineParser &parser, const QStringList &arguments, const QString &verb, bool takesArguments)
+{
+    QTextStream err(stderr);
+    if (!parser.parse(arguments)) {
+        err << "dlmsctl: " << parser.errorText() << '\n';
+        return 2;
+    }
+    if (parser.isSet(u"help"_s)) {
+        QTextStream(stdout) << verbHelpText(parser, verb);
+        return 0;
+    }
+    if (!takesArguments && !parser.positionalArguments().isEmpty()) {
+        err << "dlmsctl: " << verb << " takes no arguments (got '" << parser.positionalArguments().join(u' ')
+            << "')\n";
+        return 2;
+    }
+    return std::nullopt;
 }
 
 void addConnectionOptions(QCommandLineParser &parser)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+
 #include <dlmsconnection.h>
 
 #include <QtCore/QString>
@@ -28,3 +30,7 @@ QString exitCodesHelp();
 // The parser's help with the usage line naming the verb ("Usage: dlmsctl read [options] …"):
 // QCommandLineParser takes the program name from argv[0], which has neither.
 QString verbHelpText(const QCommandLineParser &parser, const QString &verb);
+// Parses a verb's arguments: a parse error or unexpected positional arguments → message on
+// stderr and 2; --help → the help on stdout and 0; otherwise nullopt (go on).
+std::optional<int> parseVerbArguments(
+    QCommandLineParser &parser, const QStringList &arguments, const QString &verb, bool takesArguments);

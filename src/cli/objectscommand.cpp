@@ -63,19 +63,8 @@ int runObjectsCommand(const QStringList &arguments)
         + exitCodesHelp());
     parser.addHelpOption();
     addConnectionOptions(parser);
-    if (!parser.parse(arguments)) {
-        err << "dlmsctl: " << parser.errorText() << '\n';
-        return 2;
-    }
-    if (parser.isSet(u"help"_s)) {
-        out << verbHelpText(parser, u"objects"_s);
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty()) {
-        err << "dlmsctl: objects takes no arguments (got '" << parser.positionalArguments().join(u' ')
-            << "')\n";
-        return 2;
-    }
+    if (const auto done = parseVerbArguments(parser, arguments, u"objects"_s, false))
+        return *done;
     const auto options = connectionOptions(parser);
     if (!options) {
         err << "dlmsctl: " << options.error().message << '\n';

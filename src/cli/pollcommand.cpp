@@ -134,18 +134,8 @@ int runPollCommand(const QStringList &arguments)
         {u"json"_s, u"Print one JSON object per poll per line instead of text."_s},
         {u"workers"_s, u"Worker threads (default: the file's polling.workers; 0 = one per core)."_s, u"N"_s},
     });
-    if (!parser.parse(arguments)) {
-        err << "dlmsctl: " << parser.errorText() << '\n';
-        return 2;
-    }
-    if (parser.isSet(u"help"_s)) {
-        out << verbHelpText(parser, u"poll"_s);
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty()) {
-        err << "dlmsctl: poll takes no arguments (got '" << parser.positionalArguments().join(u' ') << "')\n";
-        return 2;
-    }
+    if (const auto done = parseVerbArguments(parser, arguments, u"poll"_s, false))
+        return *done;
     const QString configPath = parser.value(u"config"_s);
     if (configPath.isEmpty()) {
         err << "dlmsctl: --config is required\n";

@@ -394,14 +394,8 @@ int runReadCommand(const QStringList &arguments)
         {u"to-entry"_s, u"Profile: last entry (0 = the last one)."_s, u"M"_s},
     });
     parser.addPositionalArgument(u"ITEM"_s, u"Attribute to read: [CLASS/]OBIS[:ATTR]."_s, u"ITEM..."_s);
-    if (!parser.parse(arguments)) {
-        err << "dlmsctl: " << parser.errorText() << '\n';
-        return 2;
-    }
-    if (parser.isSet(u"help"_s)) {
-        out << verbHelpText(parser, u"read"_s);
-        return 0;
-    }
+    if (const auto done = parseVerbArguments(parser, arguments, u"read"_s, true))
+        return *done;
     const auto options = connectionOptions(parser);
     if (!options) {
         err << "dlmsctl: " << options.error().message << '\n';

@@ -7,43 +7,15 @@
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
-#include <QtCore/QSocketNotifier>
 #include <QtCore/QTextStream>
 
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
-#include <fcntl.h>
 #include <set>
-#include <sys/socket.h>
-#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 
 namespace {
-
-// SIGINT/SIGTERM → one byte down a socketpair (async-signal-safe) → the event loop quits.
-int g_signalPipe[2] = {-1, -1};
-
-void onSignal(int)
-{
-    const int saved = errno;
-    const char byte = 1;
-    [[maybe_unused]] const auto written = ::write(g_signalPipe[0], &byte, 1);
-    errno = saved;
-}
-
-bool installSignalPipe()
-{
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_signalPipe) != 0)
-        return false;
-    ::fcntl(g_signalPipe[0], F_SETFL, ::fcntl(g_signalPipe[0], F_GETFL) | O_NONBLOCK);
-    struct sigaction action = {};
-    action.sa_handler = onSignal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    return ::sigaction(SIGINT, &action, nullptr) == 0 && ::sigaction(SIGTERM, &action, nullptr) == 0;
-}
 
 QString describeFaults(const sim::FaultConfig &f)
 {
@@ -200,19 +172,8 @@ int runSimulateCommand(const QStringList &arguments)
         {u"silent"_s, u"Fault: accept connections, never answer."_s},
         {u"faults-on"_s, u"Apply the faults only to these meters (1-based), e.g. 2,5."_s, u"LIST"_s},
     });
-    if (!parser.parse(arguments)) {
-        err << "dlmsctl: " << parser.errorText() << '\n';
-        return 2;
-    }
-    if (parser.isSet(u"help"_s)) {
-        out << verbHelpText(parser, u"simulate"_s);
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty()) {
-        err << "dlmsctl: simulate takes no arguments (got '" << parser.positionalArguments().join(u' ')
-            << "')\n";
-        return 2;
-    }
+    if (const auto done = parseVerbArguments(parser, arguments, u"simulate"_s, false))
+        return *done;
     auto options = simulateOptions(parser);
     if (!options) {
         err << "dlmsctl: " << options.error().message << '\n';
@@ -229,16 +190,10 @@ int runSimulateCommand(const QStringList &arguments)
         err << "dlmsctl: " << started.error().message << '\n';
         return 3;
     }
-    if (!installSignalPipe()) {
+    if (!onTerminationSignal(&simulator, [] { QCoreApplication::quit(); })) {
         err << "dlmsctl: cannot install the signal handlers: " << qt_error_string(errno) << '\n';
         return 3;
     }
-    QSocketNotifier notifier(g_signalPipe[1], QSocketNotifier::Read);
-    QObject::connect(&notifier, &QSocketNotifier::activated, &notifier, [] {
-        char byte = 0;
-        [[maybe_unused]] const auto got = ::read(g_signalPipe[1], &byte, 1);
-        QCoreApplication::quit();
-    });
 
     const QString transport = dlms::transportName(options->config.transport);
     for (int i = 0; i < simulator.meterCount(); ++i) {
