@@ -171,8 +171,14 @@ int runPollCommand(const QStringList &arguments)
     }
     err.flush();
 
-    // One socket per meter, plus the threads' and Qt's own descriptors.
-    raiseOpenFileLimit(quint64(site->meters.size()) + 64);
+    // One socket per meter, plus the threads' and Qt's own descriptors. Short of that, meters
+    // beyond the limit would fail to connect one by one, looking like dead meters.
+    const quint64 wantedFiles = quint64(site->meters.size()) + 64;
+    if (const quint64 limit = raiseOpenFileLimit(wantedFiles); limit > 0 && limit < wantedFiles) {
+        err << "dlmsctl: " << configPath << ": " << site->meters.size() << " meters need " << wantedFiles
+            << " open files, but the limit is " << limit << " (see ulimit -Hn)\n";
+        return 2;
+    }
 
     polling::PollScheduler::Options schedulerOptions;
     schedulerOptions.workers = int(workers.value_or(site->workers));
@@ -228,7 +234,9 @@ int runPollCommand(const QStringList &arguments)
                 it->troubled = false;
                 break;
             case polling::MeterState::Disconnected:
-                print = !reason.isEmpty() && !stopping;
+                // Once (a per-poll meter is idle between polls, every time: routine).
+                print = !reason.isEmpty() && !stopping && !it->announced;
+                it->announced = true;
                 break;
             default:
                 break;

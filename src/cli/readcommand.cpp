@@ -180,7 +180,7 @@ QString cellText(const ProfileColumn &column, const dlms::Value &value)
         return {};
     if (column.clock) {
         if (const auto dt = value.asDateTime())
-            return isoDateTime(*dt);
+            return dlms::isoDateTime(*dt);
     }
     if (column.scalerUnit && value.isNumber())
         return dlms::scaledText(value, column.scalerUnit->scaler);
@@ -200,7 +200,7 @@ QJsonValue cellJson(const ProfileColumn &column, const dlms::Value &value)
         return QJsonValue(QJsonValue::Null);
     if (column.clock) {
         if (const auto dt = value.asDateTime())
-            return isoDateTime(*dt);
+            return dlms::isoDateTime(*dt);
     }
     if (column.scalerUnit)
         return scaledJson(value, column.scalerUnit->scaler);

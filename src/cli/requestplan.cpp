@@ -1,23 +1,12 @@
 #include "requestplan.h"
 
-qsizetype encodedItemSize(const dlms::AttributeRequest &item)
+qsizetype accessSelectionSize(const dlms::AttributeRequest &item)
 {
-    // class-id (2) + instance-id (6) + attribute-id (1) + access-selection present flag (1).
-    qsizetype size = 10;
-    if (item.access) {
-        QByteArray parameters;
-        dlms::axdr::encode(item.access->parameters, parameters);
-        size += 1 + parameters.size(); // selector + its parameters
-    }
-    return size;
-}
-
-qsizetype withListRequestSize(qsizetype count, qsizetype itemBytes)
-{
-    // tag, request type, invoke-id-and-priority, then the item count (a BER length).
-    QByteArray countBytes;
-    dlms::axdr::encodeLength(quint32(count), countBytes);
-    return 3 + countBytes.size() + itemBytes;
+    if (!item.access)
+        return 0;
+    QByteArray parameters;
+    dlms::axdr::encode(item.access->parameters, parameters);
+    return 1 + parameters.size();
 }
 
 std::vector<RequestBatch> planGetRequests(
@@ -31,17 +20,17 @@ std::vector<RequestBatch> planGetRequests(
     }
     const qsizetype limit = serverMaxPdu == 0 ? 0xFFFF : serverMaxPdu;
     RequestBatch current;
-    qsizetype currentBytes = 0;
+    qsizetype accessBytes = 0;
     for (size_t i = 0; i < items.size(); ++i) {
-        const qsizetype size = encodedItemSize(items[i]);
+        const qsizetype access = accessSelectionSize(items[i]);
         if (!current.empty()
-            && withListRequestSize(qsizetype(current.size()) + 1, currentBytes + size) > limit) {
+            && dlms::getWithListRequestSize(qsizetype(current.size()) + 1, accessBytes + access) > limit) {
             batches.push_back(std::move(current));
             current.clear();
-            currentBytes = 0;
+            accessBytes = 0;
         }
         current.push_back(i);
-        currentBytes += size;
+        accessBytes += access;
     }
     if (!current.empty())
         batches.push_back(std::move(current));

@@ -8,10 +8,9 @@
 // each filled up to the meter's max PDU; without, one GET per attribute.
 using RequestBatch = std::vector<size_t>; // indexes into the attribute list
 
-// Bytes one item adds to a GET-Request-With-List (descriptor + access selection).
-qsizetype encodedItemSize(const dlms::AttributeRequest &item);
-// Bytes of a GET-Request-With-List of `count` items whose sizes add up to `itemBytes`.
-qsizetype withListRequestSize(qsizetype count, qsizetype itemBytes);
+// Bytes an item's selective access adds to a GET-Request-With-List (selector and parameters;
+// 0 without): the `accessBytes` of dlms::getWithListRequestSize().
+qsizetype accessSelectionSize(const dlms::AttributeRequest &item);
 
 // serverMaxPdu 0 (unknown) is taken as 65535. A batch of one item goes as a GET-Request-Normal.
 std::vector<RequestBatch> planGetRequests(

@@ -572,6 +572,18 @@ Result<std::vector<DataResult>> decodeBlockDataList(QByteArrayView data, const a
         r, MinDataResultSize, what, [&](ByteReader &in) { return readDataResult(in, limits, what); });
 }
 
+qsizetype getWithListRequestSize(qsizetype count, qsizetype accessBytes)
+{
+    // Tag, request type and invoke-id-and-priority; class-id (2), instance-id (6),
+    // attribute-id (1) and the access-selection flag (1) per item.
+    const qsizetype countBytes = count < 0x80 ? 1
+        : count < 0x100                       ? 2
+        : count < 0x10000                     ? 3
+        : count < 0x1000000                   ? 4
+                                              : 5;
+    return 3 + countBytes + 10 * count + accessBytes;
+}
+
 void encode(const GetRequest &request, QByteArray &out)
 {
     out.reserve(out.size() + 16 + qsizetype(request.items.size()) * 10);

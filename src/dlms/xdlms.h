@@ -187,6 +187,11 @@ struct ConfirmedServiceError {
     QString describe() const; // "initiateError: initiate / dlms-version-too-low"
 };
 
+// Bytes of a GET-Request-With-List APDU of `count` attributes: header, item count (a BER
+// length), and 10 bytes per attribute (descriptor and access-selection flag). `accessBytes`
+// adds the selective access of the items that have one (selector + encoded parameters each).
+qsizetype getWithListRequestSize(qsizetype count, qsizetype accessBytes = 0);
+
 void encode(const GetRequest &request, QByteArray &out);
 void encode(const GetResponse &response, QByteArray &out);
 void encode(const SetRequest &request, QByteArray &out);

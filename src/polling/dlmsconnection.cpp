@@ -1,9 +1,10 @@
 #include "dlmsconnection.h"
 
+#include "meterconfig.h"
+
 #include <QtCore/QMetaMethod>
 #include <QtCore/QPointer>
 #include <QtCore/QTimer>
-#include <QtNetwork/QHostAddress>
 #include <QtNetwork/QTcpSocket>
 
 using namespace Qt::StringLiterals;
@@ -62,10 +63,7 @@ DlmsConnection::~DlmsConnection()
 
 QString DlmsConnection::peer() const
 {
-    const QHostAddress address(m_options.host);
-    if (address.protocol() == QAbstractSocket::IPv6Protocol)
-        return u'[' + m_options.host + u"]:"_s + QString::number(m_options.port);
-    return m_options.host + u':' + QString::number(m_options.port);
+    return formatEndpoint(m_options.host, m_options.port);
 }
 
 void DlmsConnection::setState(State state)

@@ -1,6 +1,9 @@
 #include "meterconfig.h"
 
+#include <QtCore/QSet>
 #include <QtNetwork/QHostAddress>
+
+#include <cmath>
 
 using namespace Qt::StringLiterals;
 
@@ -31,12 +34,17 @@ dlms::ClientConfig MeterConfig::clientConfig() const
     return client;
 }
 
-QString MeterConfig::endpoint() const
+QString formatEndpoint(const QString &host, quint16 port)
 {
     const QHostAddress address(host);
     if (address.protocol() == QAbstractSocket::IPv6Protocol)
         return u'[' + host + u"]:"_s + QString::number(port);
     return host + u':' + QString::number(port);
+}
+
+QString MeterConfig::endpoint() const
+{
+    return formatEndpoint(host, port);
 }
 
 bool MeterConfig::needsReconnect(const MeterConfig &other) const
@@ -46,7 +54,106 @@ bool MeterConfig::needsReconnect(const MeterConfig &other) const
         || clientAddress != other.clientAddress || serverAddress != other.serverAddress
         || physicalAddress != other.physicalAddress || authentication != other.authentication
         || password != other.password || maxPduSize != other.maxPduSize || hdlc != other.hdlc
-        || connectTimeoutMs != other.connectTimeoutMs || associationMode != other.associationMode;
+        || associationMode != other.associationMode;
+}
+
+std::optional<MeterConfigProblem> findMeterConfigProblem(const MeterConfig &config)
+{
+    using Problem = std::optional<MeterConfigProblem>;
+    auto atLeast = [](const QString &field, qint64 value, qint64 min) -> Problem {
+        if (value >= min)
+            return std::nullopt;
+        return MeterConfigProblem {field, u"must be at least %1 (got %2)"_s.arg(min).arg(value)};
+    };
+    auto within = [](const QString &field, qint64 value, qint64 min, qint64 max,
+                      const QString &context = {}) -> Problem {
+        if (value >= min && value <= max)
+            return std::nullopt;
+        return MeterConfigProblem {
+            field, u"must be from %1 to %2%3 (got %4)"_s.arg(min).arg(max).arg(context).arg(value)};
+    };
+    auto first = [](std::initializer_list<Problem> problems) -> Problem {
+        for (const Problem &problem : problems) {
+            if (problem)
+                return problem;
+        }
+        return std::nullopt;
+    };
+
+    if (config.id.isEmpty())
+        return MeterConfigProblem {u"id"_s, u"must not be empty"_s};
+    if (config.host.isEmpty())
+        return MeterConfigProblem {u"host"_s, u"must not be empty"_s};
+    if (auto p = within(u"port"_s, config.port, 1, 65535))
+        return p;
+    if (config.items.empty())
+        return MeterConfigProblem {u"items"_s, u"must name at least one value to read"_s};
+    QSet<QString> keys;
+    keys.reserve(qsizetype(config.items.size()));
+    for (size_t i = 0; i < config.items.size(); ++i) {
+        const PollItem &item = config.items[i];
+        const QString path = u"items[%1]"_s.arg(i);
+        if (item.key.isEmpty())
+            return MeterConfigProblem {path + u".key"_s, u"must not be empty"_s};
+        if (keys.contains(item.key))
+            return MeterConfigProblem {path + u".key"_s, u"duplicate key '%1'"_s.arg(item.key)};
+        keys.insert(item.key);
+        if (auto p = first({atLeast(path + u".class"_s, item.classId, 1),
+                atLeast(path + u".attribute"_s, item.attribute, 1)}))
+            return p;
+    }
+
+    // HDLC carries the client address in 7 bits and the upper and lower server addresses in 14.
+    const bool hdlc = config.transport == dlms::Transport::Hdlc;
+    const QString transport = hdlc ? u" with HDLC"_s : QString();
+    if (auto p = first({within(u"client_address"_s, config.clientAddress, 1, hdlc ? 0x7F : 0xFFFF, transport),
+            within(u"server_address"_s, config.serverAddress, 1, hdlc ? 0x3FFF : 0xFFFF, transport),
+            within(u"physical_address"_s, config.physicalAddress, 0, 0x3FFF)}))
+        return p;
+    if (config.authentication == dlms::Authentication::Low && config.password.isEmpty())
+        return MeterConfigProblem {u"password"_s, u"is required with auth \"low\""_s};
+
+    if (auto p = first({atLeast(u"interval_ms"_s, config.pollIntervalMs, 1),
+            atLeast(u"connect_timeout_ms"_s, config.connectTimeoutMs, 1),
+            atLeast(u"timeout_ms"_s, config.requestTimeoutMs, 1), within(u"retries"_s, config.retries, 0, 10),
+            within(u"max_pdu"_s, config.maxPduSize, 64, 65535),
+            atLeast(u"max_items_per_request"_s, config.maxItemsPerRequest, 1),
+            within(u"hdlc.max_info_tx"_s, config.hdlc.maxInfoTx, 32, 2030),
+            within(u"hdlc.max_info_rx"_s, config.hdlc.maxInfoRx, 32, 2030),
+            within(u"hdlc.window_tx"_s, config.hdlc.windowTx, 1, 7),
+            within(u"hdlc.window_rx"_s, config.hdlc.windowRx, 1, 7)}))
+        return p;
+    if (!std::isfinite(config.maxRequestsPerSecond) || config.maxRequestsPerSecond < 0)
+        return MeterConfigProblem {
+            u"max_requests_per_s"_s, u"must be a number ≥ 0 (got %1)"_s.arg(config.maxRequestsPerSecond)};
+
+    const BackoffPolicy &backoff = config.backoff;
+    if (auto p = atLeast(u"backoff.initial_ms"_s, backoff.initialMs, MinBackoffMs))
+        return p;
+    if (backoff.maxMs < backoff.initialMs)
+        return MeterConfigProblem {u"backoff.max_ms"_s,
+            u"must not be less than backoff.initial_ms (%1 < %2)"_s.arg(backoff.maxMs)
+                .arg(backoff.initialMs)};
+    if (!(backoff.multiplier >= 1 && backoff.multiplier <= 100))
+        return MeterConfigProblem {
+            u"backoff.multiplier"_s, u"must be from 1 to 100 (got %1)"_s.arg(backoff.multiplier)};
+    if (!(backoff.jitter >= 0 && backoff.jitter <= 1))
+        return MeterConfigProblem {
+            u"backoff.jitter"_s, u"must be from 0 to 1 (got %1)"_s.arg(backoff.jitter)};
+    return first({atLeast(u"breaker.failures"_s, config.breaker.failureThreshold, 0),
+        atLeast(u"breaker.open_ms"_s, config.breaker.openMs, MinBreakerOpenMs)});
+}
+
+dlms::Result<void> validateMeterConfig(const MeterConfig &config)
+{
+    const auto problem = findMeterConfigProblem(config);
+    if (!problem)
+        return {};
+    const QString who = !config.id.isEmpty() ? config.id
+        : !config.name.isEmpty()             ? config.name
+                                             : config.endpoint();
+    return dlms::makeError(dlms::ErrorCode::InvalidArgument,
+        u"meter \"%1\": %2 %3"_s.arg(who, problem->field, problem->problem));
 }
 
 QString defaultTelemetryKey(const dlms::Obis &obis)

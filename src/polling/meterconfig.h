@@ -1,6 +1,7 @@
 #pragma once
 
 #include <clientsession.h>
+#include <error.h>
 #include <obis.h>
 
 #include <QtCore/QString>
@@ -17,8 +18,15 @@ struct PollItem {
     quint16 classId = 3; // 1 Data, 3 Register, 4 Extended Register, …
     qint8 attribute = 2;
 
-    // Registers (class 3 and 4) at attribute 2 are scaled with their cached scaler_unit.
-    bool isScaled() const { return attribute == 2 && (classId == 3 || classId == 4); }
+    // Registers (class 3 and 4) at attribute 2 and demand registers (class 5) at attributes 2
+    // and 3 (current and last average) are scaled with their cached scaler_unit.
+    bool isScaled() const
+    {
+        return (attribute == 2 && (classId == 3 || classId == 4))
+            || (classId == 5 && (attribute == 2 || attribute == 3));
+    }
+    // The scaler_unit attribute of a scaled item: 3 for registers, 4 for demand registers.
+    qint8 scalerAttribute() const { return classId == 5 ? 4 : 3; }
     bool operator==(const PollItem &) const = default;
 };
 
@@ -87,6 +95,29 @@ struct MeterConfig {
     bool needsReconnect(const MeterConfig &other) const;
     bool operator==(const MeterConfig &) const = default;
 };
+
+// "host:port", with the host in brackets when it is an IPv6 address ("[::1]:4059").
+QString formatEndpoint(const QString &host, quint16 port);
+
+// Lower bounds on the waits after failures: below them a refusing meter is hammered with
+// connection attempts.
+inline constexpr int MinBackoffMs = 100;
+inline constexpr int MinBreakerOpenMs = 1000;
+
+// The first rule a configuration breaks: the field by its site-file key path
+// ("backoff.initial_ms", "items[2].key", "hdlc.max_info_tx") and what is wrong with it
+// ("must be at least 100 (got 1)").
+struct MeterConfigProblem {
+    QString field;
+    QString problem;
+};
+std::optional<MeterConfigProblem> findMeterConfigProblem(const MeterConfig &config);
+
+// Every rule a meter configuration must follow, wherever it comes from (site file, GUI,
+// PollScheduler::addMeter). The error is InvalidArgument and names the meter and the field by
+// its site-file key ("meter m1: backoff.initial_ms must be at least 100 (got 1)"); the site
+// parser prefixes file and JSON path.
+dlms::Result<void> validateMeterConfig(const MeterConfig &config);
 
 // The telemetry key of a well-known OBIS code ("1.0.32.7.0.255" → "voltage_l1"), else the
 // OBIS code with '_' for '.' ("obis_1_0_99_1_0_255").

@@ -2,6 +2,8 @@
 
 #include "backoff.h"
 
+#include <valuetext.h>
+
 #include <QtCore/QDateTime>
 #include <QtCore/QMetaMethod>
 #include <QtCore/QPointer>
@@ -23,15 +25,6 @@ constexpr size_t MaxSamples = size_t(1) << 16;
 
 using State = DlmsConnection::State;
 
-// Bytes of a GET-Request-With-List APDU for `count` attributes without selective access: tag,
-// choice and invoke-id-and-priority, the A-XDR count, then per attribute class-id (2),
-// instance-id (6), attribute-id (1) and the access-selection flag (1).
-qsizetype getWithListSize(qsizetype count)
-{
-    const qsizetype countSize = count < 0x80 ? 1 : count < 0x100 ? 2 : 3;
-    return 3 + countSize + 10 * count;
-}
-
 quint32 micros(qint64 ns)
 {
     return quint32(std::clamp<qint64>(ns / 1000, 0, std::numeric_limits<quint32>::max()));
@@ -45,16 +38,13 @@ QString secondsText(int ms)
     return QString::number(ms / 1000.0, 'f', ms >= 10000 && ms % 1000 == 0 ? 0 : 1);
 }
 
-bool isText(dlms::DataType type)
+// Answers that will not change by asking again: the scaler_unit is not read again on this
+// association.
+bool isPermanent(dlms::DataAccessResult result)
 {
-    return type == dlms::DataType::VisibleString || type == dlms::DataType::Utf8String;
-}
-
-// An octet-string reads as text only when it is printable ASCII (serial numbers, names); else
-// as a date-time when it is one (most meters carry clocks so), else in hex.
-bool isPrintable(const QByteArray &bytes)
-{
-    return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
+    return result == dlms::DataAccessResult::ObjectUndefined
+        || result == dlms::DataAccessResult::ReadWriteDenied
+        || result == dlms::DataAccessResult::ScopeOfAccessViolated;
 }
 
 } // namespace
@@ -121,7 +111,9 @@ void MeterSession::resetItems()
     const size_t count = m_config.items.size();
     m_scalers.assign(count, std::nullopt);
     m_units.assign(count, QString());
+    m_scalerMissing.assign(count, false);
     m_scaledItems.clear();
+    m_scalerItems.clear();
     m_snapshotColumn.assign(count, -1);
     for (size_t i = 0; i < count; ++i) {
         if (m_config.items[i].isScaled())
@@ -188,7 +180,7 @@ void MeterSession::prepareAssociation()
     m_snapshotColumn.assign(m_config.items.size(), -1);
     if (!m_config.snapshotProfile) {
         planChunks();
-        startScalerRead();
+        startScalerRead(false);
         return;
     }
     m_phase = Phase::Columns;
@@ -221,7 +213,7 @@ void MeterSession::columnsDone(const dlms::ClientSession::Response *response)
         }
     }
     planChunks();
-    startScalerRead();
+    startScalerRead(false);
 }
 
 const std::vector<MeterSession::Chunk> &MeterSession::currentChunks() const
@@ -247,9 +239,10 @@ void MeterSession::planChunks()
     if (m_withList) {
         perRequest = std::min<qsizetype>(
             std::max(1, m_config.maxItemsPerRequest), std::max<qsizetype>(1, (pdu - 4) / 10));
-        while (perRequest > 1 && getWithListSize(perRequest) > pdu)
+        while (perRequest > 1 && dlms::getWithListRequestSize(perRequest) > pdu)
             --perRequest;
     }
+    m_perRequest = perRequest;
     auto split = [perRequest](size_t count, std::vector<Chunk> &chunks) {
         chunks.clear();
         for (size_t begin = 0; begin < count; begin += size_t(perRequest))
@@ -266,13 +259,29 @@ void MeterSession::planChunks()
     split(m_listItems.size(), m_pollChunks);
     if (snapshot)
         m_pollChunks.insert(m_pollChunks.begin(), Chunk {0, 0, true});
-    split(m_scaledItems.size(), m_scalerChunks);
 }
 
-void MeterSession::startScalerRead()
+void MeterSession::startScalerRead(bool onlyMissing)
 {
-    m_scalers.assign(m_config.items.size(), std::nullopt);
-    m_units.assign(m_config.items.size(), QString());
+    m_scalerItems.clear();
+    if (onlyMissing) {
+        // One request's worth per poll: the others wait for the next polls.
+        for (quint32 item : m_scaledItems) {
+            if (m_scalerMissing[item] && qsizetype(m_scalerItems.size()) < m_perRequest)
+                m_scalerItems.push_back(item);
+        }
+    } else {
+        m_scalers.assign(m_config.items.size(), std::nullopt);
+        m_units.assign(m_config.items.size(), QString());
+        m_scalerMissing.assign(m_config.items.size(), false);
+        m_scalerItems = m_scaledItems;
+        for (quint32 item : m_scaledItems)
+            m_scalerMissing[item] = true;
+    }
+    m_scalerChunks.clear();
+    for (size_t begin = 0; begin < m_scalerItems.size(); begin += size_t(m_perRequest))
+        m_scalerChunks.push_back(
+            Chunk {quint32(begin), quint32(std::min(m_scalerItems.size(), begin + size_t(m_perRequest)))});
     if (m_scalerChunks.empty()) {
         scalersDone(false);
         return;
@@ -280,7 +289,8 @@ void MeterSession::startScalerRead()
     m_phase = Phase::Scalers;
     m_chunkIndex = 0;
     QPointer<MeterSession> guard(this);
-    setState(MeterState::Associating);
+    // A re-read before a poll is part of that poll.
+    setState(onlyMissing ? MeterState::Polling : MeterState::Associating);
     if (guard && m_phase == Phase::Scalers && m_chunkIndex == 0 && m_inflightSeq == 0)
         sendNext();
 }
@@ -324,10 +334,22 @@ void MeterSession::poll(qint64 dueNs)
     m_poll.dueNs = dueNs;
     m_poll.retriesLeft = std::max(0, m_config.retries);
     if (m_connection->state() == State::Ready && m_phase == Phase::Idle)
-        runPoll();
+        beginPoll();
     else if (m_connection->state() == State::Closed || m_connection->state() == State::Releasing)
         openConnection();
     // Otherwise the association under way runs it when it is ready.
+}
+
+void MeterSession::beginPoll()
+{
+    // scaler_units that failed for a reason that may pass (a busy meter right after the AARE)
+    // are asked again, at most one request per poll, before the poll itself.
+    const bool missing = std::any_of(
+        m_scaledItems.begin(), m_scaledItems.end(), [this](quint32 item) { return m_scalerMissing[item]; });
+    if (missing)
+        startScalerRead(true);
+    else
+        runPoll();
 }
 
 void MeterSession::runPoll()
@@ -370,8 +392,9 @@ void MeterSession::sendNext()
     const Chunk chunk = chunks[m_chunkIndex];
     const bool scalers = m_phase == Phase::Scalers;
     auto attributeOf = [&](quint32 index) {
-        const PollItem &item = m_config.items[scalers ? m_scaledItems[index] : m_listItems[index]];
-        return dlms::AttributeDescriptor {item.classId, item.obis, scalers ? qint8(3) : item.attribute};
+        const PollItem &item = m_config.items[scalers ? m_scalerItems[index] : m_listItems[index]];
+        return dlms::AttributeDescriptor {
+            item.classId, item.obis, scalers ? item.scalerAttribute() : item.attribute};
     };
     const quint64 seq = ++m_requestSeq;
     m_inflightSeq = seq;
@@ -453,12 +476,17 @@ void MeterSession::applyChunk(const Chunk &chunk, const dlms::ClientSession::Res
     };
 
     if (m_phase == Phase::Scalers) {
-        for (quint32 i = chunk.begin; i < chunk.end; ++i) {
+        for (quint32 i = chunk.begin; i < chunk.end && i < m_scalerItems.size(); ++i) {
             const dlms::DataResult *result = resultOf(i);
-            if (!result || !result->ok())
+            const quint32 item = m_scalerItems[i];
+            // No answer (exception, lost response) or a passing refusal: asked again later.
+            if (!result || (!result->ok() && !isPermanent(result->result)))
                 continue;
+            m_scalerMissing[item] = false;
+            if (!result->ok())
+                continue;
+            // A value that is no scaler_unit stays unscaled: the meter would answer it again.
             if (const auto scalerUnit = dlms::ScalerUnit::fromValue(result->value)) {
-                const quint32 item = m_scaledItems[i];
                 m_scalers[item] = *scalerUnit;
                 m_units[item] = dlms::unitSymbol(scalerUnit->unit);
             }
@@ -529,13 +557,10 @@ void MeterSession::fillReading(quint32 item, const dlms::DataResult *result, con
         }
     } else if (value.type() == dlms::DataType::Boolean) {
         reading.value = value.toBool().value_or(false) ? 1.0 : 0.0;
-    } else if (isText(value.type())
-        || (value.type() == dlms::DataType::OctetString && isPrintable(value.bytes()))) {
-        reading.value = value.string();
-    } else if (const auto clock = value.asDateTime()) {
-        reading.value = clock->toString();
     } else if (!value.isNull()) {
-        reading.value = value.toText();
+        // Text by the rule dlmsctl read uses too; a clock's time is an octet-string on the wire.
+        const PollItem &polled = m_config.items[item];
+        reading.value = dlms::valueText(value, polled.classId == 8 && polled.attribute == 2);
     }
 }
 
@@ -549,13 +574,10 @@ void MeterSession::pollDone()
             ++values;
     }
     if (values == 0) {
+        // The meter answered, but nothing it answered is a value: no retry, no reconnect.
         ++m_traffic.pollsFailed;
-        ++m_consecutiveFailures;
-        if (breakerTrips()) {
-            openCircuit(u"poll failed: %1"_s.arg(poll.lastError));
-            return;
-        }
-        afterPoll();
+        if (!failureOpensCircuit(u"poll failed: %1"_s.arg(poll.lastError)))
+            afterPoll();
         return;
     }
 
@@ -600,10 +622,7 @@ void MeterSession::onFailed(const dlms::Error &error)
 {
     if (error.code == dlms::ErrorCode::Timeout)
         ++m_traffic.timeouts;
-    m_inflightSeq = 0;
-    m_deferred.reset();
-    m_phase = Phase::Idle;
-    m_rateTimer->stop();
+    dropInflight();
     m_openWhenClosed = false;
     if (m_stopping) {
         finishStop();
@@ -611,57 +630,57 @@ void MeterSession::onFailed(const dlms::Error &error)
     }
     if (m_paused)
         return;
-    failure(error);
-}
-
-void MeterSession::failure(const dlms::Error &error)
-{
-    if (m_poll.active) {
-        if (m_poll.retriesLeft > 0 && !m_halfOpen) {
-            // The same poll (same due time) again, on a new connection.
-            --m_poll.retriesLeft;
-            ++m_traffic.reconnects;
-            openConnection();
-            return;
-        }
-        ++m_traffic.pollsFailed;
-        m_poll = PendingPoll {};
-    }
-    ++m_consecutiveFailures;
-    if (breakerTrips()) {
-        openCircuit(error.message);
+    switch (connectionFailure(error)) {
+    case FailureOutcome::Retry:
+        // The same poll (same due time) again, on a new connection.
+        ++m_traffic.reconnects;
+        openConnection();
+        return;
+    case FailureOutcome::Failed: {
+        const int delayMs = backoffDelayMs(m_config.backoff, m_consecutiveFailures, m_random);
+        m_backoffTimer->start(delayMs);
+        setState(MeterState::BackingOff, u"%1; retry in %2 s"_s.arg(error.message, secondsText(delayMs)));
         return;
     }
-    const int delayMs = backoffDelayMs(m_config.backoff, m_consecutiveFailures, m_random);
-    m_backoffTimer->start(delayMs);
-    setState(MeterState::BackingOff, u"%1; retry in %2 s"_s.arg(error.message, secondsText(delayMs)));
+    case FailureOutcome::CircuitOpened:
+        return;
+    }
 }
 
 void MeterSession::onResynchronizing(const dlms::Error &error)
 {
-    // The request on the wire timed out and the HDLC link is being reset on the same socket.
+    // The request on the wire timed out and the HDLC link is being reset on the same socket:
+    // a reconnect of its own, after which a poll with retries left runs again.
     ++m_traffic.timeouts;
     ++m_traffic.reconnects;
-    m_inflightSeq = 0;
-    m_deferred.reset();
-    m_phase = Phase::Idle;
-    m_rateTimer->stop();
+    dropInflight();
     if (m_paused || m_stopping)
         return;
-    if (m_poll.active && m_poll.retriesLeft > 0 && !m_halfOpen) {
-        --m_poll.retriesLeft; // runs again once associated
-    } else {
-        if (m_poll.active) {
-            ++m_traffic.pollsFailed;
-            m_poll = PendingPoll {};
-        }
-        ++m_consecutiveFailures;
-        if (breakerTrips()) {
-            openCircuit(error.message);
-            return;
-        }
-    }
+    if (connectionFailure(error) == FailureOutcome::CircuitOpened)
+        return;
     setState(MeterState::Associating, u"resynchronising the HDLC link: %1"_s.arg(error.message));
+}
+
+MeterSession::FailureOutcome MeterSession::connectionFailure(const dlms::Error &error)
+{
+    if (m_poll.active && m_poll.retriesLeft > 0 && !m_halfOpen) {
+        --m_poll.retriesLeft;
+        return FailureOutcome::Retry;
+    }
+    if (m_poll.active) {
+        ++m_traffic.pollsFailed;
+        m_poll = PendingPoll {};
+    }
+    return failureOpensCircuit(error.message) ? FailureOutcome::CircuitOpened : FailureOutcome::Failed;
+}
+
+bool MeterSession::failureOpensCircuit(const QString &lastError)
+{
+    ++m_consecutiveFailures;
+    if (!breakerTrips())
+        return false;
+    openCircuit(lastError);
+    return true;
 }
 
 void MeterSession::openCircuit(const QString &lastError)
@@ -704,13 +723,30 @@ void MeterSession::onClosed()
         m_connection->open();
 }
 
-void MeterSession::abandonWork()
+void MeterSession::dropInflight()
 {
-    m_poll = PendingPoll {};
+    // Its answer, should one still come, no longer matches m_inflightSeq / m_inflightId.
     m_inflightSeq = 0;
     m_deferred.reset();
     m_phase = Phase::Idle;
     m_rateTimer->stop();
+}
+
+void MeterSession::abandonWork()
+{
+    dropInflight();
+    m_poll = PendingPoll {};
+}
+
+void MeterSession::requeuePoll()
+{
+    dropInflight();
+    if (!m_poll.active)
+        return;
+    // Same due time (its latency covers the interruption); not a failure, so no retry is spent.
+    m_poll.readings.clear();
+    m_poll.lastError.clear();
+    m_poll.retriesLeft = std::min(m_poll.retriesLeft, std::max(0, m_config.retries));
 }
 
 void MeterSession::stop()
@@ -766,19 +802,12 @@ void MeterSession::reconfigure(const MeterConfig &config)
     const bool itemsChanged = m_config.items != old.items
         || m_config.maxItemsPerRequest != old.maxItemsPerRequest
         || m_config.snapshotProfile != old.snapshotProfile;
-    if (itemsChanged) {
+    if (itemsChanged)
         resetItems();
-        m_poll.readings.clear();
-    }
 
     if (m_config.needsReconnect(old)) {
         // The poll under way (if any) stays due and runs on the new association.
-        const bool pollDue = m_poll.active;
-        abandonWork();
-        if (pollDue) {
-            m_poll.active = true;
-            m_poll.retriesLeft = std::max(0, m_config.retries);
-        }
+        requeuePoll();
         m_backoffTimer->stop();
         m_consecutiveFailures = 0;
         m_halfOpen = false;
@@ -804,15 +833,7 @@ void MeterSession::reconfigure(const MeterConfig &config)
         return;
     // Same association, new items: read their scalers before the next poll. A poll being read
     // with the old items starts over once they are in.
-    const bool pollDue = m_poll.active;
-    const qint64 dueNs = m_poll.dueNs;
-    const int retriesLeft = m_poll.retriesLeft;
-    abandonWork();
-    if (pollDue) {
-        m_poll.active = true;
-        m_poll.dueNs = dueNs;
-        m_poll.retriesLeft = retriesLeft;
-    }
+    requeuePoll();
     prepareAssociation();
 }
 

@@ -22,7 +22,8 @@ qint64 steadyNowNs();
 
 // One meter, polled for as long as it lives: a DlmsConnection (socket and timers) driven
 // without ever blocking. The scheduler says when a poll is due; the session connects,
-// associates, reads every register's scaler_unit once per association, and answers each poll
+// associates, reads every register's scaler_unit once per association (one that failed for a
+// passing reason is asked again before a later poll, one request per poll), answers each poll
 // with one GET-with-list per chunk of items (split to fit the negotiated PDU and
 // maxItemsPerRequest; single GETs when the meter lacks multiple-references). Failures lead to
 // retries, then exponential backoff with jitter, then the circuit breaker. Traffic is summed
@@ -61,7 +62,8 @@ public:
     bool hasTraffic() const; // anything to take
 
     // Test hooks: the scaler_unit cache (one entry per configured item, nullopt for items that
-    // are not scaled or whose scaler_unit failed) and how many scaler reads were done so far.
+    // are not scaled or whose scaler_unit failed) and how many scaler reads were done so far
+    // (whole ones after an association, and re-reads of missing ones before a poll).
     const std::vector<std::optional<dlms::ScalerUnit>> &scalers() const { return m_scalers; }
     int scalerReads() const { return m_scalerReads; }
     int consecutiveFailures() const { return m_consecutiveFailures; }
@@ -88,7 +90,7 @@ private:
         std::vector<Reading> readings; // in item order, filled chunk by chunk
         QString lastError; // the last chunk or item failure, for the state reason
     };
-    // One request: a half-open range of m_listItems (poll) or of m_scaledItems (scaler read),
+    // One request: a half-open range of m_listItems (poll) or of m_scalerItems (scaler read),
     // or the snapshot profile's buffer (poll) / capture objects (columns).
     struct Chunk {
         quint32 begin = 0;
@@ -104,6 +106,11 @@ private:
     void onResponse(const dlms::ClientSession::Response &response);
     void onFailed(const dlms::Error &error);
     void onResynchronizing(const dlms::Error &error);
+    enum class FailureOutcome : quint8 { Retry, Failed, CircuitOpened };
+    // The connection failed under the poll (if any): Retry when the poll has retries left (one
+    // is spent), else the poll fails and the failure counts toward the breaker.
+    FailureOutcome connectionFailure(const dlms::Error &error);
+    bool failureOpensCircuit(const QString &lastError); // counts one failure; may open the circuit
     void onClosed();
     void onBackoffTimer();
     void prepareAssociation(); // capture objects (if a snapshot profile), chunks, scalers
@@ -111,17 +118,21 @@ private:
     void planChunks();
     const std::vector<Chunk> &currentChunks() const;
     void fillReading(quint32 item, const dlms::DataResult *result, const QString &why);
-    void startScalerRead();
+    // All scaled items' scaler_units (after an association, or new items), or one request's
+    // worth of those still missing (before a poll).
+    void startScalerRead(bool onlyMissing);
     void scalersDone(bool read);
+    void beginPoll(); // on an idle association: missing scalers first, then runPoll()
     void runPoll();
     void sendNext();
     void applyChunk(const Chunk &chunk, const dlms::ClientSession::Response &response);
     void pollDone();
     void afterPoll();
-    void failure(const dlms::Error &error);
     bool breakerTrips() const;
     void openCircuit(const QString &lastError);
+    void dropInflight(); // forgets the request on the wire (and the phase it belonged to)
     void abandonWork(); // forgets the poll and the request on the wire, counting nothing
+    void requeuePoll(); // forgets the request on the wire; the poll under way starts over
     void resetItems();
     void finishStop();
     void recordSample(std::vector<quint32> &samples, quint32 value);
@@ -141,13 +152,16 @@ private:
 
     std::vector<std::optional<dlms::ScalerUnit>> m_scalers;
     std::vector<QString> m_units; // unit symbol per item, from its scaler_unit
+    std::vector<bool> m_scalerMissing; // per item: scaled, and its scaler_unit to be asked again
     std::vector<quint32> m_scaledItems; // indices of the items with isScaled()
+    std::vector<quint32> m_scalerItems; // the items of the scaler read under way
     std::vector<qint32> m_snapshotColumn; // per item: its column in the snapshot row, or -1
     std::vector<quint32> m_listItems; // indices of the items read by GET (not from the snapshot)
     std::vector<Chunk> m_columnChunks {Chunk {0, 1, true}};
     std::vector<Chunk> m_pollChunks; // planned per association (negotiated PDU, conformance)
     std::vector<Chunk> m_scalerChunks;
     bool m_withList = false; // the meter negotiated multiple-references
+    qsizetype m_perRequest = 1; // items per GET-with-list on this association
 
     Phase m_phase = Phase::Idle;
     size_t m_chunkIndex = 0;

@@ -149,7 +149,9 @@ void PollScheduler::sendToWorker(const MeterEntry &entry)
     QMetaObject::invokeMethod(
         worker,
         [worker, config = entry.config, phase = phaseOf(entry.slot), seed = entry.seed, paused = entry.paused,
-            tracing = entry.tracing] { worker->addMeter(config, phase, seed, paused, tracing); },
+            tracing = entry.tracing, incarnation = entry.incarnation] {
+            worker->addMeter(config, phase, seed, paused, tracing, incarnation);
+        },
         Qt::QueuedConnection);
 }
 
@@ -161,6 +163,7 @@ dlms::Result<void> PollScheduler::addMeter(const MeterConfig &config)
         return invalid(config, u"id already in use"_s);
     MeterEntry entry;
     entry.config = config;
+    entry.incarnation = ++m_lastIncarnation;
     entry.worker = int(std::min_element(m_workerLoad.begin(), m_workerLoad.end()) - m_workerLoad.begin());
     entry.slot = m_nextSlot++;
     // Distinct per meter, reproducible with a fixed Options::seed.
@@ -252,32 +255,35 @@ int PollScheduler::workerOf(const QString &id) const
     return it == m_meters.constEnd() ? -1 : it->worker;
 }
 
+bool PollScheduler::isCurrent(const QString &id, quint64 incarnation) const
+{
+    const auto it = m_meters.constFind(id);
+    return it != m_meters.constEnd() && it->incarnation == incarnation;
+}
+
+void PollScheduler::deliverReadings(quint64 incarnation, const ReadingsBatch &batch)
+{
+    if (isCurrent(batch.meterId, incarnation))
+        Q_EMIT readingsReady(batch);
+}
+
+void PollScheduler::deliverState(
+    const QString &id, quint64 incarnation, MeterState state, const QString &reason)
+{
+    if (isCurrent(id, incarnation))
+        Q_EMIT meterStateChanged(id, state, reason);
+}
+
+void PollScheduler::deliverTrace(const QString &id, quint64 incarnation, dlms::Direction direction,
+    const QByteArray &bytes, qint64 timestampMs)
+{
+    if (isCurrent(id, incarnation))
+        Q_EMIT traceBytes(id, direction, bytes, timestampMs);
+}
+
 dlms::Result<void> PollScheduler::validate(const MeterConfig &config)
 {
-    // Field names as in the site file, which is where a person fixes them.
-    if (config.id.isEmpty())
-        return invalid(config, u"id must not be empty"_s);
-    if (config.host.isEmpty())
-        return invalid(config, u"host must not be empty"_s);
-    if (config.port == 0)
-        return invalid(config, u"port must be 1..65535"_s);
-    if (config.items.empty())
-        return invalid(config, u"items must name at least one value to read"_s);
-    if (config.pollIntervalMs <= 0)
-        return invalid(config, u"interval_ms must be > 0 (is %1)"_s.arg(config.pollIntervalMs));
-    if (config.connectTimeoutMs <= 0)
-        return invalid(config, u"connect_timeout_ms must be > 0 (is %1)"_s.arg(config.connectTimeoutMs));
-    if (config.requestTimeoutMs <= 0)
-        return invalid(config, u"timeout_ms must be > 0 (is %1)"_s.arg(config.requestTimeoutMs));
-    if (config.retries < 0)
-        return invalid(config, u"retries must be ≥ 0 (is %1)"_s.arg(config.retries));
-    if (config.maxItemsPerRequest < 1)
-        return invalid(config, u"max_items_per_request must be ≥ 1 (is %1)"_s.arg(config.maxItemsPerRequest));
-    if (config.authentication == dlms::Authentication::Low && config.password.isEmpty())
-        return invalid(config, u"password is required with auth \"low\""_s);
-    if (!(config.maxRequestsPerSecond >= 0))
-        return invalid(config, u"max_requests_per_s must be ≥ 0 (is %1)"_s.arg(config.maxRequestsPerSecond));
-    return {};
+    return validateMeterConfig(config);
 }
 
 } // namespace polling

@@ -76,17 +76,30 @@ public:
     static dlms::Result<void> validate(const MeterConfig &config);
 
 Q_SIGNALS:
+    // readingsReady, meterStateChanged and traceBytes come only from a meter's current
+    // incarnation: once removeMeter() returns, none of them arrives for the removed meter, even
+    // when the same id is added again at once (its last traffic still comes in a TrafficDelta).
     void readingsReady(const polling::ReadingsBatch &batch);
+    // The changes that matter, not every step: Polling is never reported (a healthy keep-open
+    // meter would cost two queued events per poll, Associated → Polling → Associated), and a
+    // state is not reported again with the same reason (so Associated comes once per
+    // association, or after trouble). Connecting, Associating, BackingOff, CircuitOpen, Paused
+    // and Disconnected come as they happen.
     void meterStateChanged(const QString &meterId, polling::MeterState state, const QString &reason);
     void trafficReady(const polling::TrafficDelta &delta);
     // Only for meters with tracing on: the bytes as exchanged, for dlms::TraceDecoder.
-    void traceBytes(const QString &meterId, dlms::Direction direction, const QByteArray &bytes,
-        qint64 timestampMs);
+    void traceBytes(
+        const QString &meterId, dlms::Direction direction, const QByteArray &bytes, qint64 timestampMs);
     void stopped();
 
 private:
+    friend class PollWorker; // delivers the session signals through the deliver*() checks
+
     struct MeterEntry {
         MeterConfig config;
+        // Distinct for every addMeter(): what the worker's session signals carry, so those of a
+        // removed meter (still queued, or sent before the worker saw the removal) are dropped.
+        quint64 incarnation = 0;
         int worker = -1;
         quint64 slot = 0; // phase index in the low-discrepancy sequence
         quint32 seed = 0; // backoff jitter seed of its session
@@ -99,6 +112,11 @@ private:
     static double phaseOf(quint64 slot);
     void sendToWorker(const MeterEntry &entry);
     void onThreadFinished();
+    bool isCurrent(const QString &id, quint64 incarnation) const;
+    void deliverReadings(quint64 incarnation, const ReadingsBatch &batch);
+    void deliverState(const QString &id, quint64 incarnation, MeterState state, const QString &reason);
+    void deliverTrace(const QString &id, quint64 incarnation, dlms::Direction direction,
+        const QByteArray &bytes, qint64 timestampMs);
 
     Options m_options;
     bool m_running = false; // Running (not Idle, not Stopping)
@@ -112,6 +130,7 @@ private:
     QHash<QString, MeterEntry> m_meters;
     QStringList m_order;
     quint64 m_nextSlot = 0;
+    quint64 m_lastIncarnation = 0;
 };
 
 } // namespace polling

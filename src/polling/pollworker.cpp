@@ -84,7 +84,8 @@ void PollWorker::start()
     m_trafficTimer->start(std::max(1, m_settings.trafficIntervalMs));
 }
 
-void PollWorker::addMeter(const MeterConfig &config, double phase, quint32 seed, bool paused, bool tracing)
+void PollWorker::addMeter(
+    const MeterConfig &config, double phase, quint32 seed, bool paused, bool tracing, quint64 incarnation)
 {
     if (m_stopping || m_index.contains(config.id))
         return;
@@ -93,21 +94,25 @@ void PollWorker::addMeter(const MeterConfig &config, double phase, quint32 seed,
     Meter &m = m_meters[size_t(index)];
     m.session = session;
     m.id = config.id;
+    m.incarnation = incarnation;
     m.intervalNs = qint64(config.pollIntervalMs) * 1000000;
     m.phase = phase;
     m.paused = paused;
     m.releasing = false;
+    m.removed = false;
+    m.stateForwarded = false;
+    m.forwardedReason.clear();
     m.extra = {};
     m.extraPending = false;
     m_index.insert(config.id, index);
     ++m_sessions;
 
     // Straight to the scheduler's thread: no hop through this worker's event queue.
-    connect(session, &MeterSession::readingsReady, m_scheduler, &PollScheduler::readingsReady);
-    connect(session, &MeterSession::stateChanged, m_scheduler,
-        [scheduler = m_scheduler, id = config.id](MeterState state, const QString &reason) {
-            Q_EMIT scheduler->meterStateChanged(id, state, reason);
-        });
+    connect(session, &MeterSession::readingsReady, m_scheduler,
+        [scheduler = m_scheduler, incarnation](
+            const ReadingsBatch &batch) { scheduler->deliverReadings(incarnation, batch); });
+    connect(session, &MeterSession::stateChanged, this,
+        [this, index](MeterState state, const QString &reason) { forwardState(index, state, reason); });
     connect(
         session, &MeterSession::stopped, this, [this, index, session] { onSessionStopped(index, session); });
     if (tracing)
@@ -130,8 +135,9 @@ void PollWorker::removeMeter(const QString &id)
     m_index.erase(it);
     Meter &m = m_meters[size_t(index)];
     m.releasing = true;
+    m.removed = true;
     ++m.generation;
-    // The scheduler no longer knows this id: nothing more of it reaches the caller.
+    // The scheduler no longer knows this incarnation and would drop the rest anyway.
     m.session->disconnect(m_scheduler);
     m.trace = {};
     m.session->stop(); // may emit stopped() at once
@@ -174,8 +180,10 @@ void PollWorker::setTracing(const QString &id, bool on)
         return;
     if (on) {
         m->trace = connect(m->session, &MeterSession::traceBytes, m_scheduler,
-            [scheduler = m_scheduler, id](dlms::Direction direction, const QByteArray &bytes,
-                qint64 timestampMs) { Q_EMIT scheduler->traceBytes(id, direction, bytes, timestampMs); });
+            [scheduler = m_scheduler, id, incarnation = m->incarnation](
+                dlms::Direction direction, const QByteArray &bytes, qint64 timestampMs) {
+                scheduler->deliverTrace(id, incarnation, direction, bytes, timestampMs);
+            });
     } else {
         disconnect(m->trace);
         m->trace = {};
@@ -252,6 +260,26 @@ void PollWorker::onSessionStopped(int meter, MeterSession *session)
         m_finishQueued = true;
         QMetaObject::invokeMethod(this, &PollWorker::finishStop, Qt::QueuedConnection);
     }
+}
+
+void PollWorker::forwardState(int meter, MeterState state, const QString &reason)
+{
+    Meter &m = m_meters[size_t(meter)];
+    // Polling, and a state repeated with its reason (Associated after each routine poll), are
+    // left out: at thousands of meters they would be most of the queued events, and tell nothing.
+    if (m.removed || state == MeterState::Polling)
+        return;
+    if (m.stateForwarded && state == m.forwardedState && reason == m.forwardedReason)
+        return;
+    m.stateForwarded = true;
+    m.forwardedState = state;
+    m.forwardedReason = reason;
+    QMetaObject::invokeMethod(
+        m_scheduler,
+        [scheduler = m_scheduler, id = m.id, incarnation = m.incarnation, state, reason] {
+            scheduler->deliverState(id, incarnation, state, reason);
+        },
+        Qt::QueuedConnection);
 }
 
 void PollWorker::retire(int meter)

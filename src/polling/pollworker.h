@@ -33,7 +33,8 @@ public:
         int tickMs = 0; // polls fire on this grid (never before their due time); 0 = exact
     };
 
-    // Session signals go straight to `scheduler` (queued into its thread), not through us.
+    // Batches and trace bytes go straight to `scheduler` (queued into its thread), state changes
+    // through a filter here; all carry the meter's incarnation, which the scheduler checks.
     PollWorker(Settings settings, PollScheduler *scheduler);
     ~PollWorker() override; // sessions dropped without release
 
@@ -54,7 +55,8 @@ public:
     void stop();
 
     // `phase` in [0, 1): where in its interval the meter's polls fall.
-    void addMeter(const MeterConfig &config, double phase, quint32 seed, bool paused, bool tracing);
+    void addMeter(const MeterConfig &config, double phase, quint32 seed, bool paused, bool tracing,
+        quint64 incarnation);
     void removeMeter(const QString &id);
     void updateMeter(const MeterConfig &config);
     void setPaused(const QString &id, bool paused);
@@ -68,11 +70,16 @@ private:
     struct Meter {
         MeterSession *session = nullptr; // null: free slot
         QString id;
+        quint64 incarnation = 0; // PollScheduler's, sent back with every signal
         qint64 intervalNs = 0;
         double phase = 0;
         quint32 generation = 0; // heap entries with another generation are stale
         bool paused = false;
-        bool releasing = false; // removed: stopping, then deleted
+        bool releasing = false; // removed or stopping: stopping, then deleted
+        bool removed = false; // its state changes are no longer forwarded
+        bool stateForwarded = false; // forwardedState/forwardedReason hold the last one sent
+        MeterState forwardedState = MeterState::Disconnected;
+        QString forwardedReason;
         bool extraPending = false;
         TrafficCounters extra; // poll slots the worker itself missed (attempted + skipped)
         QMetaObject::Connection trace;
@@ -98,6 +105,7 @@ private:
     void armTimer();
     void onTimer();
     void onSessionStopped(int meter, MeterSession *session);
+    void forwardState(int meter, MeterState state, const QString &reason);
     void retire(int meter);
     void finishStop();
     void emitDelta();

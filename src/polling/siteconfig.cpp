@@ -65,16 +65,9 @@ QString describeNumber(const QJsonValue &value)
     return value.isString() ? u"the string "_s + describe(value) : describe(value);
 }
 
-// Where each setting that a later check depends on came from, so that check can name it.
-struct Origins {
-    QString transport;
-    QString clientAddress;
-    QString serverAddress;
-    QString auth;
-    QString password;
-    QString backoffMax;
-    QString items;
-};
+// Where each setting came from ("polling.backoff.initial_ms" or "meters[3].port"), keyed by its
+// field path in the meter ("backoff.initial_ms"), so a check made on the whole meter can name it.
+using Origins = QHash<QString, QString>;
 
 // A meter's settings while they are assembled from the "polling" defaults and its own object.
 struct Draft {
@@ -211,6 +204,7 @@ private:
             };
 
             std::optional<dlms::Error> failed;
+            draft.origins.insert(key, path);
             if (key == u"workers") {
                 if (!defaults)
                     warn(path, u"only valid in \"polling\", ignored"_s);
@@ -237,13 +231,10 @@ private:
                 if (!t)
                     return t.error();
                 c.transport = *t;
-                draft.origins.transport = path;
             } else if (key == u"client_address") {
                 failed = setInt(c.clientAddress, 1, 0xFFFF);
-                draft.origins.clientAddress = path;
             } else if (key == u"server_address") {
                 failed = setInt(c.serverAddress, 1, 0xFFFF);
-                draft.origins.serverAddress = path;
             } else if (key == u"physical_address") {
                 failed = setInt(c.physicalAddress, 0, 0x3FFF);
             } else if (key == u"auth") {
@@ -252,14 +243,12 @@ private:
                 if (!a)
                     return a.error();
                 c.authentication = *a;
-                draft.origins.auth = path;
             } else if (key == u"password") {
                 // Never echo the value: it may be the secret itself.
                 if (!v.isString() || v.toString().isEmpty())
                     return error(
                         path, u"must be a non-empty string (a literal, env:VARIABLE or file:/path)"_s);
                 draft.passwordReference = v.toString();
-                draft.origins.password = path;
             } else if (key == u"interval_ms") {
                 failed = setInt(c.pollIntervalMs, kMinIntervalMs, kMaxIntervalMs);
             } else if (key == u"connect_timeout_ms") {
@@ -293,18 +282,16 @@ private:
                     c.snapshotProfile = *profile;
                 }
             } else if (key == u"hdlc") {
-                failed = applyHdlc(path, v, c.hdlc);
+                failed = applyHdlc(path, v, c.hdlc, draft.origins);
             } else if (key == u"backoff") {
-                failed = applyBackoff(path, v, c.backoff);
-                draft.origins.backoffMax = path + u".max_ms"_s;
+                failed = applyBackoff(path, v, c.backoff, draft.origins);
             } else if (key == u"breaker") {
-                failed = applyBreaker(path, v, c.breaker);
+                failed = applyBreaker(path, v, c.breaker, draft.origins);
             } else if (key == u"items") {
                 auto items = parseItems(path, v);
                 if (!items)
                     return items.error();
                 c.items = std::move(*items);
-                draft.origins.items = path;
             } else {
                 warn(path, u"unknown key, ignored"_s);
             }
@@ -337,7 +324,7 @@ private:
     }
 
     std::optional<dlms::Error> applyHdlc(
-        const QString &path, const QJsonValue &value, dlms::hdlc::LinkParameters &p)
+        const QString &path, const QJsonValue &value, dlms::hdlc::LinkParameters &p, Origins &origins)
     {
         return forEachKey(path, value,
             {u"max_info"_s, u"max_info_tx"_s, u"max_info_rx"_s, u"window"_s, u"window_tx"_s, u"window_rx"_s},
@@ -349,6 +336,11 @@ private:
                     return n.error();
                 const bool tx = !key.endsWith(u"_rx"_s);
                 const bool rx = !key.endsWith(u"_tx"_s);
+                const QString field = info ? u"hdlc.max_info"_s : u"hdlc.window"_s;
+                if (tx)
+                    origins.insert(field + u"_tx"_s, keyPath);
+                if (rx)
+                    origins.insert(field + u"_rx"_s, keyPath);
                 if (info) {
                     if (tx)
                         p.maxInfoTx = quint16(*n);
@@ -364,11 +356,15 @@ private:
             });
     }
 
-    std::optional<dlms::Error> applyBackoff(const QString &path, const QJsonValue &value, BackoffPolicy &b)
+    // Ranges here only keep the numbers within their fields; validateMeterConfig() has the
+    // minimums that protect the meter.
+    std::optional<dlms::Error> applyBackoff(
+        const QString &path, const QJsonValue &value, BackoffPolicy &b, Origins &origins)
     {
         return forEachKey(path, value, {u"initial_ms"_s, u"max_ms"_s, u"multiplier"_s, u"jitter"_s},
             [&](const QString &key, const QString &keyPath,
                 const QJsonValue &v) -> std::optional<dlms::Error> {
+                origins.insert(u"backoff."_s + key, keyPath);
                 if (key == u"multiplier" || key == u"jitter") {
                     const auto d = key == u"jitter" ? number(keyPath, v, 0, 1) : number(keyPath, v, 1, 100);
                     if (!d)
@@ -376,8 +372,8 @@ private:
                     (key == u"jitter" ? b.jitter : b.multiplier) = *d;
                     return std::nullopt;
                 }
-                const auto n = key == u"initial_ms" ? integer(keyPath, v, 1, kMaxTimeoutMs)
-                                                    : integer(keyPath, v, 1, kMaxIntervalMs);
+                const auto n = key == u"initial_ms" ? integer(keyPath, v, 0, kMaxTimeoutMs)
+                                                    : integer(keyPath, v, 0, kMaxIntervalMs);
                 if (!n)
                     return n.error();
                 (key == u"initial_ms" ? b.initialMs : b.maxMs) = int(*n);
@@ -386,13 +382,14 @@ private:
     }
 
     std::optional<dlms::Error> applyBreaker(
-        const QString &path, const QJsonValue &value, CircuitBreakerPolicy &b)
+        const QString &path, const QJsonValue &value, CircuitBreakerPolicy &b, Origins &origins)
     {
         return forEachKey(path, value, {u"failures"_s, u"open_ms"_s},
             [&](const QString &key, const QString &keyPath,
                 const QJsonValue &v) -> std::optional<dlms::Error> {
+                origins.insert(u"breaker."_s + key, keyPath);
                 const auto n = key == u"failures" ? integer(keyPath, v, 0, 1000)
-                                                  : integer(keyPath, v, 1, kMaxIntervalMs);
+                                                  : integer(keyPath, v, 0, kMaxIntervalMs);
                 if (!n)
                     return n.error();
                 (key == u"failures" ? b.failureThreshold : b.openMs) = int(*n);
@@ -484,42 +481,43 @@ private:
         return items;
     }
 
-    // Checks what depends on several keys and fills the defaults that depend on others.
+    // The JSON path a meter field came from: where it (or the object holding it) was set, in
+    // the meter or in the "polling" defaults; else where it would go in the meter.
+    static QString originOf(const Draft &draft, const QString &meterPath, const QString &field)
+    {
+        for (qsizetype end = field.size(); end > 0;) {
+            if (const auto it = draft.origins.constFind(field.first(end)); it != draft.origins.constEnd())
+                return *it + field.sliced(end);
+            const qsizetype dot = field.lastIndexOf(u'.', end - 1);
+            const qsizetype bracket = field.lastIndexOf(u'[', end - 1);
+            end = std::max(dot, bracket);
+        }
+        return meterPath + u'.' + field;
+    }
+
+    // Checks what depends on several keys, fills the defaults that depend on others, then
+    // applies every rule of validateMeterConfig() to the finished meter.
     dlms::Result<MeterConfig> finish(Draft draft, const QString &path) const
     {
         MeterConfig &c = draft.config;
-        auto originOr = [&](const QString &origin, const QString &key) {
-            return origin.isEmpty() ? path + u'.' + key : origin;
-        };
         if (!draft.hasHost)
             return error(path + u".host"_s, u"required (the meter's IP address or host name)"_s);
         if (c.items.empty())
             return error(path + u".items"_s, u"required: at least one OBIS code to poll"_s);
-        if (c.transport == dlms::Transport::Hdlc) {
-            // HDLC carries the client address in 7 bits and the server address in 14.
-            if (c.clientAddress > 0x7F)
-                return error(originOr(draft.origins.clientAddress, u"client_address"_s),
-                    u"must be from 1 to 127 with HDLC (got %1)"_s.arg(c.clientAddress));
-            if (c.serverAddress > 0x3FFF)
-                return error(originOr(draft.origins.serverAddress, u"server_address"_s),
-                    u"must be from 1 to 16383 with HDLC (got %1)"_s.arg(c.serverAddress));
-        }
-        if (c.backoff.maxMs < c.backoff.initialMs)
-            return error(originOr(draft.origins.backoffMax, u"backoff.max_ms"_s),
-                u"must not be less than backoff.initial_ms (%1 < %2)"_s.arg(c.backoff.maxMs)
-                    .arg(c.backoff.initialMs));
         c.password.clear();
         if (c.authentication == dlms::Authentication::Low) {
             if (!draft.passwordReference)
-                return error(originOr(draft.origins.auth, u"auth"_s),
+                return error(originOf(draft, path, u"auth"_s),
                     u"\"low\" needs a \"password\" (a literal, env:VARIABLE or file:/path)"_s);
             auto secret = resolveSecret(*draft.passwordReference);
             if (!secret)
-                return error(draft.origins.password, secret.error().message);
+                return error(originOf(draft, path, u"password"_s), secret.error().message);
             c.password = std::move(*secret);
         }
         c.name = draft.name.value_or(c.endpoint());
         c.id = draft.id.value_or(c.name);
+        if (const auto problem = findMeterConfigProblem(c))
+            return error(originOf(draft, path, problem->field), problem->problem);
         return std::move(draft.config);
     }
 

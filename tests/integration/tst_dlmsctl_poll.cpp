@@ -4,6 +4,8 @@
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QtTest>
 
+#include <sys/resource.h>
+
 using namespace Qt::StringLiterals;
 using namespace clitest;
 
@@ -190,7 +192,9 @@ private slots:
         const QString site
             = writeSite(dir, siteJson(meters, QJsonObject {{u"transport"_s, u"hdlc"_s}, {u"workers"_s, 1}}));
 
-        const CliRun r = runCli({u"poll"_s, u"--config"_s, site, u"--seconds"_s, u"1"_s});
+        // Two seconds: a loaded machine may stall for a few hundred ms, and every item of both
+        // meters must have been printed.
+        const CliRun r = runCli({u"poll"_s, u"--config"_s, site, u"--seconds"_s, u"2"_s});
         QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
         // An unknown key is a warning, not an error.
         QVERIFY2(
@@ -234,7 +238,7 @@ private slots:
             siteJson(simulatedMeters(simulate),
                 QJsonObject {{u"items"_s,
                     QJsonArray {u"0.0.96.1.0.255"_s, u"1.0.99.98.0.255"_s, u"1.0.32.7.0.255"_s}}}));
-        QStringList args {u"poll"_s, u"--config"_s, site, u"--seconds"_s, u"1"_s};
+        QStringList args {u"poll"_s, u"--config"_s, site, u"--seconds"_s, u"2"_s};
         if (json)
             args << u"--json"_s;
         const CliRun r = runCli(args);
@@ -346,6 +350,34 @@ private slots:
         QCOMPARE(summaryOf(err).value(u"meters"_s), 1);
         QVERIFY(summaryOf(err).value(u"completed"_s) >= 1);
         QCOMPARE(simulate.terminate(), 0);
+    }
+
+    // More meters than descriptors: one clear error at the start, not meters failing one by one.
+    void openFileLimitTooLow()
+    {
+        QTemporaryDir dir;
+        QList<SiteMeter> meters;
+        const quint16 closed = unusedPort();
+        for (int i = 1; i <= 3; ++i)
+            meters.append({u"m%1"_s.arg(i), u"Feeder %1"_s.arg(i), closed, {}});
+        const QString site = writeSite(dir, siteJson(meters));
+
+        QProcess poll;
+        QSignalSpy finished(&poll, &QProcess::finished);
+        poll.setChildProcessModifier([] {
+            const rlimit limit {40, 40};
+            ::setrlimit(RLIMIT_NOFILE, &limit);
+        });
+        // Without the check it would poll the dead meters for a second and exit 5.
+        poll.start(dlmsctlPath(), {u"poll"_s, u"--config"_s, site, u"--seconds"_s, u"1"_s});
+        poll.closeWriteChannel();
+        QVERIFY(spinUntil(finished, QDeadlineTimer(20000), [] { return false; }));
+        const QString err = QString::fromUtf8(poll.readAllStandardError());
+        QVERIFY2(exitCodeOf(poll) == 2, qPrintable(err));
+        QVERIFY(poll.readAllStandardOutput().isEmpty());
+        QCOMPARE(err,
+            u"dlmsctl: "_s + site
+                + u": 3 meters need 67 open files, but the limit is 40 (see ulimit -Hn)\n"_s);
     }
 
     void usageAndConfigErrors_data()

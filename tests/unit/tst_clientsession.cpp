@@ -309,6 +309,8 @@ private slots:
     void garbageBeforeFrameIsReportedAndSkipped();
     void releaseWhileBusyWaitsForTheResponse();
     void abortFailsEverythingPending();
+    void resetLinkDisconnectsAndConnectsAgain_data();
+    void resetLinkDisconnectsAndConnectsAgain();
     void oversizedRequestRefusedLocally();
     void frameAccountingMatchesTheWire_data();
     void frameAccountingMatchesTheWire();
@@ -639,6 +641,91 @@ void tst_ClientSession::abortFailsEverythingPending()
     wire.pump();
     QCOMPARE(wire.responses().size(), size_t(3));
     QCOMPARE(wire.responses().back().results.at(0).value, Value::longUnsigned(2301));
+}
+
+void tst_ClientSession::resetLinkDisconnectsAndConnectsAgain_data()
+{
+    QTest::addColumn<Transport>("transport");
+    QTest::addColumn<int>("answer"); // hdlc::control::Ua or Dm to the DISC; wrapper: none
+    QTest::newRow("hdlc-ua") << Transport::Hdlc << int(hdlc::control::Ua);
+    QTest::newRow("hdlc-dm") << Transport::Hdlc << int(hdlc::control::Dm);
+    QTest::newRow("wrapper") << Transport::Wrapper << 0;
+}
+
+void tst_ClientSession::resetLinkDisconnectsAndConnectsAgain()
+{
+    QFETCH(Transport, transport);
+    QFETCH(int, answer);
+    ScriptedMeter meter(transport);
+    addRegisters(meter);
+    ClientSession client(configFor(transport));
+    Wire wire(client, meter);
+    client.connect();
+    wire.pump();
+    QCOMPARE(client.state(), ClientSession::State::Ready);
+    meter.silent = true; // the request on the wire gets no answer: its owner timed it out
+    client.get({3, EnergyImport, 2});
+    client.get({3, VoltageL1, 2});
+    wire.pump();
+    QCOMPARE(client.pendingRequests(), qsizetype(2));
+    wire.events.clear();
+
+    const Error reason = makeError(ErrorCode::Timeout, u"request timed out after 300 ms"_s);
+    client.resetLink(reason);
+    wire.collect();
+    // The request on the wire and the one queued behind it both fail with the reason.
+    const auto failed = wire.responses();
+    QCOMPARE(failed.size(), size_t(2));
+    for (const auto &response : failed) {
+        QVERIFY(response.error);
+        QCOMPARE(response.error->code, ErrorCode::Timeout);
+        QCOMPARE(response.error->message, reason.message);
+    }
+    QCOMPARE(client.pendingRequests(), qsizetype(0));
+
+    if (transport == Transport::Wrapper) {
+        // No link to reset: released at once, nothing sent.
+        QVERIFY(wire.has(ClientSession::Event::Type::Released));
+        QCOMPARE(client.state(), ClientSession::State::Idle);
+        QVERIFY(client.takeOutgoing().isEmpty());
+    } else {
+        QVERIFY(!wire.has(ClientSession::Event::Type::Released));
+        QCOMPARE(client.state(), ClientSession::State::LinkDisconnecting);
+        const QByteArray out = client.takeOutgoing();
+        hdlc::Deframer deframer;
+        deframer.feed(out);
+        const auto disc = deframer.next();
+        QVERIFY(disc && *disc);
+        QCOMPARE((*disc)->type(), hdlc::FrameType::DISC);
+        QVERIFY(!deframer.next());
+        QByteArray reply;
+        if (answer == hdlc::control::Ua) {
+            reply = meter.receive(out); // the meter's link answers UA
+        } else {
+            QVERIFY(hdlc::encode(
+                {hdlc::Address::client(16), hdlc::Address::server(1, 0), hdlc::control::Dm, false, {}},
+                reply));
+        }
+        client.feed(reply);
+        wire.collect();
+        QVERIFY(wire.has(ClientSession::Event::Type::Released));
+        QCOMPARE(client.state(), ClientSession::State::Idle);
+        QVERIFY(wire.errors().empty());
+    }
+
+    // connect() starts over: a new link and association, and requests work again.
+    meter = ScriptedMeter(transport);
+    addRegisters(meter);
+    wire.events.clear();
+    client.connect();
+    const auto id = client.get({3, VoltageL1, 2});
+    wire.pump();
+    QVERIFY(wire.has(ClientSession::Event::Type::Associated));
+    const auto responses = wire.responses();
+    QCOMPARE(responses.size(), size_t(1));
+    QCOMPARE(responses.front().id, id);
+    QVERIFY(!responses.front().error);
+    QCOMPARE(responses.front().results.at(0).value, Value::longUnsigned(2301));
 }
 
 void tst_ClientSession::oversizedRequestRefusedLocally()

@@ -70,6 +70,8 @@ private slots:
     void isoDateTime();
     void plainValueText_data();
     void plainValueText();
+    void valueText_data();
+    void valueText();
     void csvField_data();
     void csvField();
     void objectList();
@@ -231,8 +233,8 @@ void tst_CliItems::itemSizeMatchesTheEncoder_data()
 {
     QTest::addColumn<int>("count");
     QTest::addColumn<bool>("withAccess");
-    // The item count is a BER length: 1 byte up to 127, 2 up to 255, 3 beyond.
-    for (int count : {2, 127, 128, 255, 256, 300}) {
+    // The item count is a BER length: 1 byte up to 127, 2 up to 255, 3 up to 65535, 4 beyond.
+    for (int count : {2, 127, 128, 255, 256, 300, 65535, 65536}) {
         QTest::addRow("plain-%d", count) << count << false;
         QTest::addRow("with-access-%d", count) << count << true;
     }
@@ -244,15 +246,15 @@ void tst_CliItems::itemSizeMatchesTheEncoder()
     QFETCH(bool, withAccess);
     dlms::GetRequest request;
     request.kind = dlms::GetRequest::Kind::WithList;
-    qsizetype itemBytes = 0;
+    qsizetype accessBytes = 0;
     for (int i = 0; i < count; ++i) {
         dlms::AttributeRequest item = plain(3, Obis(1, 0, 32, 7, 0, 255), qint8(2 + i % 2));
         if (withAccess && i % 3 == 0)
             item.access = dlms::SelectiveAccess::entry(1, quint32(i));
-        itemBytes += encodedItemSize(item);
+        accessBytes += accessSelectionSize(item);
         request.items.push_back(std::move(item));
     }
-    QCOMPARE(withListRequestSize(count, itemBytes), dlms::test::encoded(request).size());
+    QCOMPARE(dlms::getWithListRequestSize(count, accessBytes), dlms::test::encoded(request).size());
 }
 
 void tst_CliItems::planSplitsOnlyToFitThePdu_data()
@@ -332,7 +334,7 @@ void tst_CliItems::isoDateTime()
 {
     QFETCH(dlms::CosemDateTime, value);
     QFETCH(QString, expected);
-    QCOMPARE(::isoDateTime(value), expected);
+    QCOMPARE(dlms::isoDateTime(value), expected);
     if (expected.size() == 25) {
         // Agrees with the library's own conversion to a point in time.
         QCOMPARE(QDateTime::fromString(expected, Qt::ISODate), *value.toQDateTime());
@@ -393,6 +395,51 @@ void tst_CliItems::plainValueText()
     QFETCH(bool, clock);
     QFETCH(QString, expected);
     QCOMPARE(::plainValueText(value, clock), expected);
+}
+
+void tst_CliItems::valueText_data()
+{
+    QTest::addColumn<Value>("value");
+    QTest::addColumn<bool>("clock");
+    QTest::addColumn<QString>("expected");
+    QTest::addColumn<bool>("printableAscii"); // dlms::isPrintableAscii of its bytes
+    dlms::CosemDateTime dt;
+    dt.date = {2026, 11, 23, 1};
+    dt.time = {12, 0, 0, 0};
+    dt.deviation = -60;
+    dt.clockStatus = 0;
+    // The library keeps a meter's strings as they are: escaping is the terminal's business.
+    QTest::newRow("visible-string-controls-kept")
+        << Value::visibleString("SIM\x1b[2J01") << false << u"SIM\x1b[2J01"_s << false;
+    QTest::newRow("utf8-string") << Value::utf8String(u"Zähler"_s) << false << u"Zähler"_s << false;
+    QTest::newRow("printable-octet-string")
+        << Value::octetString("DLB0000000000001") << false << u"DLB0000000000001"_s << true;
+    QTest::newRow("empty-octet-string")
+        << Value::octetString(QByteArray()) << false << Value::octetString(QByteArray()).toText() << false;
+    QTest::newRow("octet-string-with-del") << Value::octetString("AB\x7f") << false << u"41 42 7F"_s << false;
+    QTest::newRow("clock-octet-string")
+        << Value::octetString(dt.toBytes()) << true << u"2026-11-23T12:00:00+01:00"_s << false;
+    QTest::newRow("twelve-bytes-not-a-clock")
+        << Value::octetString(dt.toBytes()) << false << Value::octetString(dt.toBytes()).toText() << false;
+    QTest::newRow("date-time") << Value::dateTime(dt) << false << u"2026-11-23T12:00:00+01:00"_s << false;
+    QTest::newRow("number") << Value::unsigned8(7) << false << u"7"_s << false;
+}
+
+void tst_CliItems::valueText()
+{
+    QFETCH(Value, value);
+    QFETCH(bool, clock);
+    QFETCH(QString, expected);
+    QFETCH(bool, printableAscii);
+    QCOMPARE(dlms::valueText(value, clock), expected);
+    const QByteArray bytes = value.type() == dlms::DataType::OctetString ? value.bytes() : QByteArray();
+    QCOMPARE(dlms::isPrintableAscii(bytes), printableAscii);
+    // dlmsctl prints the library's text, escaped only where a meter's string needs it.
+    const QString printed = ::plainValueText(value, clock);
+    if (value.type() == dlms::DataType::VisibleString || value.type() == dlms::DataType::Utf8String)
+        QCOMPARE(printed, ::displayText(expected));
+    else
+        QCOMPARE(printed, expected);
 }
 
 void tst_CliItems::csvField_data()

@@ -4,6 +4,8 @@
 #include "simconnection.h"
 #include "simulator.h"
 
+#include <QtCore/QDateTime>
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QEventLoop>
 #include <QtCore/QHash>
@@ -70,8 +72,9 @@ QStringList keysOf(const ReadingsBatch &batch)
     return keys;
 }
 
-// Short timeouts and backoff so every fault shows and heals within a second or two.
-MeterConfig meterConfig(const QString &id, quint16 port, int intervalMs = 150)
+// A healthy meter: timeouts of seconds, so a stall of the test process (a loaded CI machine,
+// ASan) never looks like a meter failure. Short backoff and breaker so faults heal quickly.
+MeterConfig meterConfig(const QString &id, quint16 port, int intervalMs = 100)
 {
     MeterConfig c;
     c.id = id;
@@ -80,11 +83,19 @@ MeterConfig meterConfig(const QString &id, quint16 port, int intervalMs = 150)
     c.port = port;
     c.pollIntervalMs = intervalMs;
     c.items = standardItems();
-    c.connectTimeoutMs = 400;
-    c.requestTimeoutMs = 250;
+    c.connectTimeoutMs = 5000;
+    c.requestTimeoutMs = 5000;
     c.retries = 0;
     c.backoff = {100, 250, 2.0, 0.1};
-    c.breaker = {2, 400};
+    c.breaker = {2, 1000};
+    return c;
+}
+
+// A meter whose faults must show as timeouts quickly.
+MeterConfig shortTimeouts(MeterConfig c)
+{
+    c.connectTimeoutMs = 400;
+    c.requestTimeoutMs = 250;
     return c;
 }
 
@@ -239,6 +250,53 @@ template<typename Predicate> bool waitUntil(Predicate done, int timeoutMs = kWai
     return done();
 }
 
+// When each delivered poll of `id` came due, in wall-clock ms: its batch's timestamp less its
+// latency (both taken when the batch was made). Empty unless every batch has its latency sample.
+std::vector<double> dueTimesMs(const Recorder &recorder, const QString &id)
+{
+    const auto batches = recorder.batches.find(id);
+    const auto latency = recorder.latencyUs.find(id);
+    if (batches == recorder.batches.end() || latency == recorder.latencyUs.end()
+        || batches->second.size() != latency->second.size())
+        return {};
+    std::vector<double> due;
+    for (size_t i = 0; i < batches->second.size(); ++i)
+        due.push_back(double(batches->second[i].timestampMs) - latency->second[i] / 1000.0);
+    return due;
+}
+
+// Runs a Simulator in a thread of its own, so the test's thread can block while meters answer.
+class ThreadedSimulator {
+public:
+    explicit ThreadedSimulator(int meters)
+    {
+        sim::SimulatorConfig config;
+        config.basePort = 0;
+        config.meters = meters;
+        m_thread.setObjectName(u"simulator"_s);
+        m_thread.start();
+        m_simulator = new sim::Simulator(config);
+        m_simulator->moveToThread(&m_thread);
+        QMetaObject::invokeMethod(
+            m_simulator, [this] { m_started = bool(m_simulator->start()); }, Qt::BlockingQueuedConnection);
+    }
+    ~ThreadedSimulator()
+    {
+        QMetaObject::invokeMethod(
+            m_simulator, [this] { delete m_simulator; }, Qt::BlockingQueuedConnection);
+        m_thread.quit();
+        m_thread.wait();
+    }
+    bool started() const { return m_started; }
+    sim::Simulator &operator*() { return *m_simulator; }
+    sim::Simulator *operator->() { return m_simulator; }
+
+private:
+    QThread m_thread;
+    sim::Simulator *m_simulator = nullptr;
+    bool m_started = false;
+};
+
 qint64 largestCircularGap(std::vector<qint64> phases, qint64 period)
 {
     std::sort(phases.begin(), phases.end());
@@ -264,6 +322,9 @@ private slots:
     void faultyMeterIsolated();
     void addWhileRunning();
     void removeWhileRunning();
+    void removeThenAddSameId();
+    void stateChangesForwarded_data();
+    void stateChangesForwarded();
     void pauseResume();
     void reconfigureItems();
     void reconfigureInterval();
@@ -344,7 +405,7 @@ void tst_PollScheduler::catchUp()
 void tst_PollScheduler::staggeredPolls()
 {
     constexpr int kMeters = 21;
-    constexpr int kIntervalMs = 400;
+    constexpr int kIntervalMs = 200;
     auto simulator = startSimulator(kMeters);
     QVERIFY(simulator);
     PollScheduler engine(engineOptions());
@@ -368,6 +429,10 @@ void tst_PollScheduler::staggeredPolls()
             ids.cbegin(), ids.cend(), [&](const QString &id) { return recorder.batchCount(id) >= 3; });
     }));
 
+    QSignalSpy stopped(&engine, &PollScheduler::stopped);
+    engine.stop();
+    QVERIFY(stopped.wait(kWaitMs)); // every latency sample is in
+
     const QStringList expectedKeys = keysOf(standardItems());
     std::vector<qint64> phases;
     for (const QString &id : ids) {
@@ -377,23 +442,22 @@ void tst_PollScheduler::staggeredPolls()
             for (const polling::Reading &r : batch.readings)
                 QCOMPARE(r.quality, polling::Quality::Good);
         }
-        // Steady state (not the first poll, which waits for the association): where in the
-        // interval this meter's poll lands.
-        phases.push_back(recorder.batches[id][2].timestampMs % kIntervalMs);
+        // Where in the interval this meter's polls come due (from the due times, which a slow
+        // answer or a stall of this process does not move).
+        const std::vector<double> due = dueTimesMs(recorder, id);
+        QVERIFY(due.size() >= 3);
+        phases.push_back(qint64(std::llround(due[2])) % kIntervalMs);
     }
-    // Evenly spread, the largest gap between neighbours is ~interval/21; all at once, ~interval.
-    QVERIFY2(largestCircularGap(phases, kIntervalMs) <= kIntervalMs / 2,
+    // Evenly spread by the golden-ratio sequence, the largest gap between neighbours is under
+    // 3 × interval/21; all at once, ~interval.
+    QVERIFY2(largestCircularGap(phases, kIntervalMs) <= kIntervalMs / 4,
         qPrintable(u"largest gap %1 ms"_s.arg(largestCircularGap(phases, kIntervalMs))));
-
-    QSignalSpy stopped(&engine, &PollScheduler::stopped);
-    engine.stop();
-    QVERIFY(stopped.wait(kWaitMs));
 }
 
 void tst_PollScheduler::stalledWorkerJumpsAhead()
 {
-    constexpr int kIntervalMs = 100;
-    constexpr int kStallMs = 600;
+    constexpr int kIntervalMs = 50;
+    constexpr int kStallMs = 400;
     auto simulator = startSimulator(1);
     QVERIFY(simulator);
     PollScheduler engine(engineOptions());
@@ -417,6 +481,7 @@ void tst_PollScheduler::stalledWorkerJumpsAhead()
     QSemaphore stalled;
     QSemaphore release;
     bool posted = false;
+    qint64 blockedMs = 0; // written by the worker's thread before `stalled` is released
     QObject::connect(&engine, &PollScheduler::readingsReady, &recorder, [&](const ReadingsBatch &) {
         if (std::exchange(posted, true))
             return;
@@ -424,7 +489,8 @@ void tst_PollScheduler::stalledWorkerJumpsAhead()
         blocker->moveToThread(thread);
         QMetaObject::invokeMethod(
             blocker,
-            [&stalled, &release, blocker] {
+            [&stalled, &release, &blockedMs, blocker] {
+                blockedMs = QDateTime::currentMSecsSinceEpoch();
                 stalled.release();
                 release.tryAcquire(1, kWaitMs);
                 blocker->deleteLater();
@@ -436,6 +502,7 @@ void tst_PollScheduler::stalledWorkerJumpsAhead()
     QElapsedTimer stall;
     stall.start();
     QVERIFY(waitUntil([&] { return stall.hasExpired(kStallMs); }));
+    const qint64 releasedMs = QDateTime::currentMSecsSinceEpoch();
     release.release();
     const int before = recorder.batchCount(u"m0"_s);
     QVERIFY(waitUntil([&] { return recorder.batchCount(u"m0"_s) >= before + 3; }));
@@ -449,12 +516,23 @@ void tst_PollScheduler::stalledWorkerJumpsAhead()
         t.pollsSkipped >= quint64(kStallMs / kIntervalMs - 1), qPrintable(QString::number(t.pollsSkipped)));
     QCOMPARE(t.pollsFailed, 0u);
     QCOMPARE(t.pollsCompleted, quint64(recorder.batchCount(u"m0"_s)));
-    // The first poll after the stall was for the latest slot (less than an interval late), not
-    // for the first slot the stall swallowed (which would be ~kStallMs late).
-    const std::vector<quint32> &latency = recorder.latencyUs[u"m0"_s];
-    QVERIFY(!latency.empty());
-    const quint32 worst = *std::max_element(latency.begin(), latency.end());
-    QVERIFY2(worst < quint32(kStallMs / 2) * 1000, qPrintable(u"worst latency %1 µs"_s.arg(worst)));
+    // The poll after the stall was for the latest slot due when the worker woke (no earlier than
+    // an interval before the release), never for a slot the stall swallowed: no poll came due
+    // between the block and an interval before the release. A poll already on the wire at the
+    // block came due before it. Slower machines only move the wake-up later: no upper bound here.
+    const std::vector<double> due = dueTimesMs(recorder, u"m0"_s);
+    QCOMPARE(qsizetype(due.size()), qsizetype(recorder.batchCount(u"m0"_s)));
+    constexpr double kClockSlackMs = 5; // ms timestamps, wall clock against the steady one
+    int after = 0;
+    for (double ms : due) {
+        QVERIFY2(
+            ms < double(blockedMs) + kClockSlackMs || ms > double(releasedMs - kIntervalMs) - kClockSlackMs,
+            qPrintable(u"a poll came due %1 ms after the block, %2 ms before the release"_s
+                           .arg(ms - double(blockedMs))
+                           .arg(double(releasedMs) - ms)));
+        after += ms > double(releasedMs - kIntervalMs) - kClockSlackMs ? 1 : 0;
+    }
+    QVERIFY(after >= 2); // of the three awaited, one may have been on the wire at the block
 }
 
 void tst_PollScheduler::faultyMeterIsolated_data()
@@ -512,16 +590,28 @@ void tst_PollScheduler::faultyMeterIsolated()
     QFETCH(bool, completesDuringFault);
     QFETCH(int, minLatencyMs);
 
-    constexpr int kMeters = 21;
-    constexpr int kFaulty = 10; // shares worker 0 with ten healthy meters
+    constexpr int kMeters = 7;
+    constexpr int kFaulty = 4; // shares worker 0 with three healthy meters
     constexpr int kWindowPolls = 4;
+    constexpr int kIntervalMs = 100;
     auto simulator = startSimulator(kMeters);
     QVERIFY(simulator);
     simulator->setFaults(kFaulty, faults);
     PollScheduler engine(engineOptions());
     Recorder recorder(engine);
-    for (int i = 0; i < kMeters; ++i)
-        QVERIFY(engine.addMeter(meterConfig(meterId(i), simulator->port(i))));
+    for (int i = 0; i < kMeters; ++i) {
+        MeterConfig config = meterConfig(meterId(i), simulator->port(i), kIntervalMs);
+        if (i == kFaulty) {
+            // Short timeouts only where the row wants timeouts: elsewhere a stall of this process
+            // must not pass for one. The breaker only where the row wants it: its open time
+            // would make the recovery slow.
+            if (timeouts)
+                config = shortTimeouts(config);
+            if (state != int(MeterState::CircuitOpen))
+                config.breaker.failureThreshold = 0;
+        }
+        QVERIFY(engine.addMeter(config));
+    }
     const QString faulty = meterId(kFaulty);
     QCOMPARE(engine.workerOf(faulty), 0);
     engine.start();
@@ -545,19 +635,22 @@ void tst_PollScheduler::faultyMeterIsolated()
     QVERIFY(waitUntil(symptomShown));
     QVERIFY(waitUntil(healthyDone));
 
-    // The healthy meters kept their schedule next to the faulty one.
+    // The healthy meters never failed next to the faulty one. A stall of this process may make
+    // them skip a slot (counted as skipped, not failed), nothing worse.
     for (int i = 0; i < kMeters; ++i) {
         if (i == kFaulty)
             continue;
         const TrafficCounters t = recorder.trafficOf(meterId(i));
         QCOMPARE(t.pollsFailed, 0u);
-        QCOMPARE(t.pollsSkipped, 0u);
         QCOMPARE(t.timeouts, 0u);
-        QVERIFY2(t.pollsCompleted + 1 >= t.pollsAttempted,
-            qPrintable(u"%1: %2 of %3 polls completed"_s.arg(meterId(i))
+        QCOMPARE(t.protocolErrors, 0u);
+        QVERIFY2(t.pollsCompleted + t.pollsSkipped + 1 >= t.pollsAttempted,
+            qPrintable(u"%1: %2 completed, %3 skipped of %4 polls"_s.arg(meterId(i))
                            .arg(t.pollsCompleted)
+                           .arg(t.pollsSkipped)
                            .arg(t.pollsAttempted)));
         QVERIFY(!recorder.sawState(meterId(i), MeterState::BackingOff));
+        QVERIFY(!recorder.sawState(meterId(i), MeterState::CircuitOpen));
     }
 
     const TrafficCounters bad = recorder.trafficOf(faulty);
@@ -651,6 +744,105 @@ void tst_PollScheduler::removeWhileRunning()
     QVERIFY(waitUntil([&] { return recorder.batchCount(u"m1"_s) > removedBatches; }));
 }
 
+void tst_PollScheduler::removeThenAddSameId()
+{
+    // The simulator answers from a thread of its own while this one blocks: the old meter's
+    // batches and state changes pile up, undelivered, in this thread's queue (as behind a busy
+    // GUI) when the meter is removed and added again under the same id.
+    QAtomicInt associations;
+    ThreadedSimulator simulator(1);
+    QVERIFY(simulator.started());
+    QObject::connect(&*simulator, &sim::Simulator::associationChanged,
+        [&associations](int, bool) { associations.ref(); }); // direct: in the simulator's thread
+    PollScheduler engine(engineOptions());
+    Recorder recorder(engine);
+    MeterConfig old = meterConfig(u"m"_s, simulator->port(0), 30);
+    old.associationMode = polling::AssociationMode::PerPoll; // one association per poll, seen from here
+    old.items = {item(u"old_voltage"_s, dlms::Obis(1, 0, 32, 7, 0, 255)),
+        item(u"old_energy"_s, dlms::Obis(1, 0, 1, 8, 0, 255))};
+    QVERIFY(engine.addMeter(old));
+    engine.start();
+    QVERIFY(waitUntil([&] { return recorder.batchCount(u"m"_s) >= 1; }));
+
+    // Three more associations: the two polls before the last one have sent their batches and
+    // their state changes (Disconnected after each poll) to this thread, which does not look.
+    const int target = associations.loadAcquire() + 3;
+    QDeadlineTimer deadline(kWaitMs);
+    while (associations.loadAcquire() < target && !deadline.hasExpired())
+        QThread::msleep(1);
+    QVERIFY(associations.loadAcquire() >= target);
+
+    const size_t seen = size_t(recorder.batchCount(u"m"_s));
+    QVERIFY(engine.removeMeter(u"m"_s));
+    const MeterConfig renewed = meterConfig(u"m"_s, simulator->port(0), 30); // keep-open
+    QVERIFY(engine.addMeter(renewed));
+    recorder.states.erase(u"m"_s);
+    QVERIFY(waitUntil([&] { return recorder.batchCount(u"m"_s) >= int(seen) + 3; }));
+
+    // Whatever the old meter had queued was dropped: every batch since carries the new items,
+    // and no per-poll Disconnected shows up for the keep-open meter.
+    const QStringList newKeys = keysOf(renewed.items);
+    const std::vector<ReadingsBatch> &batches = recorder.batches[u"m"_s];
+    for (size_t i = seen; i < batches.size(); ++i)
+        QVERIFY2(keysOf(batches[i]) == newKeys, qPrintable(keysOf(batches[i]).join(u", "_s)));
+    QVERIFY(!recorder.sawState(u"m"_s, MeterState::Disconnected));
+    QVERIFY(recorder.sawState(u"m"_s, MeterState::Associated));
+}
+
+void tst_PollScheduler::stateChangesForwarded_data()
+{
+    QTest::addColumn<polling::AssociationMode>("mode");
+    QTest::newRow("keep-open") << polling::AssociationMode::KeepOpen;
+    QTest::newRow("per-poll") << polling::AssociationMode::PerPoll;
+}
+
+void tst_PollScheduler::stateChangesForwarded()
+{
+    QFETCH(polling::AssociationMode, mode);
+    constexpr int kPolls = 5;
+    auto simulator = startSimulator(1);
+    QVERIFY(simulator);
+    PollScheduler engine(engineOptions());
+    Recorder recorder(engine);
+    std::vector<std::pair<MeterState, QString>> states;
+    connect(&engine, &PollScheduler::meterStateChanged, &recorder,
+        [&](const QString &, MeterState state, const QString &reason) {
+            states.emplace_back(state, reason);
+        });
+    MeterConfig config = meterConfig(u"m"_s, simulator->port(0), 50);
+    config.associationMode = mode;
+    QVERIFY(engine.addMeter(config));
+    engine.start();
+    QVERIFY(waitUntil([&] { return recorder.batchCount(u"m"_s) >= kPolls; }));
+    const std::vector<std::pair<MeterState, QString>> running = states;
+    const int batches = recorder.batchCount(u"m"_s);
+    QSignalSpy stopped(&engine, &PollScheduler::stopped);
+    engine.stop();
+    QVERIFY(stopped.wait(kWaitMs));
+
+    const auto count = [&](MeterState state) {
+        return int(std::count_if(
+            running.begin(), running.end(), [state](const auto &change) { return change.first == state; }));
+    };
+    // Polling is never forwarded, and no change repeats the one before it.
+    QCOMPARE(count(MeterState::Polling), 0);
+    for (size_t i = 1; i < running.size(); ++i)
+        QVERIFY(running[i] != running[i - 1]);
+    if (mode == polling::AssociationMode::KeepOpen) {
+        // One association, reported once: not Associated again after every poll.
+        QCOMPARE(count(MeterState::Connecting), 1);
+        QCOMPARE(count(MeterState::Associated), 1);
+        QVERIFY2(running.size() <= 4, qPrintable(QString::number(running.size())));
+    } else {
+        // Each poll is its own connection, and says so.
+        QVERIFY(count(MeterState::Connecting) >= batches);
+        QVERIFY(count(MeterState::Disconnected) >= batches - 1);
+    }
+    // The stop still shows.
+    QVERIFY(!states.empty());
+    QCOMPARE(states.back().first, MeterState::Disconnected);
+}
+
 void tst_PollScheduler::pauseResume()
 {
     auto simulator = startSimulator(3);
@@ -716,26 +908,53 @@ void tst_PollScheduler::reconfigureItems()
 
 void tst_PollScheduler::reconfigureInterval()
 {
+    constexpr int kSlowMs = 200;
+    constexpr int kFastMs = 40;
     auto simulator = startSimulator(2);
     QVERIFY(simulator);
     PollScheduler engine(engineOptions());
     Recorder recorder(engine);
-    QVERIFY(engine.addMeter(meterConfig(u"fast"_s, simulator->port(0), 300)));
-    QVERIFY(engine.addMeter(meterConfig(u"slow"_s, simulator->port(1), 300)));
+    QVERIFY(engine.addMeter(meterConfig(u"fast"_s, simulator->port(0), kSlowMs)));
+    QVERIFY(engine.addMeter(meterConfig(u"slow"_s, simulator->port(1), kSlowMs)));
     engine.start();
     QVERIFY(waitUntil(
         [&] { return recorder.batchCount(u"fast"_s) >= 1 && recorder.batchCount(u"slow"_s) >= 1; }));
 
     MeterConfig changed = *engine.meterConfig(u"fast"_s);
-    changed.pollIntervalMs = 60;
+    changed.pollIntervalMs = kFastMs;
     QVERIFY(engine.updateMeter(changed));
-    QCOMPARE(engine.meterConfig(u"fast"_s)->pollIntervalMs, 60);
-    const int fast = recorder.batchCount(u"fast"_s);
-    const int slow = recorder.batchCount(u"slow"_s);
-    QVERIFY(waitUntil([&] { return recorder.batchCount(u"fast"_s) >= fast + 15; }));
-    // 15 polls at 60 ms take ~0.9 s, in which the 300 ms meter polls ~3 times: a 5× rate apart.
-    const int slowPolls = recorder.batchCount(u"slow"_s) - slow;
-    QVERIFY2(slowPolls <= 8, qPrintable(u"slow meter polled %1 times"_s.arg(slowPolls)));
+    QCOMPARE(engine.meterConfig(u"fast"_s)->pollIntervalMs, kFastMs);
+    // One more may still come from the old schedule.
+    const size_t firstFast = size_t(recorder.batchCount(u"fast"_s)) + 1;
+    QVERIFY(waitUntil([&] {
+        return recorder.batchCount(u"fast"_s) >= int(firstFast) + 10 && recorder.batchCount(u"slow"_s) >= 3;
+    }));
+    QSignalSpy stopped(&engine, &PollScheduler::stopped);
+    engine.stop();
+    QVERIFY(stopped.wait(kWaitMs));
+
+    // Checked on the due times the worker scheduled, not on how many polls fitted in some wall
+    // time (a stall skips slots, never moves them): the fast meter's polls lie on its new grid,
+    // some of them on neighbouring points; the slow meter's stay on its own.
+    constexpr double kSlackMs = 5; // ms timestamps, wall clock against the steady one
+    const auto offGrid = [&](double gap, int interval) {
+        return std::abs(gap - interval * std::round(gap / interval)) > kSlackMs || gap < interval - kSlackMs;
+    };
+    const std::vector<double> fast = dueTimesMs(recorder, u"fast"_s);
+    QVERIFY(fast.size() >= firstFast + 10);
+    double smallest = std::numeric_limits<double>::max();
+    for (size_t i = firstFast + 1; i < fast.size(); ++i) {
+        const double gap = fast[i] - fast[i - 1];
+        QVERIFY2(!offGrid(gap, kFastMs), qPrintable(u"fast: %1 ms between polls"_s.arg(gap)));
+        smallest = std::min(smallest, gap);
+    }
+    QVERIFY2(smallest < kFastMs + kSlackMs, qPrintable(u"fast: polls at least %1 ms apart"_s.arg(smallest)));
+    const std::vector<double> slow = dueTimesMs(recorder, u"slow"_s);
+    QVERIFY(slow.size() >= 3);
+    for (size_t i = 1; i < slow.size(); ++i) {
+        const double gap = slow[i] - slow[i - 1];
+        QVERIFY2(!offGrid(gap, kSlowMs), qPrintable(u"slow: %1 ms between polls"_s.arg(gap)));
+    }
 }
 
 void tst_PollScheduler::reconfigurePort()
@@ -756,7 +975,8 @@ void tst_PollScheduler::reconfigurePort()
     config.port = simulator->port(2);
     QVERIFY(engine.updateMeter(config));
     waitUntil([&] { return simBytes.opened[2] == 1 && simBytes.closed[0] == 1; });
-    QCOMPARE(simBytes.opened[2], 1 && simBytes.closed[0] == 1);
+    QCOMPARE(simBytes.opened[2], 1);
+    QCOMPARE(simBytes.closed[0], 1);
     waitUntil([&] {
         return recorder.batches[u"a"_s].back().readings.back().value.toString()
             == simulator->meter(2).serialNumber();
@@ -1056,6 +1276,20 @@ void tst_PollScheduler::validate_data()
     QTest::newRow("negative-rate-cap") << c << u"max_requests_per_s"_s;
     c.maxRequestsPerSecond = std::numeric_limits<double>::quiet_NaN();
     QTest::newRow("nan-rate-cap") << c << u"max_requests_per_s"_s;
+    // The rules of validateMeterConfig(), the same as the site file's.
+    c = good;
+    c.backoff.initialMs = 1;
+    QTest::newRow("backoff-too-short") << c << u"backoff.initial_ms"_s;
+    c = good;
+    c.breaker.openMs = -1;
+    QTest::newRow("negative-breaker-open") << c << u"breaker.open_ms"_s;
+    c = good;
+    c.transport = dlms::Transport::Hdlc;
+    c.clientAddress = 0x80;
+    QTest::newRow("hdlc-client-address-beyond-7-bits") << c << u"client_address"_s;
+    c = good;
+    c.maxPduSize = 63;
+    QTest::newRow("tiny-pdu") << c << u"max_pdu"_s;
 }
 
 void tst_PollScheduler::validate()

@@ -8,6 +8,8 @@
 #include <QtCore/QTemporaryFile>
 #include <QtTest/QTest>
 
+#include <limits>
+
 using namespace Qt::StringLiterals;
 using polling::MeterConfig;
 using polling::PollItem;
@@ -336,6 +338,29 @@ private slots:
         QTest::newRow("polling-auth-without-password") << QByteArray(
             R"({"polling":{"auth":"low"},"meters":[{"id":"m1","host":"h","items":["1.0.1.8.0.255"]}]})")
                                                        << u"polling.auth"_s << u"needs a \"password\""_s;
+        // Rules of validateMeterConfig(), named by where the value was written.
+        QTest::newRow("backoff-initial-1")
+            << meter(R"("backoff":{"initial_ms":1})") << u"meters[0].backoff.initial_ms"_s
+            << u"must be at least 100 (got 1)"_s;
+        QTest::newRow("backoff-max-1") << meter(R"("backoff":{"initial_ms":100,"max_ms":1})")
+                                       << u"meters[0].backoff.max_ms"_s << u"initial_ms"_s;
+        QTest::newRow("breaker-open-1")
+            << meter(R"("breaker":{"open_ms":1})") << u"meters[0].breaker.open_ms"_s
+            << u"must be at least 1000 (got 1)"_s;
+        QTest::newRow("polling-backoff-initial") << QByteArray(
+            R"({"polling":{"backoff":{"initial_ms":50}},"meters":[{"id":"m1","host":"h","items":["1.0.1.8.0.255"]}]})")
+                                                 << u"polling.backoff.initial_ms"_s << u"at least 100"_s;
+        QTest::newRow("polling-breaker-open") << QByteArray(
+            R"({"polling":{"breaker":{"open_ms":10}},"meters":[{"id":"m1","host":"h","items":["1.0.1.8.0.255"]}]})")
+                                              << u"polling.breaker.open_ms"_s << u"at least 1000"_s;
+        QTest::newRow("polling-client-address-hdlc-meter") << QByteArray(
+            R"({"polling":{"client_address":200},"meters":[{"id":"m1","host":"h","transport":"hdlc","items":["1.0.1.8.0.255"]}]})")
+                                                           << u"polling.client_address"_s
+                                                           << u"1 to 127 with HDLC (got 200)"_s;
+        QTest::newRow("polling-hdlc-server-default") << QByteArray(
+            R"({"polling":{"transport":"hdlc"},"meters":[{"id":"m1","host":"h","server_address":20000,"items":["1.0.1.8.0.255"]}]})")
+                                                     << u"meters[0].server_address"_s
+                                                     << u"1 to 16383 with HDLC"_s;
     }
     void errors()
     {
@@ -350,6 +375,171 @@ private slots:
         const QString message = site.error().message;
         QVERIFY2(message.startsWith(file + u": "_s + path + u": "_s), qPrintable(message));
         QVERIFY2(message.contains(fragment), qPrintable(message));
+    }
+
+    void meterRules_data()
+    {
+        QTest::addColumn<MeterConfig>("config");
+        QTest::addColumn<QString>("field"); // named in the message; empty: valid
+
+        MeterConfig good;
+        good.id = u"m7"_s;
+        good.host = u"127.0.0.1"_s;
+        good.items = {PollItem {u"voltage_l1"_s, dlms::Obis(1, 0, 32, 7, 0, 255), 3, 2}};
+        QTest::newRow("defaults") << good << QString();
+        QTest::newRow("every-field-changed") << everythingChanged() << QString();
+        MeterConfig c = good;
+        c.backoff.initialMs = polling::MinBackoffMs;
+        c.backoff.maxMs = polling::MinBackoffMs;
+        c.breaker.openMs = polling::MinBreakerOpenMs;
+        QTest::newRow("at-the-minimums") << c << QString();
+        c = good;
+        c.transport = dlms::Transport::Hdlc;
+        c.clientAddress = 0x7F;
+        c.serverAddress = 0x3FFF;
+        c.physicalAddress = 0x3FFF;
+        QTest::newRow("hdlc-address-maximums") << c << QString();
+
+        // Everything PollScheduler::validate() rejected before these rules had one home.
+        c = good;
+        c.id.clear();
+        c.name = u"Feeder"_s;
+        QTest::newRow("empty-id") << c << u"id"_s;
+        c = good;
+        c.host.clear();
+        QTest::newRow("empty-host") << c << u"host"_s;
+        c = good;
+        c.port = 0;
+        QTest::newRow("port-zero") << c << u"port"_s;
+        c = good;
+        c.items.clear();
+        QTest::newRow("no-items") << c << u"items"_s;
+        c = good;
+        c.pollIntervalMs = 0;
+        QTest::newRow("zero-interval") << c << u"interval_ms"_s;
+        c = good;
+        c.connectTimeoutMs = -1;
+        QTest::newRow("negative-connect-timeout") << c << u"connect_timeout_ms"_s;
+        c = good;
+        c.requestTimeoutMs = 0;
+        QTest::newRow("zero-request-timeout") << c << u"timeout_ms"_s;
+        c = good;
+        c.retries = -1;
+        QTest::newRow("negative-retries") << c << u"retries"_s;
+        c.retries = 11;
+        QTest::newRow("retries-11") << c << u"retries"_s;
+        c = good;
+        c.maxItemsPerRequest = 0;
+        QTest::newRow("zero-max-items") << c << u"max_items_per_request"_s;
+        c = good;
+        c.authentication = dlms::Authentication::Low;
+        QTest::newRow("lls-without-password") << c << u"password"_s;
+        c = good;
+        c.maxRequestsPerSecond = -1;
+        QTest::newRow("negative-rate-cap") << c << u"max_requests_per_s"_s;
+        c.maxRequestsPerSecond = std::numeric_limits<double>::quiet_NaN();
+        QTest::newRow("nan-rate-cap") << c << u"max_requests_per_s"_s;
+        c.maxRequestsPerSecond = std::numeric_limits<double>::infinity();
+        QTest::newRow("infinite-rate-cap") << c << u"max_requests_per_s"_s;
+
+        // Rules the site file had alone, or nobody.
+        c = good;
+        c.items.push_back(c.items.front());
+        QTest::newRow("duplicate-item-key") << c << u"items[1].key"_s;
+        c = good;
+        c.items.front().key.clear();
+        QTest::newRow("empty-item-key") << c << u"items[0].key"_s;
+        c = good;
+        c.items.front().attribute = 0;
+        QTest::newRow("item-attribute-0") << c << u"items[0].attribute"_s;
+        c = good;
+        c.items.front().classId = 0;
+        QTest::newRow("item-class-0") << c << u"items[0].class"_s;
+        c = good;
+        c.clientAddress = 0;
+        QTest::newRow("client-address-0") << c << u"client_address"_s;
+        c = good;
+        c.serverAddress = 0;
+        QTest::newRow("server-address-0") << c << u"server_address"_s;
+        c = good;
+        c.transport = dlms::Transport::Hdlc;
+        c.clientAddress = 0x80;
+        QTest::newRow("hdlc-client-address-128") << c << u"client_address"_s;
+        c.clientAddress = 16;
+        c.serverAddress = 0x4000;
+        QTest::newRow("hdlc-server-address-16384") << c << u"server_address"_s;
+        c = good;
+        c.physicalAddress = 0x4000;
+        QTest::newRow("physical-address-16384") << c << u"physical_address"_s;
+        c = good;
+        c.maxPduSize = 63;
+        QTest::newRow("pdu-63") << c << u"max_pdu"_s;
+        c = good;
+        c.hdlc.maxInfoRx = 31;
+        QTest::newRow("hdlc-max-info-rx-31") << c << u"hdlc.max_info_rx"_s;
+        c = good;
+        c.hdlc.windowTx = 0;
+        QTest::newRow("hdlc-window-tx-0") << c << u"hdlc.window_tx"_s;
+        c = good;
+        c.backoff.initialMs = polling::MinBackoffMs - 1;
+        QTest::newRow("backoff-initial-99") << c << u"backoff.initial_ms"_s;
+        c = good;
+        c.backoff = {1000, 999, 2.0, 0.2};
+        QTest::newRow("backoff-max-below-initial") << c << u"backoff.max_ms"_s;
+        c = good;
+        c.backoff.multiplier = std::numeric_limits<double>::quiet_NaN();
+        QTest::newRow("backoff-multiplier-nan") << c << u"backoff.multiplier"_s;
+        c = good;
+        c.backoff.jitter = 1.5;
+        QTest::newRow("backoff-jitter-1.5") << c << u"backoff.jitter"_s;
+        c = good;
+        c.breaker.openMs = polling::MinBreakerOpenMs - 1;
+        QTest::newRow("breaker-open-999") << c << u"breaker.open_ms"_s;
+        c.breaker.openMs = -1;
+        QTest::newRow("breaker-open-negative") << c << u"breaker.open_ms"_s;
+        c = good;
+        c.breaker.failureThreshold = -1;
+        QTest::newRow("breaker-failures-negative") << c << u"breaker.failures"_s;
+    }
+    void meterRules()
+    {
+        QFETCH(MeterConfig, config);
+        QFETCH(QString, field);
+        const auto result = polling::validateMeterConfig(config);
+        const auto problem = polling::findMeterConfigProblem(config);
+        if (field.isEmpty()) {
+            QVERIFY2(result.ok(), qPrintable(result.ok() ? QString() : result.error().message));
+            QVERIFY(!problem);
+            return;
+        }
+        QVERIFY(!result.ok());
+        QVERIFY(problem);
+        QCOMPARE(problem->field, field);
+        QCOMPARE(result.error().code, dlms::ErrorCode::InvalidArgument);
+        // Which meter (its name when the id is what is missing), which field, and why.
+        const QString who = config.id.isEmpty() ? config.name : config.id;
+        QCOMPARE(result.error().message, u"meter \"%1\": %2 %3"_s.arg(who, field, problem->problem));
+    }
+
+    void endpoint_data()
+    {
+        QTest::addColumn<QString>("host");
+        QTest::addColumn<int>("port");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("ipv4") << u"127.0.0.1"_s << 4059 << u"127.0.0.1:4059"_s;
+        QTest::newRow("ipv6") << u"::1"_s << 4061 << u"[::1]:4061"_s;
+        QTest::newRow("name") << u"meter-7.local"_s << 1 << u"meter-7.local:1"_s;
+    }
+    void endpoint()
+    {
+        QFETCH(QString, host);
+        QFETCH(int, port);
+        QFETCH(QString, expected);
+        QCOMPARE(polling::formatEndpoint(host, quint16(port)), expected);
+        MeterConfig config;
+        config.host = host;
+        config.port = quint16(port);
+        QCOMPARE(config.endpoint(), expected);
     }
 
     void malformedJson_data()
@@ -405,7 +595,7 @@ private slots:
             "polling": { "colour": "red", "id": "x", "name": "y", "hdlc": { "max_info": 128, "speed": 9600 } },
             "meters": [
                 { "id": "m1", "host": "h", "workers": 2, "colour": "blue",
-                  "backoff": { "initial_ms": 100, "ceiling": 1 }, "breaker": { "open_ms": 10, "x": 1 },
+                  "backoff": { "initial_ms": 100, "ceiling": 1 }, "breaker": { "open_ms": 1000, "x": 1 },
                   "items": [ { "obis": "1.0.1.8.0.255", "scaler": -1 } ] }
             ]
         })");
