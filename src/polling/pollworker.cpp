@@ -207,6 +207,16 @@ void PollWorker::scheduleNext(int meter)
     armTimer();
 }
 
+qint64 PollWorker::tickAlignedNs(qint64 dueNs, qint64 epochNs, qint64 tickNs)
+{
+    if (tickNs <= 0)
+        return dueNs;
+    const qint64 offset = dueNs - epochNs;
+    // Rounded up (towards the future for offsets before the epoch too): never before dueNs.
+    const qint64 ticks = offset >= 0 ? (offset + tickNs - 1) / tickNs : -((-offset) / tickNs);
+    return epochNs + ticks * tickNs;
+}
+
 void PollWorker::armTimer()
 {
     if (m_heap.empty() || m_stopping) {
@@ -217,8 +227,7 @@ void PollWorker::armTimer()
     // Polls due within one tick share one wake-up, so their requests leave together and their
     // answers arrive together: the thread wakes (and polls every socket it watches) a few
     // hundred times a second instead of once per meter. Rounded up, so nothing fires early.
-    if (const qint64 tickNs = qint64(m_settings.tickMs) * 1000000; tickNs > 0)
-        dueNs = m_settings.epochNs + (dueNs - m_settings.epochNs + tickNs - 1) / tickNs * tickNs;
+    dueNs = tickAlignedNs(dueNs, m_settings.epochNs, qint64(m_settings.tickMs) * 1000000);
     if (m_pollTimer->isActive() && m_armedDueNs <= dueNs)
         return;
     const qint64 waitNs = std::max<qint64>(0, dueNs - steadyNowNs());

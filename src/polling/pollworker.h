@@ -41,6 +41,9 @@ public:
     // First due of a meter: the first point of its grid (epoch + phase × interval + n × interval)
     // at or after `nowNs`. Public for the tests of the arithmetic.
     static qint64 nextSlotNs(qint64 nowNs, qint64 epochNs, qint64 intervalNs, double phase);
+    // When a poll due at `dueNs` fires: the first point of the tick grid (epoch + n × tick) at or
+    // after it, so polls due in the same tick share one wake-up; `dueNs` itself when tick ≤ 0.
+    static qint64 tickAlignedNs(qint64 dueNs, qint64 epochNs, qint64 tickNs);
     // A slot due at `dueNs` fired at `nowNs`: the slot to poll and how many were jumped over.
     // Up to one interval late, that slot itself; later, the latest slot already due (the worker
     // never replays missed slots one by one).

@@ -314,6 +314,8 @@ class tst_PollScheduler : public QObject {
 private slots:
     void slotGrid_data();
     void slotGrid();
+    void tickGrid_data();
+    void tickGrid();
     void catchUp_data();
     void catchUp();
     void staggeredPolls();
@@ -369,6 +371,38 @@ void tst_PollScheduler::slotGrid()
     QCOMPARE(due, expected);
     QVERIFY(due >= now);
     QVERIFY(due < now + interval);
+}
+
+void tst_PollScheduler::tickGrid_data()
+{
+    QTest::addColumn<qint64>("due");
+    QTest::addColumn<qint64>("epoch");
+    QTest::addColumn<qint64>("tick");
+    QTest::addColumn<qint64>("expected");
+    QTest::newRow("on-a-tick") << qint64(1500) << qint64(1000) << qint64(100) << qint64(1500);
+    QTest::newRow("just-after-a-tick") << qint64(1501) << qint64(1000) << qint64(100) << qint64(1600);
+    QTest::newRow("just-before-a-tick") << qint64(1599) << qint64(1000) << qint64(100) << qint64(1600);
+    QTest::newRow("before-the-epoch") << qint64(950) << qint64(1000) << qint64(100) << qint64(1000);
+    QTest::newRow("a-tick-before-the-epoch") << qint64(900) << qint64(1000) << qint64(100) << qint64(900);
+    QTest::newRow("no-tick") << qint64(1234) << qint64(1000) << qint64(0) << qint64(1234);
+    QTest::newRow("5ms-long-run") << qint64(86400000000001) << qint64(7) << qint64(5000000)
+                                  << qint64(86400000000007);
+}
+
+void tst_PollScheduler::tickGrid()
+{
+    // Never early, at most one tick late, on the grid.
+    QFETCH(qint64, due);
+    QFETCH(qint64, epoch);
+    QFETCH(qint64, tick);
+    QFETCH(qint64, expected);
+    const qint64 fires = polling::PollWorker::tickAlignedNs(due, epoch, tick);
+    QCOMPARE(fires, expected);
+    QVERIFY(fires >= due);
+    if (tick > 0) {
+        QVERIFY(fires < due + tick);
+        QCOMPARE((fires - epoch) % tick, qint64(0));
+    }
 }
 
 void tst_PollScheduler::catchUp_data()
