@@ -1,9 +1,11 @@
 #include "benchcommand.h"
 #include "decodecommand.h"
+#include "exportcommand.h"
 #include "objectscommand.h"
 #include "pollcommand.h"
 #include "readcommand.h"
 #include "simulatecommand.h"
+#include "statscommand.h"
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QTextStream>
@@ -28,6 +30,8 @@ Commands:
   poll      Poll the meters of a site file and print their readings as they arrive.
   bench     Benchmarks: 'bench poll' polls simulated meters and prints one JSON summary.
   decode    Decode a recorded DLMS/COSEM exchange (HDLC or wrapper), frame by frame.
+  stats     Print a meter's network statistics from a database (the seed's network_stats JSON).
+  export    Export readings or network metrics from a database as CSV.
 
 Run 'dlmsctl <command> --help' for a command's options.
 )"_s;
@@ -70,6 +74,10 @@ int main(int argc, char *argv[])
         return runPollCommand(rest);
     if (command == u"bench")
         return runBenchCommand(rest);
+    if (command == u"stats")
+        return runStatsCommand(rest);
+    if (command == u"export")
+        return runExportCommand(rest);
 
     QTextStream(stderr) << "dlmsctl: unknown command '" << command << "'. Run 'dlmsctl --help'.\n";
     return 2;

@@ -4,20 +4,26 @@
 #include "processlimits.h"
 #include "valueformat.h"
 
+#include <clientsession.h>
+#include <interfacesampler.h>
 #include <pollscheduler.h>
 #include <siteconfig.h>
+#include <storage.h>
+#include <trafficmonitor.h>
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDateTime>
 #include <QtCore/QHash>
 #include <QtCore/QJsonDocument>
+#include <QtCore/QSet>
 #include <QtCore/QTextStream>
 #include <QtCore/QTimer>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <optional>
 
 using namespace Qt::StringLiterals;
@@ -110,6 +116,25 @@ struct MeterView {
     bool troubled = false; // backing off, circuit open or paused since the last association
 };
 
+// With --db: readings and state changes go to the database; traffic goes through the monitor,
+// which closes each rollup period into network_metrics rows. Declared in this order so the
+// sampler and the monitor are gone before the storage they feed.
+struct Recording {
+    std::unique_ptr<storage::Storage> storage;
+    std::unique_ptr<monitor::TrafficMonitor> monitor;
+    std::unique_ptr<monitor::InterfaceSampler> sampler;
+    QSet<QString> samplerErrors; // printed already
+    bool storageFailing = false;
+    QString storageMessage;
+};
+
+storage::MeterInfo meterInfo(const polling::MeterConfig &meter)
+{
+    // Where the meter is, never its password.
+    return storage::MeterInfo {
+        meter.id, meter.name, meter.host, meter.port, dlms::transportName(meter.transport)};
+}
+
 } // namespace
 
 int runPollCommand(const QStringList &arguments)
@@ -124,8 +149,12 @@ int runPollCommand(const QStringList &arguments)
         "\"units\":{…},\"errors\":{…}}). Meter state changes (associated, backing-off, circuit-open)\n"
         "and, at the end, one summary line ('poll: meters=3 polls=30 completed=29 …') go to stderr.\n"
         "Runs for --seconds, or until SIGINT/SIGTERM; then releases every association.\n\n"
-        "Exit codes: 0 every meter delivered readings; 2 usage or configuration error; 5 some meter\n"
-        "delivered nothing."_s);
+        "--db FILE also records the run in an SQLite database (created when missing): every reading,\n"
+        "every meter state change, and per --rollup-s period one network_metrics row per meter plus\n"
+        "one system row ('*') with the interface counters (all non-loopback interfaces, or\n"
+        "--interface). The partial last period is written on exit.\n\n"
+        "Exit codes: 0 every meter delivered readings; 2 usage or configuration error; 3 the database\n"
+        "cannot be opened, or readings could not be written to it; 5 some meter delivered nothing."_s);
     parser.addHelpOption();
     parser.addOptions({
         {u"config"_s, u"Site configuration file (JSON with \"polling\" and \"meters\"; required)."_s,
@@ -133,6 +162,11 @@ int runPollCommand(const QStringList &arguments)
         {u"seconds"_s, u"Stop after N seconds (default 0: run until SIGINT/SIGTERM)."_s, u"N"_s, u"0"_s},
         {u"json"_s, u"Print one JSON object per poll per line instead of text."_s},
         {u"workers"_s, u"Worker threads (default: the file's polling.workers; 0 = one per core)."_s, u"N"_s},
+        {u"db"_s, u"Record readings, state changes and network metrics in this SQLite file."_s, u"FILE"_s},
+        {u"rollup-s"_s, u"With --db: seconds per network_metrics row (1 to 3600, default 60)."_s, u"N"_s,
+            u"60"_s},
+        {u"interface"_s, u"With --db: the network interface to sample (default: all but loopback)."_s,
+            u"NAME"_s},
     });
     if (const auto done = parseVerbArguments(parser, arguments, u"poll"_s, false))
         return *done;
@@ -156,6 +190,27 @@ int runPollCommand(const QStringList &arguments)
         workers = *n;
     }
     const bool json = parser.isSet(u"json"_s);
+    const QString dbPath = parser.value(u"db"_s);
+    if (parser.isSet(u"db"_s) && dbPath.isEmpty()) {
+        err << "dlmsctl: --db needs a file name\n";
+        return 2;
+    }
+    for (const QString &option : {u"rollup-s"_s, u"interface"_s}) {
+        if (parser.isSet(option) && dbPath.isEmpty()) {
+            err << "dlmsctl: --" << option << " needs --db\n";
+            return 2;
+        }
+    }
+    const auto rollupS = integerOption(u"rollup-s"_s, parser.value(u"rollup-s"_s), 1, 3600);
+    if (!rollupS) {
+        err << "dlmsctl: " << rollupS.error().message << '\n';
+        return 2;
+    }
+    const QString interfaceName = parser.value(u"interface"_s);
+    if (parser.isSet(u"interface"_s) && interfaceName.trimmed().isEmpty()) {
+        err << "dlmsctl: --interface needs a name\n";
+        return 2;
+    }
 
     QStringList warnings;
     const auto site = polling::loadSiteConfig(configPath, &warnings);
@@ -193,6 +248,28 @@ int runPollCommand(const QStringList &arguments)
         meters.insert(meter.id, MeterView {meter.name});
     }
 
+    Recording recording;
+    if (!dbPath.isEmpty()) {
+        storage::StorageOptions storageOptions;
+        storageOptions.path = dbPath;
+        recording.storage = std::make_unique<storage::Storage>(storageOptions);
+        if (const auto started = recording.storage->start(); !started) {
+            err << "dlmsctl poll: cannot open the database: " << started.error().message << '\n';
+            return 3;
+        }
+        monitor::TrafficMonitor::Options monitorOptions;
+        monitorOptions.rollupPeriodMs = *rollupS * 1000;
+        recording.monitor = std::make_unique<monitor::TrafficMonitor>(monitorOptions);
+        monitor::InterfaceSampler::Options samplerOptions;
+        samplerOptions.interfaceName = interfaceName;
+        recording.sampler = std::make_unique<monitor::InterfaceSampler>(
+            samplerOptions, monitor::makeDefaultInterfaceSource());
+        for (const polling::MeterConfig &meter : site->meters) {
+            recording.storage->upsertMeter(meterInfo(meter));
+            recording.monitor->addMeter(meter.id);
+        }
+    }
+
     polling::TrafficCounters total;
     bool stopping = false;
     QObject context;
@@ -203,6 +280,8 @@ int runPollCommand(const QStringList &arguments)
             if (it == meters.end())
                 return;
             it->delivered = true;
+            if (recording.storage)
+                recording.storage->writeReadings(batch);
             if (json) {
                 out << QJsonDocument(readingsJson(batch, it->name)).toJson(QJsonDocument::Compact) << '\n';
             } else {
@@ -220,6 +299,10 @@ int runPollCommand(const QStringList &arguments)
             const auto it = meters.find(id);
             if (it == meters.end())
                 return;
+            if (recording.storage) {
+                recording.storage->writeEvent(storage::Event {QDateTime::currentMSecsSinceEpoch(), id,
+                    u"state"_s, polling::meterStateName(state), reason});
+            }
             bool print = false;
             switch (state) {
             case polling::MeterState::BackingOff:
@@ -250,8 +333,46 @@ int runPollCommand(const QStringList &arguments)
             err.flush();
         });
 
-    QObject::connect(&scheduler, &polling::PollScheduler::trafficReady, &context,
-        [&](const polling::TrafficDelta &delta) { total += delta.total(); });
+    QObject::connect(
+        &scheduler, &polling::PollScheduler::trafficReady, &context, [&](const polling::TrafficDelta &delta) {
+            total += delta.total();
+            if (recording.monitor)
+                recording.monitor->addTraffic(delta);
+        });
+    if (recording.storage) {
+        QObject::connect(recording.monitor.get(), &monitor::TrafficMonitor::rollupReady, &context,
+            [&](const monitor::MinuteRollup &rollup) { recording.storage->writeRollup(rollup); });
+        QObject::connect(recording.sampler.get(), &monitor::InterfaceSampler::sampled, &context,
+            [&](const monitor::InterfaceRates &rates) { recording.monitor->setInterfaceRates(rates); });
+        // Once per distinct message: a missing interface stays missing every second.
+        QObject::connect(recording.sampler.get(), &monitor::InterfaceSampler::errorOccurred, &context,
+            [&](const QString &message) {
+                if (recording.samplerErrors.contains(message))
+                    return;
+                recording.samplerErrors.insert(message);
+                err << "dlmsctl: interfaces: " << message << '\n';
+                err.flush();
+            });
+        // Queued (the writer thread emits it). The start (stopped → ok) is not news; failing and
+        // the recovery from it are.
+        QObject::connect(recording.storage.get(), &storage::Storage::stateChanged, &context,
+            [&](storage::StorageState state, const QString &message) {
+                if (state == storage::StorageState::Failing) {
+                    if (recording.storageFailing && recording.storageMessage == message)
+                        return;
+                    recording.storageFailing = true;
+                    recording.storageMessage = message;
+                    err << "dlmsctl: storage: failing: " << message << '\n';
+                } else if (state == storage::StorageState::Ok && recording.storageFailing) {
+                    recording.storageFailing = false;
+                    recording.storageMessage.clear();
+                    err << "dlmsctl: storage: ok\n";
+                } else {
+                    return;
+                }
+                err.flush();
+            });
+    }
     // Queued: the last traffic deltas, posted before stopped(), are summed first.
     QObject::connect(
         &scheduler, &polling::PollScheduler::stopped, &context, [] { QCoreApplication::quit(); },
@@ -278,7 +399,23 @@ int runPollCommand(const QStringList &arguments)
         QTimer::singleShot(std::chrono::seconds(*seconds), &context, stop);
 
     scheduler.start();
+    if (recording.sampler)
+        recording.sampler->start();
     QCoreApplication::exec();
+
+    // The scheduler has stopped (or did not in time): every traffic delta that came is in the
+    // monitor, so the partial period's rows are complete. Then the writer drains its queue.
+    bool storageComplete = true;
+    storage::StorageStatus stored;
+    QString storageProblem;
+    if (recording.storage) {
+        recording.sampler->stop();
+        recording.monitor->flushRollup();
+        // stop() clears the state's message: keep why it was failing, if it was.
+        storageProblem = recording.storage->status().message;
+        storageComplete = recording.storage->stop();
+        stored = recording.storage->status();
+    }
 
     int delivered = 0;
     for (const MeterView &meter : std::as_const(meters))
@@ -288,7 +425,20 @@ int runPollCommand(const QStringList &arguments)
         << " completed=" << total.pollsCompleted << " failed=" << total.pollsFailed
         << " late=" << total.pollsLate << " skipped=" << total.pollsSkipped
         << " bytes_sent=" << total.bytesSent << " bytes_received=" << total.bytesReceived
-        << " timeouts=" << total.timeouts << " protocol_errors=" << total.protocolErrors << '\n';
+        << " timeouts=" << total.timeouts << " protocol_errors=" << total.protocolErrors;
+    if (recording.storage)
+        err << ", stored " << stored.readingsWritten << " readings, " << stored.metricsRowsWritten
+            << " metrics rows";
+    err << '\n';
+    if (!storageComplete) {
+        // Once stopped, nothing is queued any more: what was left is counted as dropped.
+        err << "dlmsctl poll: " << dbPath << ": not everything could be written (" << stored.droppedReadings
+            << " readings dropped)";
+        if (!storageProblem.isEmpty())
+            err << ": " << storageProblem;
+        err << '\n';
+        return 3;
+    }
     if (delivered < meters.size()) {
         QStringList silent;
         for (const QString &id : scheduler.meterIds())

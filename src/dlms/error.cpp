@@ -33,6 +33,8 @@ QString errorCodeName(ErrorCode code)
         return QStringLiteral("connection-failed");
     case ErrorCode::InvalidArgument:
         return QStringLiteral("invalid-argument");
+    case ErrorCode::IoError:
+        return QStringLiteral("io-error");
     }
     return QStringLiteral("unknown");
 }

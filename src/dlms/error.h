@@ -23,6 +23,7 @@ enum class ErrorCode : quint8 {
     Timeout, // raised by the I/O owner, carried through the session
     ConnectionFailed, // the transport failed: connection refused or lost, port unavailable
     InvalidArgument, // the caller asked for something impossible (encoder side)
+    IoError, // a file or database could not be read or written (full disk, read-only, corrupt)
 };
 
 struct Error {

@@ -82,6 +82,9 @@ std::optional<MeterConfigProblem> findMeterConfigProblem(const MeterConfig &conf
 
     if (config.id.isEmpty())
         return MeterConfigProblem {u"id"_s, u"must not be empty"_s};
+    // The system-wide row of the monitor and the database (monitor::SystemMeterId).
+    if (config.id == u"*"_s)
+        return MeterConfigProblem {u"id"_s, u"'*' is reserved for the system-wide figures"_s};
     if (config.host.isEmpty())
         return MeterConfigProblem {u"host"_s, u"must not be empty"_s};
     if (auto p = within(u"port"_s, config.port, 1, 65535))

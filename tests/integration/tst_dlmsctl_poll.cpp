@@ -1,9 +1,13 @@
 #include "clitestsupport.h"
+#include "database.h"
 #include "meterconfig.h"
 
 #include <QtCore/QTemporaryDir>
+#include <QtSql/QSqlQuery>
+#include <QtSql/QSqlRecord>
 #include <QtTest/QtTest>
 
+#include <csignal>
 #include <sys/resource.h>
 
 using namespace Qt::StringLiterals;
@@ -78,21 +82,137 @@ QList<SiteMeter> simulatedMeters(SimulateProcess &simulate)
 }
 
 // "poll: meters=3 polls=30 completed=29 …" → its numbers; empty when there is no such line.
+// With --db the line ends ", stored N readings, M metrics rows": "stored_readings" and
+// "stored_metrics_rows" then.
 QHash<QString, qint64> summaryOf(const QString &err)
 {
     static const QRegularExpression shape(
-        u"^poll: meters=\\d+ polls=\\d+ completed=\\d+ failed=\\d+ late=\\d+ skipped=\\d+ bytes_sent=\\d+ "
-        "bytes_received=\\d+ timeouts=\\d+ protocol_errors=\\d+$"_s);
+        u"^poll: (meters=\\d+ polls=\\d+ completed=\\d+ failed=\\d+ late=\\d+ skipped=\\d+ bytes_sent=\\d+ "
+        "bytes_received=\\d+ timeouts=\\d+ protocol_errors=\\d+)(?:, stored (\\d+) readings, (\\d+) metrics rows)?$"_s);
     QHash<QString, qint64> values;
     for (const QString &line : err.split(u'\n', Qt::SkipEmptyParts)) {
-        if (!shape.match(line).hasMatch())
+        const QRegularExpressionMatch match = shape.match(line);
+        if (!match.hasMatch())
             continue;
-        for (const QString &pair : line.mid(6).split(u' ', Qt::SkipEmptyParts)) {
+        for (const QString &pair : match.captured(1).split(u' ', Qt::SkipEmptyParts)) {
             const qsizetype eq = pair.indexOf(u'=');
             values.insert(pair.left(eq), pair.mid(eq + 1).toLongLong());
         }
+        if (match.hasCaptured(2)) {
+            values.insert(u"stored_readings"_s, match.captured(2).toLongLong());
+            values.insert(u"stored_metrics_rows"_s, match.captured(3).toLongLong());
+        }
     }
     return values;
+}
+
+// Readings per meter in `poll --json` output (values and failed items alike).
+QHash<QString, qint64> readingsPerMeter(const QStringList &lines)
+{
+    QHash<QString, qint64> counts;
+    for (const QString &line : lines) {
+        const QJsonObject batch = parseJsonObject(line);
+        counts[batch.value(u"meter"_s).toString()]
+            += batch.value(u"values"_s).toObject().size() + batch.value(u"errors"_s).toObject().size();
+    }
+    return counts;
+}
+
+// A read-only connection to a recorded database, closed when it goes out of scope (after every
+// query on it is gone, as QSqlDatabase wants).
+class RecordedDb {
+public:
+    explicit RecordedDb(const QString &path) : m_name(storage::makeConnectionName(u"tst-poll"))
+    {
+        storage::OpenOptions options;
+        options.mode = storage::OpenMode::ReadOnly;
+        auto opened = storage::openDatabase(path, m_name, options);
+        if (opened) {
+            m_db = *opened;
+        } else {
+            m_error = opened.error().message;
+        }
+    }
+    ~RecordedDb()
+    {
+        m_db = {};
+        if (m_error.isEmpty())
+            storage::closeDatabase(m_name);
+    }
+    Q_DISABLE_COPY_MOVE(RecordedDb)
+
+    bool ok() const { return m_error.isEmpty(); }
+    QString error() const { return m_error; }
+
+    // Every row of `sql`, each as its columns; empty (and `failed` set) on an SQL error.
+    QList<QVariantList> rows(const QString &sql)
+    {
+        QList<QVariantList> result;
+        QSqlQuery query(m_db);
+        query.setForwardOnly(true);
+        if (!query.exec(sql)) {
+            m_error = storage::queryError(query, sql);
+            return result;
+        }
+        while (query.next()) {
+            QVariantList row;
+            for (int i = 0; i < query.record().count(); ++i)
+                row.append(query.value(i));
+            result.append(row);
+        }
+        return result;
+    }
+    qint64 scalar(const QString &sql)
+    {
+        const auto all = rows(sql);
+        return all.isEmpty() || all.first().isEmpty() ? -1 : all.first().first().toLongLong();
+    }
+
+private:
+    QString m_name;
+    QSqlDatabase m_db;
+    QString m_error;
+};
+
+// network_metrics: each rollup is written as its meters' rows then the system row ('*'), in
+// order; the system row's counters are the meters' sums, and every meter has a row in every
+// period. Returns "" when so, else what differs.
+QString checkSystemRowsAreSums(RecordedDb &db, const QStringList &meterIds)
+{
+    const auto rows
+        = db.rows(u"SELECT meter_id, timestamp, dlms_bytes_sent, dlms_bytes_recv, dlms_requests_sent, "
+                  "dlms_responses_recv FROM network_metrics ORDER BY id"_s);
+    QStringList ids;
+    qint64 sums[4] = {0, 0, 0, 0};
+    int periods = 0;
+    for (const QVariantList &row : rows) {
+        const QString id = row.at(0).toString();
+        if (id != u"*") {
+            ids << id;
+            for (int i = 0; i < 4; ++i)
+                sums[i] += row.at(i + 2).toLongLong();
+            continue;
+        }
+        const qint64 ts = row.at(1).toLongLong();
+        ids.sort();
+        if (ids != meterIds)
+            return u"period %1: meter rows %2"_s.arg(ts).arg(ids.join(u','));
+        for (int i = 0; i < 4; ++i) {
+            if (row.at(i + 2).toLongLong() != sums[i])
+                return u"period %1: column %2: system %3, meters %4"_s.arg(ts)
+                    .arg(i)
+                    .arg(row.at(i + 2).toLongLong())
+                    .arg(sums[i]);
+            sums[i] = 0;
+        }
+        ids.clear();
+        ++periods;
+    }
+    if (periods == 0)
+        return u"no system rows"_s;
+    if (!ids.isEmpty())
+        return u"meter rows after the last system row: %1"_s.arg(ids.join(u','));
+    return {};
 }
 
 // Checks one reading's value and unit against what the simulator serves; empty when fine.
@@ -121,7 +241,8 @@ private slots:
         const CliRun r = runCli({u"poll"_s, u"--help"_s});
         QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
         QVERIFY2(r.out.startsWith(u"Usage: dlmsctl poll"_s), qPrintable(r.out));
-        for (const char *option : {"--config", "--seconds", "--json", "--workers"})
+        for (const char *option :
+            {"--config", "--seconds", "--json", "--workers", "--db", "--rollup-s", "--interface"})
             QVERIFY2(r.out.contains(QLatin1StringView(option)), option);
         const CliRun usage = runCli({u"--help"_s});
         QVERIFY(usage.out.contains(u"\n  poll "_s));
@@ -352,6 +473,164 @@ private slots:
         QCOMPARE(simulate.terminate(), 0);
     }
 
+    // --db: everything printed is in the database, and the traffic counted in the summary is the
+    // sum of the meters' network_metrics rows; the system rows sum the meters period by period and
+    // carry the sampled interface (lo, where the meters are).
+    void recordsToDatabase()
+    {
+        SimulateProcess simulate({u"--meters"_s, u"2"_s, u"--port"_s, u"0"_s});
+        QVERIFY2(simulate.waitReady(), qPrintable(simulate.describe()));
+        QTemporaryDir dir;
+        const QList<SiteMeter> meters = simulatedMeters(simulate);
+        QCOMPARE(meters.size(), 2);
+        const QString site = writeSite(dir, siteJson(meters));
+        const QString db = dir.filePath(u"run.db"_s);
+
+        const CliRun r = runCli({u"poll"_s, u"--config"_s, site, u"--json"_s, u"--db"_s, db, u"--rollup-s"_s,
+            u"1"_s, u"--interface"_s, u"lo"_s, u"--seconds"_s, u"4"_s});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        for (const QString &line : r.errLines())
+            QVERIFY2(line.startsWith(u"dlmsctl: "_s) || line.startsWith(u"poll: "_s), qPrintable(line));
+        const auto summary = summaryOf(r.err);
+        QVERIFY2(summary.contains(u"stored_readings"_s), qPrintable(r.err));
+        const QHash<QString, qint64> printed = readingsPerMeter(r.lines());
+        qint64 printedTotal = 0;
+        for (const qint64 n : printed)
+            printedTotal += n;
+        QVERIFY2(printed.value(u"m1"_s) > 0 && printed.value(u"m2"_s) > 0, qPrintable(r.describe()));
+        QCOMPARE(summary.value(u"stored_readings"_s), printedTotal);
+
+        RecordedDb recorded(db);
+        QVERIFY2(recorded.ok(), qPrintable(recorded.error()));
+        QCOMPARE(recorded.scalar(u"SELECT COUNT(*) FROM readings"_s), printedTotal);
+        for (const QString &id : {u"m1"_s, u"m2"_s}) {
+            QCOMPARE(recorded.scalar(u"SELECT COUNT(*) FROM readings WHERE meter_id = '%1'"_s.arg(id)),
+                printed.value(id));
+        }
+        QCOMPARE(recorded.rows(u"SELECT DISTINCT key FROM readings ORDER BY key"_s).size(),
+            expectedItems().size());
+        QCOMPARE(
+            recorded.scalar(u"SELECT COUNT(*) FROM readings WHERE quality <> 'good' OR value IS NULL"_s), 0);
+
+        // The meters as configured, without secrets; their state changes as events.
+        const auto meterRows
+            = recorded.rows(u"SELECT id, name, host, port, transport FROM meters ORDER BY id"_s);
+        QCOMPARE(meterRows.size(), 2);
+        for (int i = 0; i < 2; ++i) {
+            QCOMPARE(meterRows[i].at(0).toString(), meters[i].id);
+            QCOMPARE(meterRows[i].at(1).toString(), meters[i].name);
+            QCOMPARE(meterRows[i].at(2).toString(), u"127.0.0.1"_s);
+            QCOMPARE(meterRows[i].at(3).toInt(), int(meters[i].port));
+            QCOMPARE(meterRows[i].at(4).toString(), u"wrapper"_s);
+            QVERIFY(recorded.scalar(u"SELECT COUNT(*) FROM events WHERE meter_id = '%1' AND kind = 'state' "
+                                    "AND state = 'associated'"_s.arg(meters[i].id))
+                >= 1);
+        }
+
+        // network_metrics: the meters' rows add up to the summary's traffic, exactly.
+        QCOMPARE(recorded.scalar(u"SELECT COUNT(*) FROM network_metrics"_s),
+            summary.value(u"stored_metrics_rows"_s));
+        QCOMPARE(recorded.scalar(u"SELECT SUM(dlms_bytes_sent) FROM network_metrics WHERE meter_id <> '*'"_s),
+            summary.value(u"bytes_sent"_s));
+        QCOMPARE(recorded.scalar(u"SELECT SUM(dlms_bytes_recv) FROM network_metrics WHERE meter_id <> '*'"_s),
+            summary.value(u"bytes_received"_s));
+        QCOMPARE(recorded.scalar(u"SELECT SUM(polls_completed) FROM network_metrics WHERE meter_id <> '*'"_s),
+            summary.value(u"completed"_s));
+        QVERIFY(summary.value(u"bytes_sent"_s) > 0);
+        const QString sums = checkSystemRowsAreSums(recorded, {u"m1"_s, u"m2"_s});
+        QVERIFY2(sums.isEmpty(), qPrintable(sums));
+        // One-second periods over four seconds, the last one partial.
+        const qint64 periods
+            = recorded.scalar(u"SELECT COUNT(*) FROM network_metrics WHERE meter_id = '*'"_s);
+        QVERIFY2(periods >= 3, qPrintable(QString::number(periods)));
+        // Each period starts where the previous one ended: no gap, no overlap, nothing lost.
+        const auto spans = recorded.rows(
+            u"SELECT timestamp, period_s FROM network_metrics WHERE meter_id = '*' ORDER BY id"_s);
+        for (qsizetype i = 1; i < spans.size(); ++i) {
+            const qint64 end
+                = spans[i - 1].at(0).toLongLong() + qRound64(spans[i - 1].at(1).toDouble() * 1000);
+            QCOMPARE(end, spans[i].at(0).toLongLong());
+        }
+        // lo carries the polling itself: the system rows show its traffic.
+        QVERIFY(recorded.scalar(u"SELECT COUNT(*) FROM network_metrics WHERE meter_id = '*' "
+                                "AND bandwidth_tx_bps > 0 AND packets_rx_ps > 0"_s)
+            >= 1);
+        QVERIFY2(recorded.ok(), qPrintable(recorded.error()));
+        QCOMPARE(simulate.terminate(), 0);
+    }
+
+    void databaseInMissingDirectory()
+    {
+        QTemporaryDir dir;
+        const QString site = writeSite(dir, siteJson({{u"m1"_s, u"Feeder 1"_s, unusedPort(), {}}}));
+        const QString db = dir.filePath(u"no/such/dir/run.db"_s);
+        const CliRun r = runCli({u"poll"_s, u"--config"_s, site, u"--db"_s, db, u"--seconds"_s, u"1"_s});
+        QVERIFY2(r.exitCode == 3, qPrintable(r.describe()));
+        QVERIFY(r.out.isEmpty());
+        QVERIFY2(r.err.startsWith(u"dlmsctl poll: cannot open the database: "_s), qPrintable(r.err));
+        QVERIFY2(r.err.contains(db), qPrintable(r.err));
+        QVERIFY(!QFile::exists(db));
+    }
+
+    // SIGTERM without --seconds: a clean exit, and the partial minute's rows are written. An
+    // interface that does not exist is said once, and polling goes on.
+    void sigtermWritesPartialPeriod()
+    {
+        SimulateProcess simulate({u"--meters"_s, u"1"_s, u"--port"_s, u"0"_s});
+        QVERIFY2(simulate.waitReady(), qPrintable(simulate.describe()));
+        QTemporaryDir dir;
+        const QString site = writeSite(dir, siteJson(simulatedMeters(simulate)));
+        const QString db = dir.filePath(u"run.db"_s);
+
+        QProcess poll;
+        QSignalSpy output(&poll, &QProcess::readyReadStandardOutput);
+        QSignalSpy finished(&poll, &QProcess::finished);
+        poll.start(dlmsctlPath(),
+            {u"poll"_s, u"--config"_s, site, u"--json"_s, u"--db"_s, db, u"--interface"_s, u"nosuch0"_s});
+        poll.closeWriteChannel();
+        // Batches every 300 ms: eight of them span several of the sampler's one-second reads.
+        QByteArray out;
+        while (out.count('\n') < 8) {
+            output.clear();
+            QVERIFY(spinUntil(
+                output, QDeadlineTimer(10000), [&] { return poll.state() == QProcess::NotRunning; }));
+            QCOMPARE(poll.state(), QProcess::Running);
+            out += poll.readAllStandardOutput();
+        }
+        QVERIFY(::kill(pid_t(poll.processId()), SIGTERM) == 0);
+        QVERIFY(spinUntil(finished, QDeadlineTimer(10000), [] { return false; }));
+        out += poll.readAllStandardOutput();
+        const QString err = QString::fromUtf8(poll.readAllStandardError());
+        QVERIFY2(exitCodeOf(poll) == 0, qPrintable(err));
+        QCOMPARE(err.count(u"dlmsctl: interfaces: interface nosuch0 not found; present: "_s), 1);
+        QVERIFY2(err.contains(u"present: lo"_s), qPrintable(err));
+
+        const QStringList lines = QString::fromUtf8(out).split(u'\n', Qt::SkipEmptyParts);
+        const qint64 printed = readingsPerMeter(lines).value(u"m1"_s);
+        const auto summary = summaryOf(err);
+        QCOMPARE(summary.value(u"stored_readings"_s), printed);
+        RecordedDb recorded(db);
+        QVERIFY2(recorded.ok(), qPrintable(recorded.error()));
+        QCOMPARE(recorded.scalar(u"SELECT COUNT(*) FROM readings"_s), printed);
+        // The default period is a minute: the rows are the flushed partial one (two when the run
+        // crossed a minute boundary).
+        const qint64 periods
+            = recorded.scalar(u"SELECT COUNT(*) FROM network_metrics WHERE meter_id = '*'"_s);
+        QVERIFY2(periods >= 1 && periods <= 2, qPrintable(QString::number(periods)));
+        QCOMPARE(recorded.scalar(u"SELECT COUNT(*) FROM network_metrics WHERE meter_id = 'm1'"_s), periods);
+        QCOMPARE(recorded.scalar(u"SELECT SUM(dlms_bytes_sent) FROM network_metrics WHERE meter_id = 'm1'"_s),
+            summary.value(u"bytes_sent"_s));
+        QCOMPARE(recorded.scalar(u"SELECT SUM(polls_completed) FROM network_metrics WHERE meter_id = 'm1'"_s),
+            qint64(lines.size()));
+        const QString sums = checkSystemRowsAreSums(recorded, {u"m1"_s});
+        QVERIFY2(sums.isEmpty(), qPrintable(sums));
+        // The release at the end is recorded too.
+        QVERIFY(
+            recorded.scalar(u"SELECT COUNT(*) FROM events WHERE meter_id = 'm1' AND state = 'disconnected'"_s)
+            >= 1);
+        QCOMPARE(simulate.terminate(), 0);
+    }
+
     // More meters than descriptors: one clear error at the start, not meters failing one by one.
     void openFileLimitTooLow()
     {
@@ -409,6 +688,18 @@ private slots:
         QTest::newRow("no-meters") << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s}
                                    << QByteArray(R"({"polling":{"interval_ms":1000}})")
                                    << u"dlmsctl: @SITE@: meters: no meters to poll"_s;
+        QTest::newRow("rollup-s-zero") << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s, u"--db"_s,
+            u"@SITE@.db"_s, u"--rollup-s"_s,
+            u"0"_s} << good << u"dlmsctl: --rollup-s must be a number from 1 to 3600 (got '0')"_s;
+        QTest::newRow("rollup-s-too-long") << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s, u"--db"_s,
+            u"@SITE@.db"_s, u"--rollup-s"_s,
+            u"3601"_s} << good << u"dlmsctl: --rollup-s must be a number from 1 to 3600"_s;
+        QTest::newRow("rollup-s-without-db") << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s,
+            u"--rollup-s"_s, u"5"_s} << good << u"dlmsctl: --rollup-s needs --db"_s;
+        QTest::newRow("interface-without-db") << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s,
+            u"--interface"_s, u"lo"_s} << good << u"dlmsctl: --interface needs --db"_s;
+        QTest::newRow("empty-db") << QStringList {u"poll"_s, u"--config"_s, u"@SITE@"_s, u"--db"_s, u""_s}
+                                  << good << u"dlmsctl: --db needs a file name"_s;
     }
     void usageAndConfigErrors()
     {
@@ -423,6 +714,8 @@ private slots:
         QVERIFY2(r.exitCode == 2, qPrintable(r.describe()));
         QVERIFY2(r.out.isEmpty(), qPrintable(r.describe()));
         QVERIFY2(r.err.startsWith(message), qPrintable(r.describe()));
+        // A refused run creates no database.
+        QVERIFY(!QFile::exists(site + u".db"_s));
     }
 };
 

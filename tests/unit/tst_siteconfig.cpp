@@ -283,6 +283,9 @@ private slots:
         QTest::newRow("id-empty") << QByteArray(
             R"({"meters":[{"id":" ","host":"h","items":["1.0.1.8.0.255"]}]})")
                                   << u"meters[0].id"_s << u"empty"_s;
+        QTest::newRow("id-reserved-system") << QByteArray(
+            R"({"meters":[{"id":"*","host":"h","items":["1.0.1.8.0.255"]}]})")
+                                            << u"meters[0].id"_s << u"reserved"_s;
         QTest::newRow("host-missing") << QByteArray(R"({"meters":[{"id":"m1","items":["1.0.1.8.0.255"]}]})")
                                       << u"meters[0].host"_s << u"required"_s;
         QTest::newRow("items-missing")

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <error.h>
+
+#include <QtCore/QString>
+#include <QtSql/QSqlDatabase>
+
+class QSqlQuery;
+
+// SQLite through QSqlDatabase. Every thread that touches the database opens its own
+// connection (QSqlDatabase connections are per thread): the writer thread one read-write
+// connection, each reader (GUI, exports, HTTP) its own read-only one. WAL lets them read while
+// the writer commits.
+//
+// Schema (version 2; `PRAGMA user_version`), times are UTC ms since the epoch:
+//   meters(id TEXT PK, name, host, port, transport, first_seen_ms, updated_ms, removed_ms)
+//   readings(id INTEGER PK, meter_id, ts, key, obis, value, unit, quality)
+//       value: REAL for numbers, TEXT otherwise, NULL when failed; quality 'good' | 'failed' |
+//       'unscaled'; index (meter_id, ts), index (ts).
+//   network_metrics(id INTEGER PK, meter_id TEXT ('*' = system row), timestamp INTEGER (period
+//       start, UTC ms), period_s, the seed's columns dlms_requests_sent … packets_rx_ps, then
+//       ours: dlms_frames_sent, dlms_frames_recv, dlms_timeouts, dlms_protocol_errors,
+//       dlms_reconnects, polls_attempted, polls_completed, polls_failed, values_read,
+//       rtt_avg_ms, rtt_p95_ms, rtt_max_ms, mqtt_packet_bytes_sent, mqtt_publish_failures,
+//       outbox_backlog, bandwidth_tx_peak_bps, bandwidth_rx_peak_bps, if_rx_errors,
+//       if_tx_errors, if_rx_drops, if_tx_drops); index (meter_id, timestamp), index (timestamp).
+//   events(id INTEGER PK, ts, meter_id (NULL for the bridge itself), kind ('state' | 'error' |
+//       'storage' | …), state, message); index (ts).
+//   outbox(id INTEGER PK, meter_id, ts, payload BLOB (compact JSON {"ts":…,"values":{…}}),
+//       created_ms, attempts).
+//
+// Migrations: version 1 is the Python bridge's `network_metrics` table as its design document
+// gives it (INTEGER meter_id, DATETIME timestamp, the seed's 14 columns). A database of the
+// Python bridge is at version 0 with that table present: version 1 then keeps it. Version 2
+// rebuilds network_metrics with our columns (the old rows copied, timestamps converted to UTC
+// ms, meter ids to text) and creates the other tables. Each step runs in one transaction.
+namespace storage {
+
+inline constexpr int SchemaVersion = 2;
+
+enum class OpenMode : quint8 {
+    ReadWrite, // creates the file when missing, migrates to SchemaVersion
+    ReadOnly, // the file must exist and be at SchemaVersion (an older one: run the bridge first)
+};
+
+struct OpenOptions {
+    OpenMode mode = OpenMode::ReadWrite;
+    int busyTimeoutMs = 5000;
+    // PRAGMA max_page_count for the writer: caps the file size (pages of 4 KiB). Writing past
+    // it fails like a full disk. 0 = SQLite's default (no practical cap).
+    qint64 maxPageCount = 0;
+};
+
+// A unique QSqlDatabase connection name ("dlmsbridge-<purpose>-<n>").
+QString makeConnectionName(QStringView purpose);
+
+// Opens `path` on a new connection named `connectionName` in the calling thread: WAL (read-
+// write), synchronous=NORMAL, foreign_keys, busy timeout, then migrates (read-write) or checks
+// the version (read-only). On failure the connection is removed and the error says which file
+// and why (IoError; InvalidArgument for a schema newer than this program).
+dlms::Result<QSqlDatabase> openDatabase(
+    const QString &path, const QString &connectionName, const OpenOptions &options = {});
+// Closes and removes the connection (call from the thread that opened it).
+void closeDatabase(const QString &connectionName);
+
+int schemaVersion(QSqlDatabase &db); // -1 when it cannot be read
+// Brings `db` to SchemaVersion, one transaction per step.
+dlms::Result<void> migrate(QSqlDatabase &db);
+// The statements of one migration step (1..SchemaVersion); tests build old databases with them.
+QStringList migrationStatements(int toVersion);
+
+// "table.operation: <driver text> (<native code>)" from a failed query, for errors and logs.
+QString queryError(const QSqlQuery &query, QStringView what);
+// True when the last error of the query means the disk is full or the file read-only (the
+// writer then keeps what it has in memory and retries).
+bool isStorageFullOrReadOnly(const QSqlQuery &query);
+
+} // namespace storage

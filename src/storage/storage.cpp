@@ -1,0 +1,1190 @@
+#include "storage.h"
+
+#include "metricscolumns.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDateTime>
+#include <QtCore/QDeadlineTimer>
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QMutex>
+#include <QtCore/QThread>
+#include <QtCore/QTimer>
+#include <QtSql/QSqlError>
+#include <QtSql/QSqlQuery>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <optional>
+#include <variant>
+
+using namespace Qt::StringLiterals;
+
+namespace storage {
+
+namespace {
+
+Q_LOGGING_CATEGORY(lcStorage, "dlmsbridge.storage")
+
+// SQLite primary result codes the writer tells apart (extended codes are off in QSQLITE).
+constexpr int SqliteBusy = 5;
+constexpr int SqliteLocked = 6;
+constexpr int SqliteReadOnly = 8;
+constexpr int SqliteIoErr = 10;
+constexpr int SqliteFull = 13;
+constexpr int SqliteCantOpen = 14;
+constexpr int SqliteTooBig = 18;
+constexpr int SqliteConstraint = 19;
+constexpr int SqliteMismatch = 20;
+constexpr int SqliteRange = 25;
+
+constexpr qint64 MsPerDay = 86'400'000;
+
+int primaryCode(const QSqlError &error)
+{
+    bool ok = false;
+    const int code = error.nativeErrorCode().toInt(&ok);
+    return ok ? (code & 0xff) : -1;
+}
+
+// One item's data is at fault, not the disk: retrying it can never succeed.
+bool isDataError(int code)
+{
+    return code == SqliteConstraint || code == SqliteMismatch || code == SqliteTooBig || code == SqliteRange;
+}
+
+// A connection opened on a read-only (or vanished) file stays that way: such errors get a fresh
+// connection on retry. A full disk or a lock does not need one.
+bool needsReopen(int code)
+{
+    return code != SqliteFull && code != SqliteBusy && code != SqliteLocked;
+}
+
+QString failureHint(int code)
+{
+    switch (code) {
+    case SqliteFull:
+        return u"disk full or size limit reached"_s;
+    case SqliteReadOnly:
+        return u"the database is read-only"_s;
+    case SqliteIoErr:
+        return u"disk I/O error"_s;
+    case SqliteCantOpen:
+        return u"cannot open the database file"_s;
+    case SqliteBusy:
+    case SqliteLocked:
+        return u"the database is locked by another process"_s;
+    default:
+        return u"write failed"_s;
+    }
+}
+
+// Qt binds a null QString as SQL NULL; the NOT NULL text columns take '' instead.
+QVariant text(const QString &value)
+{
+    static const QString empty = u""_s;
+    return value.isNull() ? QVariant(empty) : QVariant(value);
+}
+
+// Counters are exact unsigned integers; SQLite's are signed 64-bit, so clamp instead of wrapping.
+QVariant count(quint64 value)
+{
+    return qint64(std::min<quint64>(value, quint64(std::numeric_limits<qint64>::max())));
+}
+
+bool isIntegerType(int typeId)
+{
+    switch (typeId) {
+    case QMetaType::Int:
+    case QMetaType::Long:
+    case QMetaType::LongLong:
+    case QMetaType::Short:
+    case QMetaType::Char:
+    case QMetaType::SChar:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool isUnsignedType(int typeId)
+{
+    switch (typeId) {
+    case QMetaType::UInt:
+    case QMetaType::ULong:
+    case QMetaType::ULongLong:
+    case QMetaType::UShort:
+    case QMetaType::UChar:
+        return true;
+    default:
+        return false;
+    }
+}
+
+// readings.value: REAL for numbers, TEXT for text, NULL when failed.
+QVariant sqlValue(const polling::Reading &reading)
+{
+    const QVariant &value = reading.value;
+    if (reading.quality == polling::Quality::Failed || value.isNull())
+        return {};
+    const int type = value.typeId();
+    if (type == QMetaType::Double)
+        return value;
+    if (type == QMetaType::Float || type == QMetaType::Bool || isIntegerType(type) || isUnsignedType(type))
+        return value.toDouble();
+    const QString string = value.toString();
+    return string.isNull() ? QVariant() : QVariant(string);
+}
+
+void appendInteger(QByteArray &out, auto value)
+{
+    std::array<char, 24> buffer;
+    const auto end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value).ptr;
+    out.append(buffer.data(), end - buffer.data());
+}
+
+void appendUtf8(QByteArray &out, char32_t c)
+{
+    if (c < 0x800) {
+        out.append(char(0xc0 | (c >> 6)));
+    } else if (c < 0x10000) {
+        out.append(char(0xe0 | (c >> 12)));
+        out.append(char(0x80 | ((c >> 6) & 0x3f)));
+    } else {
+        out.append(char(0xf0 | (c >> 18)));
+        out.append(char(0x80 | ((c >> 12) & 0x3f)));
+        out.append(char(0x80 | ((c >> 6) & 0x3f)));
+    }
+    out.append(char(0x80 | (c & 0x3f)));
+}
+
+void appendJsonString(QByteArray &out, QStringView string)
+{
+    out.append('"');
+    const qsizetype size = string.size();
+    for (qsizetype i = 0; i < size; ++i) {
+        char32_t c = string[i].unicode();
+        if (c >= 0x20 && c < 0x80) {
+            if (c == u'"' || c == u'\\')
+                out.append('\\');
+            out.append(char(c));
+            continue;
+        }
+        if (c < 0x20) {
+            static constexpr char hex[] = "0123456789abcdef";
+            switch (c) {
+            case u'\n':
+                out.append("\\n", 2);
+                break;
+            case u'\r':
+                out.append("\\r", 2);
+                break;
+            case u'\t':
+                out.append("\\t", 2);
+                break;
+            default: {
+                const char escape[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+                out.append(escape, sizeof escape);
+            }
+            }
+            continue;
+        }
+        if (QChar::isHighSurrogate(c) && i + 1 < size && string[i + 1].isLowSurrogate())
+            c = QChar::surrogateToUcs4(char16_t(c), string[++i].unicode());
+        else if (QChar::isSurrogate(c))
+            c = 0xfffd; // a lone surrogate has no UTF-8 form
+        appendUtf8(out, c);
+    }
+    out.append('"');
+}
+
+// False when the value has nothing to publish (null, or a number JSON cannot carry).
+bool appendJsonValue(QByteArray &out, const QVariant &value)
+{
+    if (value.isNull())
+        return false;
+    const int type = value.typeId();
+    if (type == QMetaType::Double || type == QMetaType::Float) {
+        const double number = value.toDouble();
+        if (!std::isfinite(number))
+            return false;
+        // QString::number itself: 15 significant digits (230.1, not 230.09999999999999), and the
+        // same digits as everywhere else in the program, ties included (std::to_chars rounds
+        // ties to even, Qt away from zero).
+        const QString digits = QString::number(number, 'g', 15);
+        for (const QChar c : digits)
+            out.append(char(c.unicode()));
+        return true;
+    }
+    if (isIntegerType(type)) {
+        appendInteger(out, value.toLongLong());
+        return true;
+    }
+    if (isUnsignedType(type)) {
+        appendInteger(out, value.toULongLong());
+        return true;
+    }
+    if (type == QMetaType::Bool) {
+        out.append(value.toBool() ? "true" : "false");
+        return true;
+    }
+    const QString string = value.toString();
+    if (string.isNull())
+        return false;
+    appendJsonString(out, string);
+    return true;
+}
+
+qint64 systemClock()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+} // namespace
+
+QString storageStateName(StorageState state)
+{
+    switch (state) {
+    case StorageState::Stopped:
+        return u"stopped"_s;
+    case StorageState::Ok:
+        return u"ok"_s;
+    case StorageState::Failing:
+        return u"failing"_s;
+    }
+    return u"unknown"_s;
+}
+
+QByteArray outboxPayload(const polling::ReadingsBatch &batch)
+{
+    QByteArray out;
+    out.reserve(32 + qsizetype(batch.readings.size()) * 32);
+    out.append("{\"ts\":");
+    appendInteger(out, batch.timestampMs);
+    out.append(",\"values\":{");
+    bool any = false;
+    for (const polling::Reading &reading : batch.readings) {
+        if (reading.quality == polling::Quality::Failed)
+            continue;
+        const qsizetype mark = out.size();
+        if (any)
+            out.append(',');
+        appendJsonString(out, reading.key);
+        out.append(':');
+        if (!appendJsonValue(out, reading.value)) {
+            out.truncate(mark);
+            continue;
+        }
+        any = true;
+    }
+    if (!any)
+        return {};
+    out.append("}}");
+    return out;
+}
+
+// The queue between the producers (owner thread) and the writer, and the status both read.
+struct Storage::Shared {
+    struct MeterUpsert {
+        MeterInfo meter;
+        qint64 timestampMs = 0;
+    };
+    struct MeterRemoval {
+        QString meterId;
+        qint64 timestampMs = 0;
+    };
+    using Item
+        = std::variant<polling::ReadingsBatch, monitor::MinuteRollup, Event, MeterUpsert, MeterRemoval>;
+
+    Shared(qint64 maxQueued, qint64 wakeAt) : maxQueuedReadings(maxQueued), wakeThreshold(wakeAt) { }
+
+    static qint64 readingsOf(const Item &item)
+    {
+        const auto *batch = std::get_if<polling::ReadingsBatch>(&item);
+        return batch ? qint64(batch->readings.size()) : 0;
+    }
+
+    // Producer side. True when the writer should be woken (a full transaction waits and no wake
+    // is pending yet).
+    bool push(Item item)
+    {
+        const qint64 readings = readingsOf(item);
+        bool logDrop = false;
+        bool full = false;
+        {
+            QMutexLocker lock(&mutex);
+            queue.push_back(std::move(item));
+            queuedReadings += readings;
+            logDrop = enforceBoundLocked();
+            full = readings > 0 && queuedReadings >= wakeThreshold;
+        }
+        if (logDrop)
+            logDropping();
+        return full && !wakePending.exchange(true);
+    }
+
+    // Writer side: items in call order, up to maxReadings readings (at least one item).
+    std::vector<Item> take(qint64 maxReadings, qint64 *readings)
+    {
+        std::vector<Item> items;
+        qint64 taken = 0;
+        QMutexLocker lock(&mutex);
+        while (!queue.empty() && (items.empty() || taken < maxReadings)) {
+            taken += readingsOf(queue.front());
+            items.push_back(std::move(queue.front()));
+            queue.pop_front();
+        }
+        queuedReadings -= taken;
+        inflightReadings = taken;
+        *readings = taken;
+        return items;
+    }
+
+    // A failed transaction's items go back to the front, in order.
+    void putBack(std::vector<Item> items, qint64 readings)
+    {
+        bool logDrop = false;
+        {
+            QMutexLocker lock(&mutex);
+            for (auto it = items.rbegin(); it != items.rend(); ++it)
+                queue.push_front(std::move(*it));
+            queuedReadings += readings;
+            inflightReadings = 0;
+            logDrop = enforceBoundLocked();
+        }
+        if (logDrop)
+            logDropping();
+    }
+
+    void committed()
+    {
+        QMutexLocker lock(&mutex);
+        inflightReadings = 0;
+        dropLogged = false;
+    }
+
+    void countDropped(qint64 readings)
+    {
+        QMutexLocker lock(&mutex);
+        droppedReadings += quint64(readings);
+    }
+
+    // Empties the queue (shutdown); returns {items, readings} dropped.
+    std::pair<qint64, qint64> discardAll()
+    {
+        QMutexLocker lock(&mutex);
+        const auto result = std::pair {qint64(queue.size()), queuedReadings};
+        droppedReadings += quint64(queuedReadings);
+        queue.clear();
+        queuedReadings = 0;
+        return result;
+    }
+
+    std::pair<qint64, qint64> queued() const
+    {
+        QMutexLocker lock(&mutex);
+        return {qint64(queue.size()), queuedReadings};
+    }
+
+    // Oldest readings batches go first; rollups, events and meters are never dropped. True when
+    // this starts a dropping episode (logged once until a commit succeeds).
+    bool enforceBoundLocked()
+    {
+        if (queuedReadings + inflightReadings <= maxQueuedReadings)
+            return false;
+        bool dropped = false;
+        auto it = queue.begin();
+        while (queuedReadings + inflightReadings > maxQueuedReadings) {
+            it = std::find_if(it, queue.end(), [](const Item &item) { return item.index() == 0; });
+            if (it == queue.end())
+                break;
+            const qint64 readings = readingsOf(*it);
+            queuedReadings -= readings;
+            droppedReadings += quint64(readings);
+            it = queue.erase(it);
+            dropped = true;
+        }
+        if (!dropped || dropLogged)
+            return false;
+        dropLogged = true;
+        return true;
+    }
+
+    void logDropping() const
+    {
+        qCWarning(lcStorage,
+            "in-memory queue over %lld readings while writes fail: dropping the oldest readings",
+            static_cast<long long>(maxQueuedReadings));
+    }
+
+    mutable QMutex mutex;
+    std::deque<Item> queue;
+    qint64 queuedReadings = 0;
+    qint64 inflightReadings = 0; // taken by the writer, not yet committed
+    quint64 droppedReadings = 0;
+    bool dropLogged = false;
+    const qint64 maxQueuedReadings;
+    const qint64 wakeThreshold;
+    std::atomic<bool> wakePending {false};
+
+    mutable QMutex statusMutex;
+    StorageStatus status; // queuedReadings and droppedReadings come from the queue
+};
+
+// Lives in the "db" thread: the only code that touches the writer's connection.
+class Storage::Writer final : public QObject {
+public:
+    Writer(const StorageOptions &options, std::shared_ptr<Shared> shared, Storage *owner)
+        : m_options(options), m_shared(std::move(shared)), m_owner(owner), m_maxPages(options.maxPageCount),
+          m_retryDelayMs(options.retryInitialMs)
+    {
+    }
+    ~Writer() override { closeConnection(); }
+
+    void begin();
+    void onWake();
+    void flushNow();
+    void setMaxPages(qint64 pages);
+    void startRetention();
+    bool finish(QDeadlineTimer deadline);
+
+private:
+    enum class Outcome : quint8 { Nothing, Written, Dropped, Failed };
+    struct Counts {
+        qint64 readings = 0;
+        qint64 batches = 0;
+        qint64 outboxRows = 0;
+        qint64 metricsRows = 0;
+        qint64 events = 0;
+        qint64 lastOutboxId = 0;
+    };
+    struct Failure {
+        QString message;
+        int code = -1;
+    };
+    struct RetentionStep {
+        int table = 0; // index into m_retentionQueries
+        qint64 cutoffMs = 0;
+    };
+
+    qint64 now() const { return m_options.clock ? m_options.clock() : systemClock(); }
+    bool openConnection(QString *error);
+    void closeConnection();
+    void applyMaxPages();
+    void writeSome();
+    Outcome writeOnce();
+    bool writeItem(const Shared::Item &item, Counts &counts, Failure &failure);
+    bool writeBatch(const polling::ReadingsBatch &batch, Counts &counts, Failure &failure);
+    bool writeRollup(const monitor::MinuteRollup &rollup, Counts &counts, Failure &failure);
+    bool exec(QSqlQuery &query, QStringView what, Failure &failure);
+    const QString &obisText(const dlms::Obis &obis);
+    void failed(const Failure &failure);
+    void succeeded(const Counts &counts, double durationMs);
+    void retentionStep();
+    void logOnce(const QString &message);
+    void postStateChanged(StorageState state, const QString &message);
+
+    StorageOptions m_options;
+    std::shared_ptr<Shared> m_shared;
+    Storage *m_owner;
+    qint64 m_maxPages;
+    qint64 m_defaultMaxPages = 0;
+    int m_retryDelayMs;
+    bool m_flushRequested = false;
+    bool m_stopping = false;
+    QString m_lastLogged;
+
+    QString m_connectionName;
+    QSqlDatabase m_db;
+    std::optional<QSqlQuery> m_begin;
+    std::optional<QSqlQuery> m_commit;
+    std::optional<QSqlQuery> m_rollback;
+    std::optional<QSqlQuery> m_insertReading;
+    std::optional<QSqlQuery> m_insertOutbox;
+    std::optional<QSqlQuery> m_insertMetrics;
+    std::optional<QSqlQuery> m_insertEvent;
+    std::optional<QSqlQuery> m_upsertMeter;
+    std::optional<QSqlQuery> m_removeMeter;
+    std::array<std::optional<QSqlQuery>, 3> m_retentionQueries;
+
+    QTimer *m_commitTimer = nullptr;
+    QTimer *m_retentionTimer = nullptr;
+    QTimer *m_retryTimer = nullptr;
+    QTimer *m_moreTimer = nullptr;
+
+    std::vector<RetentionStep> m_retentionPlan;
+    size_t m_retentionNext = 0;
+    qint64 m_retentionDeleted = 0;
+    bool m_retentionRunning = false;
+
+    QHash<dlms::Obis, QString> m_obisText;
+    std::array<QString, 3> m_qualityText {polling::qualityName(polling::Quality::Good),
+        polling::qualityName(polling::Quality::Failed), polling::qualityName(polling::Quality::Unscaled)};
+};
+
+void Storage::Writer::begin()
+{
+    auto makeTimer = [this](int intervalMs, bool singleShot) {
+        auto *timer = new QTimer(this);
+        timer->setInterval(intervalMs);
+        timer->setSingleShot(singleShot);
+        return timer;
+    };
+    m_commitTimer = makeTimer(m_options.commitIntervalMs, false);
+    m_retentionTimer = makeTimer(m_options.retentionIntervalMs, false);
+    m_retryTimer = makeTimer(m_options.retryInitialMs, true);
+    m_moreTimer = makeTimer(0, true);
+    connect(m_commitTimer, &QTimer::timeout, this, &Writer::writeSome);
+    connect(m_retentionTimer, &QTimer::timeout, this, &Writer::startRetention);
+    connect(m_retryTimer, &QTimer::timeout, this, &Writer::writeSome);
+    connect(m_moreTimer, &QTimer::timeout, this, &Writer::writeSome);
+    m_commitTimer->start();
+    m_retentionTimer->start();
+
+    QString error;
+    if (!openConnection(&error)) {
+        failed({error, SqliteCantOpen});
+        return;
+    }
+    // What was queued before start waits for the tick like anything else, unless it already
+    // fills a transaction (its wake found no writer then).
+    m_shared->wakePending.store(false);
+    if (m_shared->queued().second >= m_options.maxTransactionRows)
+        writeSome();
+}
+
+bool Storage::Writer::openConnection(QString *error)
+{
+    const QString name = makeConnectionName(u"writer");
+    {
+        auto opened = openDatabase(m_options.path, name, OpenOptions {});
+        if (!opened) {
+            *error = opened.error().message;
+            return false;
+        }
+        m_db = opened.value();
+    }
+    m_connectionName = name;
+    {
+        QSqlQuery query(m_db);
+        if (query.exec(u"PRAGMA max_page_count"_s) && query.next())
+            m_defaultMaxPages = query.value(0).toLongLong();
+    }
+    applyMaxPages();
+
+    auto prepare = [&](std::optional<QSqlQuery> &slot, const QString &sql, QStringView what) {
+        slot.emplace(m_db);
+        if (slot->prepare(sql))
+            return true;
+        *error = m_options.path + u": "_s + queryError(*slot, what);
+        return false;
+    };
+    QString metricsNames = u"meter_id, timestamp, period_s"_s;
+    QString metricsPlaceholders = u"?, ?, ?"_s;
+    for (const detail::MetricsColumn &column : detail::metricsColumns()) {
+        metricsNames += u", "_s + column.name;
+        metricsPlaceholders += u", ?"_s;
+    }
+    static constexpr std::array<std::pair<QLatin1StringView, QLatin1StringView>, 3> retentionTables {{
+        {QLatin1StringView("readings"), QLatin1StringView("ts")},
+        {QLatin1StringView("network_metrics"), QLatin1StringView("timestamp")},
+        {QLatin1StringView("events"), QLatin1StringView("ts")},
+    }};
+    bool ok = prepare(m_begin, u"BEGIN"_s, u"begin") && prepare(m_commit, u"COMMIT"_s, u"commit")
+        && prepare(m_rollback, u"ROLLBACK"_s, u"rollback")
+        && prepare(m_insertReading,
+            u"INSERT INTO readings (meter_id, ts, key, obis, value, unit, quality) VALUES (?, ?, ?, ?, ?, ?, ?)"_s,
+            u"readings.insert")
+        && prepare(m_insertOutbox,
+            u"INSERT INTO outbox (meter_id, ts, payload, created_ms) VALUES (?, ?, ?, ?)"_s, u"outbox.insert")
+        && prepare(m_insertMetrics,
+            u"INSERT INTO network_metrics ("_s + metricsNames + u") VALUES ("_s + metricsPlaceholders + u')',
+            u"network_metrics.insert")
+        && prepare(m_insertEvent,
+            u"INSERT INTO events (ts, meter_id, kind, state, message) VALUES (?, ?, ?, ?, ?)"_s,
+            u"events.insert")
+        && prepare(m_upsertMeter,
+            u"INSERT INTO meters (id, name, host, port, transport, first_seen_ms, updated_ms, removed_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
+            " host = excluded.host, port = excluded.port, transport = excluded.transport,"
+            " updated_ms = excluded.updated_ms, removed_ms = NULL"_s,
+            u"meters.upsert")
+        && prepare(m_removeMeter, u"UPDATE meters SET removed_ms = ?, updated_ms = ? WHERE id = ?"_s,
+            u"meters.remove");
+    for (size_t i = 0; ok && i < retentionTables.size(); ++i) {
+        const auto &[table, column] = retentionTables[i];
+        // Ordered by the time index: a chunk costs the same whether or not old rows exist.
+        ok = prepare(m_retentionQueries[i],
+            u"DELETE FROM %1 WHERE id IN (SELECT id FROM %1 WHERE %2 < ? ORDER BY %2 LIMIT ?)"_s.arg(
+                table, column),
+            u"retention");
+    }
+    if (!ok)
+        closeConnection();
+    return ok;
+}
+
+void Storage::Writer::closeConnection()
+{
+    for (auto *slot : {&m_begin, &m_commit, &m_rollback, &m_insertReading, &m_insertOutbox, &m_insertMetrics,
+             &m_insertEvent, &m_upsertMeter, &m_removeMeter})
+        slot->reset();
+    for (auto &slot : m_retentionQueries)
+        slot.reset();
+    m_db = QSqlDatabase();
+    if (!m_connectionName.isEmpty()) {
+        closeDatabase(m_connectionName);
+        m_connectionName.clear();
+    }
+}
+
+void Storage::Writer::applyMaxPages()
+{
+    const qint64 pages = m_maxPages > 0 ? m_maxPages : m_defaultMaxPages;
+    if (pages <= 0 || !m_db.isOpen())
+        return;
+    // PRAGMA takes no bound parameters; the number is ours.
+    QSqlQuery query(m_db);
+    if (!query.exec(u"PRAGMA max_page_count = "_s + QString::number(pages)))
+        logOnce(queryError(query, u"max_page_count"));
+}
+
+void Storage::Writer::setMaxPages(qint64 pages)
+{
+    m_maxPages = pages;
+    applyMaxPages();
+    // The cap may have been why writes failed: try now rather than after the backoff.
+    if (m_retryTimer->isActive()) {
+        m_retryTimer->stop();
+        writeSome();
+    }
+}
+
+void Storage::Writer::onWake()
+{
+    // A wake says a full transaction waited when it was posted; an earlier pass may have taken it.
+    m_shared->wakePending.store(false);
+    if (m_shared->queued().second >= m_options.maxTransactionRows)
+        writeSome();
+}
+
+void Storage::Writer::flushNow()
+{
+    m_flushRequested = true;
+    m_retryTimer->stop();
+    writeSome();
+}
+
+void Storage::Writer::writeSome()
+{
+    if (m_stopping || m_retryTimer->isActive())
+        return;
+    m_shared->wakePending.store(false);
+    const Outcome outcome = writeOnce();
+    if (outcome == Outcome::Failed)
+        return;
+    const auto [items, readings] = m_shared->queued();
+    if (items == 0) {
+        m_flushRequested = false;
+        return;
+    }
+    // More now only when a full transaction waits (or a flush asked for all); else next tick.
+    if (outcome == Outcome::Dropped || m_flushRequested || readings >= m_options.maxTransactionRows)
+        m_moreTimer->start();
+}
+
+bool Storage::Writer::exec(QSqlQuery &query, QStringView what, Failure &failure)
+{
+    if (query.exec())
+        return true;
+    failure.code = primaryCode(query.lastError());
+    failure.message = queryError(query, what);
+    return false;
+}
+
+const QString &Storage::Writer::obisText(const dlms::Obis &obis)
+{
+    auto it = m_obisText.constFind(obis);
+    if (it != m_obisText.cend())
+        return *it;
+    if (m_obisText.size() > 4096)
+        m_obisText.clear();
+    return *m_obisText.insert(obis, obis.toString());
+}
+
+bool Storage::Writer::writeBatch(const polling::ReadingsBatch &batch, Counts &counts, Failure &failure)
+{
+    QSqlQuery &insert = *m_insertReading;
+    // Bound values persist across exec(): the batch's meter and time are bound once.
+    insert.bindValue(0, text(batch.meterId));
+    insert.bindValue(1, batch.timestampMs);
+    for (const polling::Reading &reading : batch.readings) {
+        insert.bindValue(2, text(reading.key));
+        insert.bindValue(3, obisText(reading.obis));
+        insert.bindValue(4, sqlValue(reading));
+        insert.bindValue(5, text(reading.unit));
+        const auto quality = size_t(reading.quality);
+        insert.bindValue(6,
+            quality < m_qualityText.size() ? m_qualityText[quality] : polling::qualityName(reading.quality));
+        if (!exec(insert, u"readings.insert", failure))
+            return false;
+    }
+    counts.readings += qint64(batch.readings.size());
+    ++counts.batches;
+    if (!m_options.writeOutbox)
+        return true;
+    const QByteArray payload = outboxPayload(batch);
+    if (payload.isEmpty())
+        return true;
+    QSqlQuery &outbox = *m_insertOutbox;
+    outbox.bindValue(0, text(batch.meterId));
+    outbox.bindValue(1, batch.timestampMs);
+    outbox.bindValue(2, payload);
+    outbox.bindValue(3, now());
+    if (!exec(outbox, u"outbox.insert", failure))
+        return false;
+    ++counts.outboxRows;
+    counts.lastOutboxId = outbox.lastInsertId().toLongLong();
+    return true;
+}
+
+bool Storage::Writer::writeRollup(const monitor::MinuteRollup &rollup, Counts &counts, Failure &failure)
+{
+    QSqlQuery &insert = *m_insertMetrics;
+    const auto &columns = detail::metricsColumns();
+    for (const monitor::MetricsRow &row : rollup.rows) {
+        insert.bindValue(0, text(row.meterId));
+        insert.bindValue(1, row.timestampMs);
+        insert.bindValue(2, row.periodS);
+        int index = 3;
+        for (const detail::MetricsColumn &column : columns) {
+            if (column.counter)
+                insert.bindValue(index++, count(row.*column.counter));
+            else if (column.rate)
+                insert.bindValue(index++, row.*column.rate);
+            else
+                insert.bindValue(index++, row.*column.signedCounter);
+        }
+        if (!exec(insert, u"network_metrics.insert", failure))
+            return false;
+        ++counts.metricsRows;
+    }
+    return true;
+}
+
+bool Storage::Writer::writeItem(const Shared::Item &item, Counts &counts, Failure &failure)
+{
+    if (const auto *batch = std::get_if<polling::ReadingsBatch>(&item))
+        return writeBatch(*batch, counts, failure);
+    if (const auto *rollup = std::get_if<monitor::MinuteRollup>(&item))
+        return writeRollup(*rollup, counts, failure);
+    if (const auto *event = std::get_if<Event>(&item)) {
+        QSqlQuery &insert = *m_insertEvent;
+        insert.bindValue(0, event->timestampMs);
+        insert.bindValue(1, event->meterId.isEmpty() ? QVariant() : QVariant(event->meterId));
+        insert.bindValue(2, text(event->kind));
+        insert.bindValue(3, text(event->state));
+        insert.bindValue(4, text(event->message));
+        if (!exec(insert, u"events.insert", failure))
+            return false;
+        ++counts.events;
+        return true;
+    }
+    if (const auto *upsert = std::get_if<Shared::MeterUpsert>(&item)) {
+        const MeterInfo &meter = upsert->meter;
+        QSqlQuery &query = *m_upsertMeter;
+        query.bindValue(0, text(meter.id));
+        query.bindValue(1, text(meter.name));
+        query.bindValue(2, text(meter.host));
+        query.bindValue(3, int(meter.port));
+        query.bindValue(4, text(meter.transport));
+        query.bindValue(5, upsert->timestampMs);
+        query.bindValue(6, upsert->timestampMs);
+        return exec(query, u"meters.upsert", failure);
+    }
+    const auto &removal = std::get<Shared::MeterRemoval>(item);
+    QSqlQuery &query = *m_removeMeter;
+    query.bindValue(0, removal.timestampMs);
+    query.bindValue(1, removal.timestampMs);
+    query.bindValue(2, text(removal.meterId));
+    return exec(query, u"meters.remove", failure);
+}
+
+Storage::Writer::Outcome Storage::Writer::writeOnce()
+{
+    if (!m_db.isOpen()) {
+        QString error;
+        if (!openConnection(&error)) {
+            failed({error, SqliteCantOpen});
+            return Outcome::Failed;
+        }
+    }
+    qint64 readings = 0;
+    std::vector<Shared::Item> items = m_shared->take(m_options.maxTransactionRows, &readings);
+    if (items.empty())
+        return Outcome::Nothing;
+
+    QElapsedTimer timer;
+    timer.start();
+    Counts counts;
+    Failure failure;
+    qsizetype failedItem = -1;
+    if (exec(*m_begin, u"begin", failure)) {
+        for (size_t i = 0; i < items.size(); ++i) {
+            if (!writeItem(items[i], counts, failure)) {
+                failedItem = qsizetype(i);
+                break;
+            }
+        }
+        if (failedItem < 0)
+            exec(*m_commit, u"commit", failure);
+    }
+    if (failure.message.isEmpty()) {
+        m_shared->committed();
+        succeeded(counts, double(timer.nsecsElapsed()) / 1e6);
+        return Outcome::Written;
+    }
+
+    Failure ignored;
+    exec(*m_rollback, u"rollback", ignored); // fails harmlessly when SQLite already rolled back
+    if (failedItem >= 0 && isDataError(failure.code)) {
+        // Retrying this item can never succeed; the others must not wait behind it forever.
+        const qint64 dropped = Shared::readingsOf(items[size_t(failedItem)]);
+        qCWarning(lcStorage).noquote()
+            << m_options.path + u": dropping an item the database refuses: "_s + failure.message;
+        items.erase(items.begin() + failedItem);
+        m_shared->countDropped(dropped);
+        m_shared->putBack(std::move(items), readings - dropped);
+        QMutexLocker lock(&m_shared->statusMutex);
+        ++m_shared->status.writeErrors;
+        return Outcome::Dropped;
+    }
+    m_shared->putBack(std::move(items), readings);
+    failure.message = u"%1: %2: %3"_s.arg(m_options.path, failureHint(failure.code), failure.message);
+    failed(failure);
+    return Outcome::Failed;
+}
+
+void Storage::Writer::failed(const Failure &failure)
+{
+    if (needsReopen(failure.code))
+        closeConnection();
+    bool changed = false;
+    {
+        QMutexLocker lock(&m_shared->statusMutex);
+        StorageStatus &status = m_shared->status;
+        ++status.writeErrors;
+        changed = status.state != StorageState::Failing || status.message != failure.message;
+        status.state = StorageState::Failing;
+        status.message = failure.message;
+    }
+    logOnce(failure.message);
+    if (changed)
+        postStateChanged(StorageState::Failing, failure.message);
+    // Producers need not wake a writer that is backing off; the retry looks at the queue.
+    m_shared->wakePending.store(true);
+    m_retryTimer->start(m_retryDelayMs);
+    m_retryDelayMs = int(std::min<qint64>(qint64(m_retryDelayMs) * 2, m_options.retryMaxMs));
+}
+
+void Storage::Writer::succeeded(const Counts &counts, double durationMs)
+{
+    m_retryDelayMs = m_options.retryInitialMs;
+    bool recovered = false;
+    {
+        QMutexLocker lock(&m_shared->statusMutex);
+        StorageStatus &status = m_shared->status;
+        status.readingsWritten += quint64(counts.readings);
+        status.batchesWritten += quint64(counts.batches);
+        status.outboxRowsWritten += quint64(counts.outboxRows);
+        status.metricsRowsWritten += quint64(counts.metricsRows);
+        status.eventsWritten += quint64(counts.events);
+        ++status.transactions;
+        status.lastCommitMs = now();
+        status.lastCommitDurationMs = durationMs;
+        recovered = status.state != StorageState::Ok;
+        status.state = StorageState::Ok;
+        status.message.clear();
+    }
+    if (recovered) {
+        qCInfo(lcStorage).noquote() << m_options.path + u": writes succeed again"_s;
+        m_lastLogged.clear();
+        postStateChanged(StorageState::Ok, {});
+    }
+    QMetaObject::invokeMethod(
+        m_owner,
+        [owner = m_owner, readings = counts.readings, id = counts.lastOutboxId] {
+            Q_EMIT owner->committed(readings, id);
+        },
+        Qt::QueuedConnection);
+}
+
+void Storage::Writer::postStateChanged(StorageState state, const QString &message)
+{
+    QMetaObject::invokeMethod(
+        m_owner, [owner = m_owner, state, message] { Q_EMIT owner->stateChanged(state, message); },
+        Qt::QueuedConnection);
+}
+
+void Storage::Writer::logOnce(const QString &message)
+{
+    if (message == m_lastLogged)
+        return;
+    m_lastLogged = message;
+    qCWarning(lcStorage).noquote() << message;
+}
+
+void Storage::Writer::startRetention()
+{
+    if (m_stopping || m_retentionRunning)
+        return;
+    const qint64 nowMs = now();
+    m_retentionPlan.clear();
+    const std::array<int, 3> days {
+        m_options.readingsRetentionDays, m_options.metricsRetentionDays, m_options.eventsRetentionDays};
+    for (int table = 0; table < int(days.size()); ++table) {
+        if (days[size_t(table)] > 0)
+            m_retentionPlan.push_back({table, nowMs - qint64(days[size_t(table)]) * MsPerDay});
+    }
+    if (m_retentionPlan.empty())
+        return;
+    m_retentionRunning = true;
+    m_retentionNext = 0;
+    m_retentionDeleted = 0;
+    retentionStep();
+}
+
+void Storage::Writer::retentionStep()
+{
+    if (!m_retentionRunning || m_stopping)
+        return;
+    // While writes fail, deleting would fail too: the next interval tries again.
+    if (!m_db.isOpen() || m_retryTimer->isActive()) {
+        m_retentionRunning = false;
+        return;
+    }
+    const RetentionStep &step = m_retentionPlan[m_retentionNext];
+    QSqlQuery &remove = *m_retentionQueries[size_t(step.table)];
+    remove.bindValue(0, step.cutoffMs);
+    remove.bindValue(1, m_options.retentionChunkRows);
+    Failure failure;
+    qint64 deleted = 0;
+    if (exec(*m_begin, u"begin", failure) && exec(remove, u"retention", failure)) {
+        deleted = remove.numRowsAffected();
+        remove.finish();
+        exec(*m_commit, u"commit", failure);
+    }
+    if (!failure.message.isEmpty()) {
+        Failure ignored;
+        exec(*m_rollback, u"rollback", ignored);
+        logOnce(m_options.path + u": retention: "_s + failure.message);
+        m_retentionRunning = false;
+        return;
+    }
+    m_retentionDeleted += deleted;
+    {
+        QMutexLocker lock(&m_shared->statusMutex);
+        m_shared->status.retentionDeletedRows += quint64(deleted);
+    }
+    if (deleted < m_options.retentionChunkRows)
+        ++m_retentionNext;
+    if (m_retentionNext >= m_retentionPlan.size()) {
+        m_retentionRunning = false;
+        if (m_retentionDeleted > 0)
+            qCInfo(lcStorage, "retention deleted %lld rows", static_cast<long long>(m_retentionDeleted));
+        return;
+    }
+    // Queued writes get their turn between chunks.
+    QTimer::singleShot(0, this, &Writer::retentionStep);
+}
+
+bool Storage::Writer::finish(QDeadlineTimer deadline)
+{
+    m_stopping = true;
+    m_retentionRunning = false;
+    for (QTimer *timer : {m_commitTimer, m_retentionTimer, m_retryTimer, m_moreTimer}) {
+        if (timer)
+            timer->stop();
+    }
+    // One last attempt; a failure that needs a fresh connection gets one more.
+    int failures = 0;
+    while (!deadline.hasExpired()) {
+        const Outcome outcome = writeOnce();
+        if (outcome == Outcome::Nothing)
+            break;
+        if (outcome == Outcome::Failed && ++failures >= 2)
+            break;
+    }
+    if (m_retryTimer)
+        m_retryTimer->stop();
+    closeConnection();
+    const auto [items, readings] = m_shared->discardAll();
+    if (items == 0)
+        return true;
+    qCWarning(lcStorage, "%s: stopped with %lld items unwritten (%lld readings): dropped",
+        qUtf8Printable(m_options.path), static_cast<long long>(items), static_cast<long long>(readings));
+    return false;
+}
+
+Storage::Storage(StorageOptions options, QObject *parent) : QObject(parent), m_options(std::move(options))
+{
+    m_options.commitIntervalMs = std::max(1, m_options.commitIntervalMs);
+    m_options.maxTransactionRows = std::max(1, m_options.maxTransactionRows);
+    m_options.maxQueuedReadings = std::max<qint64>(0, m_options.maxQueuedReadings);
+    m_options.retryInitialMs = std::max(1, m_options.retryInitialMs);
+    m_options.retryMaxMs = std::max(m_options.retryInitialMs, m_options.retryMaxMs);
+    m_options.retentionIntervalMs = std::max(1, m_options.retentionIntervalMs);
+    m_options.retentionChunkRows = std::max(1, m_options.retentionChunkRows);
+    m_shared = std::make_shared<Shared>(m_options.maxQueuedReadings, m_options.maxTransactionRows);
+}
+
+Storage::~Storage()
+{
+    if (m_thread) {
+        stop();
+        return;
+    }
+    const auto [items, readings] = m_shared->discardAll();
+    if (items > 0)
+        qCWarning(lcStorage, "%s: destroyed with %lld items never written (%lld readings)",
+            qUtf8Printable(m_options.path), static_cast<long long>(items), static_cast<long long>(readings));
+}
+
+dlms::Result<void> Storage::start()
+{
+    if (m_thread)
+        return {};
+    // Fail here, with the reason, rather than later in the writer thread.
+    const QString checkName = makeConnectionName(u"check");
+    {
+        const auto opened = openDatabase(m_options.path, checkName, OpenOptions {});
+        if (!opened)
+            return opened.error();
+    }
+    closeDatabase(checkName);
+
+    {
+        QMutexLocker lock(&m_shared->statusMutex);
+        m_shared->status.state = StorageState::Ok;
+        m_shared->status.message.clear();
+    }
+    m_thread = new QThread(this);
+    m_thread->setObjectName(u"db"_s);
+    m_writer = new Writer(m_options, m_shared, this);
+    m_writer->moveToThread(m_thread);
+    connect(m_thread, &QThread::finished, m_writer, &QObject::deleteLater);
+    QMetaObject::invokeMethod(
+        m_writer, [writer = m_writer] { writer->begin(); }, Qt::QueuedConnection);
+    m_thread->start();
+    Q_EMIT stateChanged(StorageState::Ok, {});
+    return {};
+}
+
+bool Storage::stop(int timeoutMs)
+{
+    if (!m_thread)
+        return true;
+    bool written = false;
+    const QDeadlineTimer deadline(std::max(0, timeoutMs));
+    QMetaObject::invokeMethod(
+        m_writer, [writer = m_writer, deadline, &written] { written = writer->finish(deadline); },
+        Qt::BlockingQueuedConnection);
+    m_thread->quit();
+    m_thread->wait();
+    delete m_thread;
+    m_thread = nullptr;
+    m_writer = nullptr; // deleted in its thread when it finished
+    // What the writer posted (its last commits) comes before "stopped".
+    QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
+    {
+        QMutexLocker lock(&m_shared->statusMutex);
+        m_shared->status.state = StorageState::Stopped;
+        m_shared->status.message.clear();
+    }
+    Q_EMIT stateChanged(StorageState::Stopped, {});
+    return written;
+}
+
+bool Storage::isRunning() const
+{
+    return m_thread != nullptr;
+}
+
+void Storage::wakeWriter()
+{
+    if (m_writer)
+        QMetaObject::invokeMethod(
+            m_writer, [writer = m_writer] { writer->onWake(); }, Qt::QueuedConnection);
+}
+
+void Storage::writeReadings(const polling::ReadingsBatch &batch)
+{
+    if (m_shared->push(batch))
+        wakeWriter();
+}
+
+void Storage::writeRollup(const monitor::MinuteRollup &rollup)
+{
+    m_shared->push(rollup);
+}
+
+void Storage::writeEvent(const storage::Event &event)
+{
+    Event stamped = event;
+    if (stamped.timestampMs == 0)
+        stamped.timestampMs = m_options.clock ? m_options.clock() : systemClock();
+    m_shared->push(std::move(stamped));
+}
+
+void Storage::upsertMeter(const storage::MeterInfo &meter)
+{
+    m_shared->push(Shared::MeterUpsert {meter, m_options.clock ? m_options.clock() : systemClock()});
+}
+
+void Storage::markMeterRemoved(const QString &meterId)
+{
+    m_shared->push(Shared::MeterRemoval {meterId, m_options.clock ? m_options.clock() : systemClock()});
+}
+
+void Storage::flush()
+{
+    if (m_writer)
+        QMetaObject::invokeMethod(
+            m_writer, [writer = m_writer] { writer->flushNow(); }, Qt::QueuedConnection);
+}
+
+void Storage::runRetention()
+{
+    if (m_writer)
+        QMetaObject::invokeMethod(
+            m_writer, [writer = m_writer] { writer->startRetention(); }, Qt::QueuedConnection);
+}
+
+void Storage::setMaxPageCount(qint64 pages)
+{
+    m_options.maxPageCount = pages;
+    if (m_writer)
+        QMetaObject::invokeMethod(
+            m_writer, [writer = m_writer, pages] { writer->setMaxPages(pages); }, Qt::QueuedConnection);
+}
+
+StorageStatus Storage::status() const
+{
+    StorageStatus status;
+    {
+        QMutexLocker lock(&m_shared->statusMutex);
+        status = m_shared->status;
+    }
+    QMutexLocker lock(&m_shared->mutex);
+    status.queuedReadings = m_shared->queuedReadings + m_shared->inflightReadings;
+    status.droppedReadings = m_shared->droppedReadings;
+    return status;
+}
+
+} // namespace storage
