@@ -145,7 +145,7 @@ struct MeterStats {
 // rates are averages over the period, peaks the highest one-second rate within it.
 struct MetricsRow {
     QString meterId;
-    qint64 timestampMs = 0; // UTC ms, start of the period (minute-aligned)
+    qint64 timestampMs = 0; // UTC ms, start of the period (aligned, but the first starts at start-up)
     double periodS = 0; // seconds covered (60, less for the partial minute at start/stop)
     // The seed's columns.
     quint64 dlmsRequestsSent = 0;
@@ -185,7 +185,7 @@ struct MetricsRow {
     bool operator==(const MetricsRow &) const = default;
 };
 
-// The rows of one rollup period: one per meter with any activity or still configured, then
+// The rows of one rollup period: one per meter the monitor knows (idle ones with zeros), then
 // the system row last.
 struct MinuteRollup {
     qint64 periodStartMs = 0;
