@@ -169,6 +169,7 @@ InterfaceSampler::InterfaceSampler(
     Options options, std::unique_ptr<InterfaceCounterSource> source, QObject *parent)
     : QObject(parent), m_options(std::move(options)), m_source(std::move(source))
 {
+    m_steady.start();
     if (m_options.intervalMs <= 0)
         m_options.intervalMs = 1000;
     if (!m_source)
@@ -205,6 +206,11 @@ qint64 InterfaceSampler::now() const
     return m_options.clock ? m_options.clock() : QDateTime::currentMSecsSinceEpoch();
 }
 
+qint64 InterfaceSampler::monotonicNow() const
+{
+    return m_options.monotonicClock ? m_options.monotonicClock() : m_steady.elapsed();
+}
+
 void InterfaceSampler::reportError(const QString &message)
 {
     if (message == m_lastError)
@@ -216,6 +222,7 @@ void InterfaceSampler::reportError(const QString &message)
 void InterfaceSampler::sample()
 {
     const qint64 nowMs = now();
+    const qint64 mono = monotonicNow();
     auto read = m_source->read();
     if (!read) {
         // The baseline stays: the next good read covers the whole gap at its true length.
@@ -242,11 +249,11 @@ void InterfaceSampler::sample()
     }
 
     const bool hadBaseline = m_haveBaseline;
-    const qint64 previousMs = m_previousMs;
-    const double intervalS = double(nowMs - previousMs) / 1000.0;
-    // Two reads in the same millisecond: keep the older baseline so nothing is lost. A clock
-    // that stepped back (the wall clock was set): start over from this read.
-    if (hadBaseline && nowMs == previousMs)
+    // Measured on the monotonic clock: setting the wall clock changes no rate.
+    const double intervalS = double(mono - m_previousMono) / 1000.0;
+    // Two reads in the same millisecond: keep the older baseline so nothing is lost. An
+    // injected clock that went back: start over from this read.
+    if (hadBaseline && mono == m_previousMono)
         return;
 
     InterfaceRates rates;
@@ -281,7 +288,7 @@ void InterfaceSampler::sample()
     m_previous.reserve(qsizetype(current.size()));
     for (const InterfaceCounters &c : current)
         m_previous.insert(c.name, c);
-    m_previousMs = nowMs;
+    m_previousMono = mono;
     m_haveBaseline = true;
 
     if (!hadBaseline || intervalS <= 0)

@@ -5,6 +5,7 @@
 #include <error.h>
 
 #include <QtCore/QByteArrayView>
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
 #include <QtCore/QObject>
 
@@ -57,7 +58,10 @@ public:
         QString interfaceName; // empty: all non-loopback interfaces
         int intervalMs = 1000;
         bool autoSample = true; // a QTimer calls sample() every interval
-        std::function<qint64()> clock; // UTC ms; empty = QDateTime::currentMSecsSinceEpoch
+        std::function<qint64()> clock; // UTC ms, labels only; empty = QDateTime::currentMSecsSinceEpoch
+        // Milliseconds from any fixed origin, never going back; the intervals rates are divided
+        // by. Empty = a steady clock (QElapsedTimer) started with the sampler.
+        std::function<qint64()> monotonicClock;
     };
 
     InterfaceSampler(
@@ -79,6 +83,7 @@ Q_SIGNALS:
 
 private:
     qint64 now() const;
+    qint64 monotonicNow() const;
     // Emits errorOccurred unless the same message was the last one reported.
     void reportError(const QString &message);
 
@@ -88,7 +93,8 @@ private:
     // Every interface of the previous successful read (not only the sampled ones), so an
     // interface chosen or appearing later already has its baseline.
     QHash<QString, InterfaceCounters> m_previous;
-    qint64 m_previousMs = 0;
+    QElapsedTimer m_steady; // the monotonic clock when none is injected
+    qint64 m_previousMono = 0;
     bool m_haveBaseline = false;
     QString m_lastError; // reported already; cleared by the next good sample
     std::optional<InterfaceRates> m_lastRates;

@@ -2,6 +2,8 @@
 
 #include "trafficmonitor.h"
 
+#include <QtCore/QCoreApplication>
+
 using namespace Qt::StringLiterals;
 
 namespace monitor {
@@ -10,43 +12,64 @@ namespace {
 
 const QString kNoData = u"\u2014"_s; // em dash
 
+// The strings below are marked for lupdate in the model's own context (what tr() uses).
+constexpr const char *kContext = "monitor::MeterTableModel";
+
+QString translated(const char *source)
+{
+    return QCoreApplication::translate(kContext, source);
+}
+
+QString withUnit(const QString &number, const char *unit)
+{
+    return number + u' ' + translated(unit);
+}
+
 // Decimal (SI, 1000-based) units, as network figures are usually quoted: "1.2 KB" = 1,200 bytes.
 QString formatBytes(double bytes, bool fractional)
 {
-    static const char16_t *const units[] = {u"KB", u"MB", u"GB", u"TB"};
+    static const char *const units[] = {QT_TRANSLATE_NOOP("monitor::MeterTableModel", "KB"),
+        QT_TRANSLATE_NOOP("monitor::MeterTableModel", "MB"),
+        QT_TRANSLATE_NOOP("monitor::MeterTableModel", "GB"),
+        QT_TRANSLATE_NOOP("monitor::MeterTableModel", "TB")};
     if (bytes < 1000)
-        return (fractional ? QString::number(bytes, 'f', 1) : QString::number(qint64(bytes))) + u" B"_s;
+        return withUnit(fractional ? QString::number(bytes, 'f', 1) : QString::number(qint64(bytes)),
+            QT_TRANSLATE_NOOP("monitor::MeterTableModel", "B"));
     double v = bytes / 1000;
     int unit = 0;
     while (v >= 1000 && unit < 3) {
         v /= 1000;
         ++unit;
     }
-    return QString::number(v, 'f', 1) + u' ' + QString::fromUtf16(units[unit]);
+    return withUnit(QString::number(v, 'f', 1), units[unit]);
 }
 
 QString formatRate(double bitsPerSecond)
 {
-    static const char16_t *const units[] = {u"kbit/s", u"Mbit/s", u"Gbit/s"};
+    static const char *const units[] = {QT_TRANSLATE_NOOP("monitor::MeterTableModel", "kbit/s"),
+        QT_TRANSLATE_NOOP("monitor::MeterTableModel", "Mbit/s"),
+        QT_TRANSLATE_NOOP("monitor::MeterTableModel", "Gbit/s")};
     if (bitsPerSecond < 1000)
-        return QString::number(bitsPerSecond, 'f', 0) + u" bit/s"_s;
+        return withUnit(
+            QString::number(bitsPerSecond, 'f', 0), QT_TRANSLATE_NOOP("monitor::MeterTableModel", "bit/s"));
     double v = bitsPerSecond / 1000;
     int unit = 0;
     while (v >= 1000 && unit < 2) {
         v /= 1000;
         ++unit;
     }
-    return QString::number(v, 'f', 1) + u' ' + QString::fromUtf16(units[unit]);
+    return withUnit(QString::number(v, 'f', 1), units[unit]);
 }
 
 QString formatPercent(double fraction)
 {
-    return QString::number(fraction * 100, 'f', 1) + u" %"_s;
+    return withUnit(
+        QString::number(fraction * 100, 'f', 1), QT_TRANSLATE_NOOP("monitor::MeterTableModel", "%"));
 }
 
 QString formatMs(double ms)
 {
-    return QString::number(ms, 'f', 1) + u" ms"_s;
+    return withUnit(QString::number(ms, 'f', 1), QT_TRANSLATE_NOOP("monitor::MeterTableModel", "ms"));
 }
 
 // Display text and sort value of one cell.
@@ -116,33 +139,6 @@ Cell cellOf(const MeterStats &s, int column)
     }
 }
 
-struct ColumnInfo {
-    const char16_t *title;
-    const char16_t *tip;
-};
-
-constexpr ColumnInfo kColumns[MeterTableModel::ColumnCount] = {
-    {u"Meter", u"Meter id"},
-    {u"Requests", u"DLMS request APDUs sent (AARQ, GET, SET, ACTION, RLRQ)"},
-    {u"Responses", u"DLMS response APDUs received"},
-    {u"Sent", u"DLMS bytes sent to the meter (TCP payload)"},
-    {u"Received", u"DLMS bytes received from the meter (TCP payload)"},
-    {u"Avg request", u"Average size of a frame sent (bytes / frames)"},
-    {u"Avg response", u"Average size of a frame received (bytes / frames)"},
-    {u"Timeouts", u"Requests and connections that timed out"},
-    {u"Protocol errors", u"Stray bytes, invoke-id mismatches, bad frames, exception responses"},
-    {u"Reconnects", u"Connection attempts after a failure"},
-    {u"RTT avg", u"Average request round trip since start"},
-    {u"RTT p95", u"95th percentile of the recent round trips"},
-    {u"RTT max", u"Longest request round trip since start"},
-    {u"Success", u"Polls completed / polls attempted"},
-    {u"Bytes/value", u"DLMS bytes (both directions) per reading value"},
-    {u"MQTT msgs", u"MQTT messages acknowledged by the broker that carried this meter's values"},
-    {u"MQTT bytes", u"MQTT packet bytes acknowledged for this meter (its share of each message)"},
-    {u"TX", u"Traffic to the meter in the last second (DLMS + MQTT), bits/s"},
-    {u"RX", u"Traffic from the meter in the last second, bits/s"},
-};
-
 } // namespace
 
 MeterTableModel::MeterTableModel(TrafficMonitor *monitor, QObject *parent)
@@ -151,6 +147,7 @@ MeterTableModel::MeterTableModel(TrafficMonitor *monitor, QObject *parent)
     if (!m_monitor)
         return;
     m_ids = m_monitor->meterIds();
+    connect(m_monitor, &QObject::destroyed, this, &MeterTableModel::onMonitorDestroyed);
     connect(m_monitor, &TrafficMonitor::meterAdded, this, &MeterTableModel::onMeterAdded);
     connect(m_monitor, &TrafficMonitor::meterRemoved, this, &MeterTableModel::onMeterRemoved);
     connect(m_monitor, &TrafficMonitor::ticked, this, &MeterTableModel::onTicked);
@@ -182,7 +179,7 @@ QVariant MeterTableModel::data(const QModelIndex &index, int role) const
     if (column == Meter)
         return m_ids.at(row);
     // Only between a monitor change and its signal can the two disagree.
-    if (row >= m_monitor->meterCount())
+    if (!m_monitor || row >= m_monitor->meterCount())
         return {};
     const MeterStats &stats = m_monitor->cachedStats(*m_monitor->m_meters[std::size_t(row)]);
     Cell cell = cellOf(stats, column);
@@ -195,10 +192,39 @@ QVariant MeterTableModel::headerData(int section, Qt::Orientation orientation, i
         return QAbstractTableModel::headerData(section, orientation, role);
     if (section < 0 || section >= ColumnCount)
         return {};
+    // Marked for lupdate here, inside the class, so the context is the one tr() looks up.
+    struct ColumnInfo {
+        const char *title;
+        const char *tip;
+    };
+    static constexpr ColumnInfo kColumns[MeterTableModel::ColumnCount] = {
+        {QT_TR_NOOP("Meter"), QT_TR_NOOP("Meter id")},
+        {QT_TR_NOOP("Requests"), QT_TR_NOOP("DLMS request APDUs sent (AARQ, GET, SET, ACTION, RLRQ)")},
+        {QT_TR_NOOP("Responses"), QT_TR_NOOP("DLMS response APDUs received")},
+        {QT_TR_NOOP("Sent"), QT_TR_NOOP("DLMS bytes sent to the meter (TCP payload)")},
+        {QT_TR_NOOP("Received"), QT_TR_NOOP("DLMS bytes received from the meter (TCP payload)")},
+        {QT_TR_NOOP("Avg request"), QT_TR_NOOP("Average size of a frame sent (bytes / frames)")},
+        {QT_TR_NOOP("Avg response"), QT_TR_NOOP("Average size of a frame received (bytes / frames)")},
+        {QT_TR_NOOP("Timeouts"), QT_TR_NOOP("Requests and connections that timed out")},
+        {QT_TR_NOOP("Protocol errors"),
+            QT_TR_NOOP("Stray bytes, invoke-id mismatches, bad frames, exception responses")},
+        {QT_TR_NOOP("Reconnects"), QT_TR_NOOP("Connection attempts after a failure")},
+        {QT_TR_NOOP("RTT avg"), QT_TR_NOOP("Average request round trip since start")},
+        {QT_TR_NOOP("RTT p95"), QT_TR_NOOP("95th percentile of the recent round trips")},
+        {QT_TR_NOOP("RTT max"), QT_TR_NOOP("Longest request round trip since start")},
+        {QT_TR_NOOP("Success"), QT_TR_NOOP("Polls completed / polls attempted")},
+        {QT_TR_NOOP("Bytes/value"), QT_TR_NOOP("DLMS bytes (both directions) per reading value")},
+        {QT_TR_NOOP("MQTT msgs"),
+            QT_TR_NOOP("MQTT messages acknowledged by the broker that carried this meter's values")},
+        {QT_TR_NOOP("MQTT bytes"),
+            QT_TR_NOOP("MQTT packet bytes acknowledged for this meter (its share of each message)")},
+        {QT_TR_NOOP("TX"), QT_TR_NOOP("Traffic to the meter in the last second (DLMS + MQTT), bits/s")},
+        {QT_TR_NOOP("RX"), QT_TR_NOOP("Traffic from the meter in the last second, bits/s")},
+    };
     if (role == Qt::DisplayRole)
-        return QString::fromUtf16(kColumns[section].title);
+        return tr(kColumns[section].title);
     if (role == Qt::ToolTipRole)
-        return QString::fromUtf16(kColumns[section].tip);
+        return tr(kColumns[section].tip);
     return {};
 }
 
@@ -219,6 +245,14 @@ void MeterTableModel::onMeterRemoved(int index, const QString &meterId)
     beginRemoveRows({}, index, index);
     m_ids.removeAt(index);
     endRemoveRows();
+}
+
+void MeterTableModel::onMonitorDestroyed()
+{
+    // The pointer is already null here; the rows it described go with it.
+    beginResetModel();
+    m_ids.clear();
+    endResetModel();
 }
 
 void MeterTableModel::onTicked()

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QtCore/QAbstractTableModel>
+#include <QtCore/QPointer>
 #include <QtCore/QStringList>
 
 namespace monitor {
@@ -13,7 +14,8 @@ class TrafficMonitor;
 //
 // DisplayRole is formatted text ("1.2 KB", "98.5 %", "12.3 ms"); SortRole the raw number (or the
 // id for the Meter column); MeterIdRole the meter id on every column; TextAlignmentRole puts
-// numbers right. Header DisplayRole gives the column title, ToolTipRole what it counts.
+// numbers right. Header DisplayRole gives the column title, ToolTipRole what it counts (both,
+// and the units, translated in the context "monitor::MeterTableModel").
 class MeterTableModel final : public QAbstractTableModel {
     Q_OBJECT
 
@@ -53,8 +55,10 @@ private:
     void onMeterAdded(int index, const QString &meterId);
     void onMeterRemoved(int index, const QString &meterId);
     void onTicked();
+    void onMonitorDestroyed();
 
-    TrafficMonitor *m_monitor = nullptr;
+    // Guarded: a monitor destroyed before the model leaves it empty, not dangling.
+    QPointer<TrafficMonitor> m_monitor;
     // The rows as announced: the monitor changes before its signal, so the row count and the
     // Meter column follow these, keeping begin/end pairs consistent.
     QStringList m_ids;

@@ -118,8 +118,9 @@ struct SecondSample {
 struct MeterStats {
     QString meterId; // SystemMeterId for the total
     MeterCounters counters; // since the monitor started (or the meter first appeared)
-    // Average frame size per direction (bytes / frames) and both together (the seed's
-    // dlms_avg_payload_size: all DLMS bytes / all DLMS frames); 0 when nothing was exchanged.
+    // Average frame size per direction (bytes / frames), and over both directions (all DLMS
+    // bytes / all frames); 0 when nothing was exchanged. The seed's dlms_avg_payload_size is
+    // the request side (its example: 7,606 bytes sent / 278 requests = 27.4), avgRequestBytes.
     double avgRequestBytes = 0;
     double avgResponseBytes = 0;
     double avgPayloadBytes = 0;
@@ -152,7 +153,7 @@ struct MetricsRow {
     quint64 dlmsResponsesRecv = 0;
     quint64 dlmsBytesSent = 0;
     quint64 dlmsBytesRecv = 0;
-    double dlmsAvgPayloadSize = 0;
+    double dlmsAvgPayloadSize = 0; // the seed's meaning: DLMS bytes sent / frames sent
     quint64 mqttMessagesSent = 0;
     quint64 mqttBytesSent = 0; // payload bytes (what the seed counted)
     double bandwidthTxBps = 0;
@@ -172,6 +173,7 @@ struct MetricsRow {
     double rttAvgMs = 0;
     double rttP95Ms = 0;
     double rttMaxMs = 0;
+    quint64 rttSamples = 0; // round trips measured in the period (weights rttAvgMs when summing)
     quint64 mqttPacketBytesSent = 0;
     quint64 mqttPublishFailures = 0;
     qint64 outboxBacklog = 0; // messages waiting at the end of the period (system row)

@@ -10,13 +10,6 @@ using namespace Qt::StringLiterals;
 
 namespace monitor {
 
-namespace {
-
-constexpr const char16_t *kTitles[SeriesModel::ColumnCount]
-    = {u"Time", u"TX bit/s", u"RX bit/s", u"TX packets/s", u"RX packets/s"};
-
-} // namespace
-
 SeriesModel::Row SeriesModel::rowOf(const SecondSample &s, qint64 timestampMs, qint64 durationMs)
 {
     const double seconds = double(std::max<qint64>(1, durationMs)) / 1000.0;
@@ -31,6 +24,7 @@ SeriesModel::SeriesModel(TrafficMonitor *monitor, QObject *parent)
     if (!m_monitor)
         return;
     m_liveRows = HistoryRing<Row>(std::size_t(m_monitor->options().windowSeconds));
+    connect(m_monitor, &QObject::destroyed, this, &SeriesModel::onMonitorDestroyed);
     connect(m_monitor, &TrafficMonitor::ticked, this, &SeriesModel::onTicked);
     connect(m_monitor, &TrafficMonitor::meterRemoved, this, &SeriesModel::onMeterRemoved);
     rebuildLive();
@@ -128,6 +122,18 @@ void SeriesModel::onMeterRemoved(int, const QString &meterId)
     Q_EMIT updated();
 }
 
+void SeriesModel::onMonitorDestroyed()
+{
+    // The pointer is already null here. History rows came from storage and stay.
+    if (!m_live)
+        return;
+    beginResetModel();
+    m_liveRows.clear();
+    m_oldestHidden = false;
+    endResetModel();
+    Q_EMIT updated();
+}
+
 const SeriesModel::Row &SeriesModel::rowAt(int row) const
 {
     if (!m_live)
@@ -208,8 +214,11 @@ QVariant SeriesModel::headerData(int section, Qt::Orientation orientation, int r
         return QAbstractTableModel::headerData(section, orientation, role);
     if (section < 0 || section >= ColumnCount)
         return {};
+    // Marked for lupdate here, inside the class, so the context is the one tr() looks up.
+    static constexpr const char *kTitles[ColumnCount] = {QT_TR_NOOP("Time"), QT_TR_NOOP("TX bit/s"),
+        QT_TR_NOOP("RX bit/s"), QT_TR_NOOP("TX packets/s"), QT_TR_NOOP("RX packets/s")};
     if (role == Qt::DisplayRole)
-        return QString::fromUtf16(kTitles[section]);
+        return tr(kTitles[section]);
     return {};
 }
 

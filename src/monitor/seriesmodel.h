@@ -6,6 +6,7 @@
 #include <QtCore/QAbstractTableModel>
 #include <QtCore/QList>
 #include <QtCore/QPointF>
+#include <QtCore/QPointer>
 
 #include <vector>
 
@@ -68,10 +69,12 @@ private:
     void rebuildLive();
     void onTicked();
     void onMeterRemoved(int index, const QString &meterId);
+    void onMonitorDestroyed();
     const Row &rowAt(int row) const;
     double valueAt(int row, Column column) const;
 
-    TrafficMonitor *m_monitor = nullptr;
+    // Guarded: a monitor destroyed before the model empties the live rows, never dangles.
+    QPointer<TrafficMonitor> m_monitor;
     QString m_meter;
     bool m_live = true;
     // Live rows: a ring as long as the monitor's window. While the oldest row is being

@@ -97,8 +97,10 @@ TrafficMonitor::TrafficMonitor(Options options, QObject *parent)
     m_options.rttSamplesPerMeter = std::max(1, m_options.rttSamplesPerMeter);
 
     m_ticks = HistoryRing<TickInfo>(std::size_t(m_options.windowSeconds));
+    m_steady.start();
     m_startMs = now();
-    m_lastTickMs = m_startMs;
+    m_lastTickMono = monotonicNow();
+    m_periodStartMono = m_lastTickMono;
     m_periodStartMs = m_startMs;
     m_periodEndMs = floorTo(m_startMs, m_options.rollupPeriodMs) + m_options.rollupPeriodMs;
     m_total = std::make_unique<MeterEntry>();
@@ -120,6 +122,11 @@ TrafficMonitor::~TrafficMonitor() = default;
 qint64 TrafficMonitor::now() const
 {
     return m_options.clock ? m_options.clock() : QDateTime::currentMSecsSinceEpoch();
+}
+
+qint64 TrafficMonitor::monotonicNow() const
+{
+    return m_options.monotonicClock ? m_options.monotonicClock() : m_steady.elapsed();
 }
 
 void TrafficMonitor::initEntry(MeterEntry &entry, const QString &meterId, qint64 nowMs) const
@@ -153,6 +160,7 @@ TrafficMonitor::MeterEntry *TrafficMonitor::entryFor(const QString &meterId)
     }
     auto entry = std::make_unique<MeterEntry>();
     initEntry(*entry, meterId, now());
+    adoptRetiredPeriod(*entry);
     const int index = int(m_meters.size());
     m_meters.push_back(std::move(entry));
     m_index.insert(meterId, index);
@@ -287,7 +295,12 @@ void TrafficMonitor::removeMeter(const QString &meterId)
         return;
     const int index = *it;
     m_index.erase(it);
+    std::unique_ptr<MeterEntry> retired = std::move(m_meters[std::size_t(index)]);
     m_meters.erase(m_meters.begin() + index);
+    // Its rings are no longer needed; the period figures wait for the next rollup.
+    retired->history = HistoryRing<SecondSample>();
+    retired->rtt = HistoryRing<quint32>();
+    m_retired.push_back(std::move(retired));
     for (int i = index; i < int(m_meters.size()); ++i)
         m_index[m_meters[std::size_t(i)]->id] = i;
     Q_EMIT meterRemoved(index, meterId);
@@ -310,13 +323,30 @@ void TrafficMonitor::closeSecond(MeterEntry &entry, const SecondSample &sample, 
     entry.second = {};
 }
 
+void TrafficMonitor::adoptRetiredPeriod(MeterEntry &entry)
+{
+    const auto it = std::find_if(m_retired.begin(), m_retired.end(),
+        [&entry](const std::unique_ptr<MeterEntry> &r) { return r->id == entry.id; });
+    if (it == m_retired.end())
+        return;
+    MeterEntry &old = **it;
+    entry.period = old.period;
+    entry.periodRtt = std::move(old.periodRtt);
+    entry.periodRttSeen = old.periodRttSeen;
+    entry.periodPeakTxBps = old.periodPeakTxBps;
+    entry.periodPeakRxBps = old.periodPeakRxBps;
+    m_retired.erase(it);
+}
+
 void TrafficMonitor::tick()
 {
     const qint64 nowMs = now();
-    // A clock that stood still or went back still closes a (very short) second.
-    const qint64 durationMs = std::max<qint64>(1, nowMs - m_lastTickMs);
+    const qint64 mono = monotonicNow();
+    // A clock that stood still (or an injected one that went back) still closes a (very
+    // short) second.
+    const qint64 durationMs = std::max<qint64>(1, mono - m_lastTickMono);
     const double seconds = double(durationMs) / 1000.0;
-    m_lastTickMs = nowMs;
+    m_lastTickMono = std::max(mono, m_lastTickMono);
     m_ticks.push({nowMs, durationMs});
     ++m_tickCount;
 
@@ -334,11 +364,20 @@ void TrafficMonitor::tick()
     closeSecond(*m_total, totalSample, seconds, nowMs);
     m_ifSecond = {};
 
+    if (nowMs < m_periodStartMs) {
+        // The wall clock was set back before the open period began: its figures stay in it,
+        // but its end moves to the next boundary of the new time, or no rollup would come
+        // until the clock caught up again.
+        qCInfo(lcMonitor) << "wall clock stepped back by" << (m_periodStartMs - nowMs)
+                          << "ms; rollup period realigned";
+        m_periodStartMs = nowMs;
+        m_periodEndMs = floorTo(nowMs, m_options.rollupPeriodMs) + m_options.rollupPeriodMs;
+    }
     if (nowMs >= m_periodEndMs) {
         // Several periods jumped over at once: one rollup for the whole span, no invented
         // empty minutes.
         const qint64 endMs = floorTo(nowMs, m_options.rollupPeriodMs);
-        emitRollup(m_periodStartMs, endMs);
+        emitRollup(m_periodStartMs, endMs, mono);
         m_periodStartMs = endMs;
         m_periodEndMs = endMs + m_options.rollupPeriodMs;
     }
@@ -352,7 +391,7 @@ void TrafficMonitor::flushRollup()
     m_periodStartMs = std::max(nowMs, startMs);
     if (m_periodStartMs >= m_periodEndMs)
         m_periodEndMs = floorTo(m_periodStartMs, m_options.rollupPeriodMs) + m_options.rollupPeriodMs;
-    emitRollup(startMs, m_periodStartMs);
+    emitRollup(startMs, m_periodStartMs, monotonicNow());
 }
 
 MetricsRow TrafficMonitor::rowOf(MeterEntry &entry, qint64 startMs, double periodS) const
@@ -367,8 +406,7 @@ MetricsRow TrafficMonitor::rowOf(MeterEntry &entry, qint64 startMs, double perio
     row.dlmsResponsesRecv = d.responsesReceived;
     row.dlmsBytesSent = d.bytesSent;
     row.dlmsBytesRecv = d.bytesReceived;
-    row.dlmsAvgPayloadSize
-        = ratio(double(d.bytesSent + d.bytesReceived), double(d.framesSent + d.framesReceived));
+    row.dlmsAvgPayloadSize = ratio(double(d.bytesSent), double(d.framesSent));
     row.mqttMessagesSent = c.mqttMessages;
     row.mqttBytesSent = c.mqttPayloadBytes;
     row.bandwidthTxBps = ratio(double(d.bytesSent + c.mqttPacketBytes) * 8, periodS);
@@ -387,6 +425,7 @@ MetricsRow TrafficMonitor::rowOf(MeterEntry &entry, qint64 startMs, double perio
     row.rttAvgMs = ratio(double(d.rttSumUs), double(d.rttCount)) / 1000.0;
     row.rttP95Ms = double(percentile95(entry.periodRtt)) / 1000.0;
     row.rttMaxMs = double(d.rttMaxUs) / 1000.0;
+    row.rttSamples = d.rttCount;
     row.mqttPacketBytesSent = c.mqttPacketBytes;
     row.mqttPublishFailures = c.mqttPublishFailures;
     row.bandwidthTxPeakBps = entry.periodPeakTxBps;
@@ -407,17 +446,22 @@ void TrafficMonitor::resetPeriod(MeterEntry &entry)
     entry.periodPeakRxBps = 0;
 }
 
-void TrafficMonitor::emitRollup(qint64 startMs, qint64 endMs)
+void TrafficMonitor::emitRollup(qint64 startMs, qint64 endMs, qint64 mono)
 {
-    const double periodS = double(std::max<qint64>(0, endMs - startMs)) / 1000.0;
+    // The period's real length, whatever the wall clock did meanwhile.
+    const double periodS = double(std::max<qint64>(0, mono - m_periodStartMono)) / 1000.0;
+    m_periodStartMono = std::max(mono, m_periodStartMono);
     MinuteRollup rollup;
     rollup.periodStartMs = startMs;
     rollup.periodEndMs = endMs;
-    rollup.rows.reserve(m_meters.size() + 1);
+    rollup.rows.reserve(m_meters.size() + m_retired.size() + 1);
     for (const std::unique_ptr<MeterEntry> &entry : m_meters) {
         rollup.rows.push_back(rowOf(*entry, startMs, periodS));
         resetPeriod(*entry);
     }
+    for (const std::unique_ptr<MeterEntry> &entry : m_retired)
+        rollup.rows.push_back(rowOf(*entry, startMs, periodS));
+    m_retired.clear();
     MetricsRow system = rowOf(*m_total, startMs, periodS);
     if (m_ifPeriod.seconds > 0) {
         system.bandwidthTxBps = m_ifPeriod.txBits / m_ifPeriod.seconds;

@@ -3,6 +3,7 @@
 #include "historyring.h"
 #include "monitortypes.h"
 
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
 #include <QtCore/QObject>
 #include <QtCore/QStringList>
@@ -23,9 +24,21 @@ namespace monitor {
 // or direct call from that thread. Cost: O(meters in the delta) per delta, O(meters) per tick,
 // no allocation per tick once every meter has its ring.
 //
-// Time: `Options::clock` (UTC ms) is read at each tick; a second's sample is everything that
-// arrived since the previous tick. Tests set autoTick = false and call tick() with a clock they
-// move themselves, so minutes pass without sleeping.
+// Time: two clocks are read at each tick; a second's sample is everything that arrived since
+// the previous tick. Every duration (a tick's length, hence rates and peaks; a rollup period's
+// seconds) comes from `Options::monotonicClock`, so setting the wall clock back or forward
+// changes no rate. `Options::clock` (UTC) only labels samples and places rollup boundaries.
+// Tests set autoTick = false and call tick() with clocks they move themselves, so minutes pass
+// without sleeping.
+//
+// Sums: every counter of the system row of a rollup equals the sum of the meter rows (a meter
+// removed during the period still has its row, see removeMeter), except:
+//  - mqttMessagesSent: a gateway message carrying N meters counts once in each of their rows
+//    and once in the system row, so the meters' messages add up to more than the system's.
+//    The byte counters (mqttBytesSent, mqttPacketBytesSent) do add up: each meter gets its
+//    share of the message;
+//  - the interface errors/drops and outboxBacklog, which only the system row has;
+//  - traffic or publish failures reported without a valid meter id, kept in the system only.
 class TrafficMonitor final : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(TrafficMonitor)
@@ -38,6 +51,9 @@ public:
         int rttSamplesPerMeter = 512; // recent RTT samples kept per meter for p95
         bool autoTick = true; // a QTimer calls tick() every tickMs
         std::function<qint64()> clock; // UTC ms; empty = QDateTime::currentMSecsSinceEpoch
+        // Milliseconds from any fixed origin, never going back; empty = a steady clock
+        // (QElapsedTimer) started with the monitor.
+        std::function<qint64()> monotonicClock;
     };
 
     explicit TrafficMonitor(Options options, QObject *parent = nullptr);
@@ -53,7 +69,9 @@ public:
     void setInterfaceRates(const monitor::InterfaceRates &rates);
     // Makes a meter known before its first traffic (so it has a row, with zeros); idempotent.
     void addMeter(const QString &meterId);
-    // Forgets a meter (its counters stay in the total). Emits meterRemoved.
+    // Forgets a meter (its counters stay in the total). Emits meterRemoved. Its traffic of the
+    // open rollup period is not lost: the next rollup still has its row (after the known
+    // meters'), merged with the new meter's if the same id comes back within the period.
     void removeMeter(const QString &meterId);
 
     // Closes the current second: pushes one sample per meter and the total into the rings,
@@ -136,15 +154,18 @@ private:
     };
 
     qint64 now() const;
+    qint64 monotonicNow() const;
     MeterEntry *entryFor(const QString &meterId); // creates (and announces) unknown meters
     MeterEntry *find(const QString &meterId);
     const MeterEntry *find(const QString &meterId) const;
     void initEntry(MeterEntry &entry, const QString &meterId, qint64 nowMs) const;
     void addRtt(MeterEntry &entry, quint32 sampleUs);
     void closeSecond(MeterEntry &entry, const SecondSample &sample, double seconds, qint64 nowMs);
-    void emitRollup(qint64 startMs, qint64 endMs);
+    void emitRollup(qint64 startMs, qint64 endMs, qint64 mono);
     MetricsRow rowOf(MeterEntry &entry, qint64 startMs, double periodS) const;
     void resetPeriod(MeterEntry &entry);
+    // A meter removed and added again within one period continues its period row.
+    void adoptRetiredPeriod(MeterEntry &entry);
     const MeterStats &cachedStats(const MeterEntry &entry) const;
     void computeStats(const MeterEntry &entry, MeterStats &stats) const;
     const HistoryRing<SecondSample> *ringOf(const QString &meterId) const; // empty id: total
@@ -156,10 +177,14 @@ private:
     std::vector<std::unique_ptr<MeterEntry>> m_meters; // order of first appearance
     QHash<QString, int> m_index;
     std::unique_ptr<MeterEntry> m_total;
+    // Meters removed during the open period: only their period figures still matter.
+    std::vector<std::unique_ptr<MeterEntry>> m_retired;
     HistoryRing<TickInfo> m_ticks;
     quint64 m_tickCount = 0;
     qint64 m_startMs = 0;
-    qint64 m_lastTickMs = 0;
+    QElapsedTimer m_steady; // the monotonic clock when none is injected
+    qint64 m_lastTickMono = 0;
+    qint64 m_periodStartMono = 0;
     qint64 m_periodStartMs = 0;
     qint64 m_periodEndMs = 0;
     InterfaceAccumulator m_ifSecond;

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <limits>
 
+#include <type_traits>
+
 using namespace Qt::StringLiterals;
 
 namespace storage {
@@ -256,12 +258,12 @@ dlms::Result<qint64> exportNetwork(
         appendNumber(out, row.periodS);
         for (const detail::MetricsColumn &column : detail::metricsColumns()) {
             out += ',';
-            if (column.counter)
-                out += QByteArray::number(row.*column.counter);
-            else if (column.rate)
-                appendNumber(out, row.*column.rate);
-            else
-                out += QByteArray::number(row.*column.signedCounter);
+            detail::visitColumn(column, row, [&out](const auto &value) {
+                if constexpr (std::is_floating_point_v<std::decay_t<decltype(value)>>)
+                    appendNumber(out, value);
+                else
+                    out += QByteArray::number(value);
+            });
         }
         if (!writer.endLine(true))
             return writer.error();

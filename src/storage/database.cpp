@@ -2,6 +2,7 @@
 
 #include <QtCore/QAtomicInteger>
 #include <QtCore/QFileInfo>
+#include <QtCore/QLoggingCategory>
 #include <QtCore/QStringList>
 #include <QtSql/QSqlError>
 #include <QtSql/QSqlQuery>
@@ -12,13 +13,29 @@ namespace storage {
 
 namespace {
 
+Q_LOGGING_CATEGORY(lcDatabase, "dlmsbridge.storage")
+
 // SQLite's primary result codes that mean "the disk will not take it" rather than "the SQL is
 // wrong": full, read-only, I/O error, cannot open, locked out for too long.
 constexpr int SqliteBusy = 5;
+constexpr int SqliteLocked = 6;
 constexpr int SqliteReadOnly = 8;
 constexpr int SqliteIoErr = 10;
 constexpr int SqliteFull = 13;
 constexpr int SqliteCantOpen = 14;
+constexpr int SqliteTooBig = 18;
+constexpr int SqliteConstraint = 19;
+constexpr int SqliteMismatch = 20;
+constexpr int SqliteRange = 25;
+
+const QStringList &seedMetricsColumns()
+{
+    static const QStringList columns {u"id"_s, u"meter_id"_s, u"timestamp"_s, u"dlms_requests_sent"_s,
+        u"dlms_responses_recv"_s, u"dlms_bytes_sent"_s, u"dlms_bytes_recv"_s, u"dlms_avg_payload_size"_s,
+        u"mqtt_messages_sent"_s, u"mqtt_bytes_sent"_s, u"bandwidth_tx_bps"_s, u"bandwidth_rx_bps"_s,
+        u"packets_tx_ps"_s, u"packets_rx_ps"_s};
+    return columns;
+}
 
 const QStringList &migrationV1()
 {
@@ -65,6 +82,7 @@ const QStringList &migrationV2()
         " rtt_avg_ms REAL NOT NULL DEFAULT 0,"
         " rtt_p95_ms REAL NOT NULL DEFAULT 0,"
         " rtt_max_ms REAL NOT NULL DEFAULT 0,"
+        " rtt_samples INTEGER NOT NULL DEFAULT 0,"
         " mqtt_packet_bytes_sent INTEGER NOT NULL DEFAULT 0,"
         " mqtt_publish_failures INTEGER NOT NULL DEFAULT 0,"
         " outbox_backlog INTEGER NOT NULL DEFAULT 0,"
@@ -74,17 +92,21 @@ const QStringList &migrationV2()
         " if_tx_errors INTEGER NOT NULL DEFAULT 0,"
         " if_rx_drops INTEGER NOT NULL DEFAULT 0,"
         " if_tx_drops INTEGER NOT NULL DEFAULT 0)"_s,
-        // The Python bridge's rows: its naive DATETIME text read as UTC, its integer meter ids
-        // as text, missing values as 0 — every row kept.
+        // The Python bridge's rows: its naive DATETIME text read as UTC, numbers below 1e11 as
+        // seconds (1e11 ms is 1973, 1e11 s the year 5138), larger ones as ms, unparseable text as the
+        // migration time (counted and logged), its integer meter ids as text, missing values as 0 — every row
+        // kept.
         u"INSERT INTO network_metrics_v2 (id, meter_id, timestamp, period_s, dlms_requests_sent,"
         " dlms_responses_recv, dlms_bytes_sent, dlms_bytes_recv, dlms_avg_payload_size,"
         " mqtt_messages_sent, mqtt_bytes_sent, bandwidth_tx_bps, bandwidth_rx_bps, packets_tx_ps,"
         " packets_rx_ps)"
         " SELECT id, coalesce(CAST(meter_id AS TEXT), '*'),"
-        " CASE typeof(timestamp)"
-        "  WHEN 'integer' THEN timestamp"
-        "  WHEN 'real' THEN CAST(timestamp AS INTEGER)"
-        "  ELSE coalesce(CAST(round((julianday(timestamp) - 2440587.5) * 86400000.0) AS INTEGER), 0)"
+        " CASE"
+        "  WHEN typeof(timestamp) IN ('integer', 'real') AND abs(timestamp) < 100000000000"
+        "   THEN CAST(round(timestamp * 1000.0) AS INTEGER)"
+        "  WHEN typeof(timestamp) IN ('integer', 'real') THEN CAST(round(timestamp) AS INTEGER)"
+        "  ELSE coalesce(CAST(round((julianday(timestamp) - 2440587.5) * 86400000.0) AS INTEGER),"
+        "   CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER))"
         " END, 60,"
         " coalesce(dlms_requests_sent, 0), coalesce(dlms_responses_recv, 0),"
         " coalesce(dlms_bytes_sent, 0), coalesce(dlms_bytes_recv, 0),"
@@ -138,6 +160,91 @@ dlms::Result<void> exec(QSqlDatabase &db, const QString &sql, QStringView what)
     return {};
 }
 
+QStringList stringColumn(QSqlDatabase &db, const QString &sql, bool *ok)
+{
+    QStringList values;
+    QSqlQuery query(db);
+    query.setForwardOnly(true);
+    *ok = query.exec(sql);
+    while (*ok && query.next())
+        values.append(query.value(0).toString());
+    return values;
+}
+
+QStringList columnsOf(QSqlDatabase &db, const QString &table, bool *ok)
+{
+    QStringList columns;
+    QSqlQuery query(db);
+    query.setForwardOnly(true);
+    // PRAGMA takes no bound parameters; table names come from sqlite_master or our own list.
+    *ok = query.exec(u"PRAGMA table_info(\""_s + table + u"\")"_s);
+    while (*ok && query.next())
+        columns.append(query.value(1).toString().toLower());
+    return columns;
+}
+
+// A version-0 file is adopted only when empty or when it is the Python bridge's: a
+// network_metrics table with the seed's columns says so (its other tables — meters, users, … —
+// are kept; ours that clash are renamed by the migration). Migrating some other program's
+// database would rewrite it.
+dlms::Result<void> checkAdoptable(QSqlDatabase &db)
+{
+    bool ok = false;
+    const QStringList tables = stringColumn(db,
+        u"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+        " ORDER BY name"_s,
+        &ok);
+    if (!ok)
+        return ioError(u"%1: cannot list the tables"_s.arg(db.databaseName()));
+    if (tables.isEmpty())
+        return {};
+    bool python = tables.contains(u"network_metrics"_s);
+    if (python) {
+        const QStringList columns = columnsOf(db, u"network_metrics"_s, &ok);
+        for (const QString &column : seedMetricsColumns())
+            python = python && columns.contains(column);
+    }
+    if (python)
+        return {};
+    return dlms::Error {dlms::ErrorCode::InvalidArgument,
+        u"%1: not a DLMS Bridge or Python bridge database (tables: %2)"_s.arg(
+            db.databaseName(), tables.join(u", "_s))};
+}
+
+// Rows whose text timestamp SQLite cannot parse get the migration time; say how many.
+void logUnparseableTimestamps(QSqlDatabase &db)
+{
+    QSqlQuery query(db);
+    query.setForwardOnly(true);
+    if (!query.exec(u"SELECT count(*) FROM network_metrics WHERE typeof(timestamp) NOT IN ('integer', 'real')"
+                    " AND julianday(timestamp) IS NULL"_s)
+        || !query.next())
+        return;
+    const qint64 rows = query.value(0).toLongLong();
+    if (rows > 0)
+        qCWarning(lcDatabase,
+            "%s: %lld network_metrics rows have an unreadable timestamp: given the migration time",
+            qUtf8Printable(db.databaseName()), static_cast<long long>(rows));
+}
+
+// The Python bridge's meter names (meters_v1, integer ids) into our meters table, so the stats
+// of its old rows show them.
+dlms::Result<void> copyPythonMeterNames(QSqlDatabase &db, QStringView what)
+{
+    bool ok = false;
+    const QStringList tables = stringColumn(
+        db, u"SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meters_v1'"_s, &ok);
+    if (!ok || tables.isEmpty())
+        return {};
+    const QStringList columns = columnsOf(db, u"meters_v1"_s, &ok);
+    if (!ok || !columns.contains(u"id"_s) || !columns.contains(u"name"_s))
+        return {};
+    return exec(db,
+        u"INSERT OR IGNORE INTO meters (id, name) SELECT CAST(id AS TEXT), coalesce(name, '') FROM meters_v1"
+        " WHERE id IS NOT NULL"_s,
+        what);
+}
+
 dlms::Error newerSchemaError(const QString &path, int version)
 {
     return {dlms::ErrorCode::InvalidArgument,
@@ -187,18 +294,54 @@ QString queryError(const QSqlQuery &query, QStringView what)
     return text;
 }
 
-bool isStorageFullOrReadOnly(const QSqlQuery &query)
+SqliteFailure classifySqliteError(const QSqlError &error)
 {
-    switch (primaryCode(query.lastError())) {
+    if (!error.isValid())
+        return SqliteFailure::None;
+    switch (primaryCode(error)) {
     case SqliteBusy:
+    case SqliteLocked:
+        return SqliteFailure::Locked;
+    case SqliteFull:
+        return SqliteFailure::Full;
     case SqliteReadOnly:
     case SqliteIoErr:
-    case SqliteFull:
     case SqliteCantOpen:
-        return true;
+        return SqliteFailure::ReadOnly;
+    case SqliteTooBig:
+    case SqliteConstraint:
+    case SqliteMismatch:
+    case SqliteRange:
+        return SqliteFailure::Data;
     default:
-        return false;
+        return SqliteFailure::Other;
     }
+}
+
+QString sqliteFailureHint(SqliteFailure failure)
+{
+    switch (failure) {
+    case SqliteFailure::None:
+        return {};
+    case SqliteFailure::Locked:
+        return u"the database is locked by another process"_s;
+    case SqliteFailure::Full:
+        return u"disk full or size limit reached"_s;
+    case SqliteFailure::ReadOnly:
+        return u"the database is read-only or unreadable (I/O error)"_s;
+    case SqliteFailure::Data:
+        return u"the database refuses the data"_s;
+    case SqliteFailure::Other:
+        break;
+    }
+    return u"write failed"_s;
+}
+
+bool isStorageFullOrReadOnly(const QSqlQuery &query)
+{
+    const SqliteFailure failure = classifySqliteError(query.lastError());
+    return failure == SqliteFailure::Locked || failure == SqliteFailure::Full
+        || failure == SqliteFailure::ReadOnly;
 }
 
 QStringList migrationStatements(int toVersion)
@@ -225,9 +368,14 @@ dlms::Result<void> migrate(QSqlDatabase &db)
 {
     const int current = schemaVersion(db);
     if (current < 0)
-        return ioError(u"%1: cannot read the schema version (not an SQLite database?)"_s.arg(db.databaseName()));
+        return ioError(
+            u"%1: cannot read the schema version (not an SQLite database?)"_s.arg(db.databaseName()));
     if (current > SchemaVersion)
         return newerSchemaError(db.databaseName(), current);
+    if (current == 0) {
+        if (auto adoptable = checkAdoptable(db); !adoptable)
+            return adoptable;
+    }
     for (int version = current + 1; version <= SchemaVersion; ++version) {
         if (!db.transaction())
             return ioError(u"%1: cannot begin migration to version %2: %3"_s.arg(db.databaseName())
@@ -240,8 +388,16 @@ dlms::Result<void> migrate(QSqlDatabase &db)
                 return ioError(db.databaseName() + u": "_s + done.error().message);
             }
         }
+        if (version == 2)
+            logUnparseableTimestamps(db);
         for (const QString &sql : migrationStatements(version)) {
             if (auto done = exec(db, sql, step); !done) {
+                db.rollback();
+                return ioError(db.databaseName() + u": "_s + done.error().message);
+            }
+        }
+        if (version == 2) {
+            if (auto done = copyPythonMeterNames(db, step); !done) {
                 db.rollback();
                 return ioError(db.databaseName() + u": "_s + done.error().message);
             }
@@ -260,7 +416,8 @@ dlms::Result<void> migrate(QSqlDatabase &db)
     return {};
 }
 
-dlms::Result<QSqlDatabase> openDatabase(const QString &path, const QString &connectionName, const OpenOptions &options)
+dlms::Result<QSqlDatabase> openDatabase(
+    const QString &path, const QString &connectionName, const OpenOptions &options)
 {
     if (path.isEmpty())
         return dlms::Error {dlms::ErrorCode::InvalidArgument, u"no database path given"_s};
@@ -302,15 +459,23 @@ dlms::Result<QSqlDatabase> openDatabase(const QString &path, const QString &conn
     if (readOnly) {
         if (version != SchemaVersion) {
             db = {};
-            return fail(ioError(u"%1: schema version %2, expected %3 (open it once with the bridge to migrate)"_s.arg(path)
-                            .arg(version)
-                            .arg(SchemaVersion)));
+            return fail(ioError(
+                u"%1: schema version %2, expected %3 (open it once with the bridge to migrate)"_s.arg(path)
+                    .arg(version)
+                    .arg(SchemaVersion)));
         }
         QSqlQuery query(db);
         query.exec(u"PRAGMA query_only = ON"_s);
         return db;
     }
 
+    // A foreign file is refused before the WAL switch touches its header.
+    if (version == 0) {
+        if (auto adoptable = checkAdoptable(db); !adoptable) {
+            db = {};
+            return fail(adoptable.error());
+        }
+    }
     QSqlQuery query(db);
     if (!query.exec(u"PRAGMA journal_mode = WAL"_s) || !query.next()) {
         const QString message = queryError(query, u"journal_mode"_s);

@@ -5,6 +5,7 @@
 #include <QtCore/QString>
 #include <QtSql/QSqlDatabase>
 
+class QSqlError;
 class QSqlQuery;
 
 // SQLite through QSqlDatabase. Every thread that touches the database opens its own
@@ -21,7 +22,7 @@ class QSqlQuery;
 //       start, UTC ms), period_s, the seed's columns dlms_requests_sent … packets_rx_ps, then
 //       ours: dlms_frames_sent, dlms_frames_recv, dlms_timeouts, dlms_protocol_errors,
 //       dlms_reconnects, polls_attempted, polls_completed, polls_failed, values_read,
-//       rtt_avg_ms, rtt_p95_ms, rtt_max_ms, mqtt_packet_bytes_sent, mqtt_publish_failures,
+//       rtt_avg_ms, rtt_p95_ms, rtt_max_ms, rtt_samples, mqtt_packet_bytes_sent, mqtt_publish_failures,
 //       outbox_backlog, bandwidth_tx_peak_bps, bandwidth_rx_peak_bps, if_rx_errors,
 //       if_tx_errors, if_rx_drops, if_tx_drops); index (meter_id, timestamp), index (timestamp).
 //   events(id INTEGER PK, ts, meter_id (NULL for the bridge itself), kind ('state' | 'error' |
@@ -71,8 +72,22 @@ QStringList migrationStatements(int toVersion);
 
 // "table.operation: <driver text> (<native code>)" from a failed query, for errors and logs.
 QString queryError(const QSqlQuery &query, QStringView what);
-// True when the last error of the query means the disk is full or the file read-only (the
-// writer then keeps what it has in memory and retries).
+
+// What a failed statement's SQLite error means for the writer; the one classification every
+// part of the storage library uses.
+enum class SqliteFailure : quint8 {
+    None, // no error
+    Locked, // busy / locked by another connection: retry later on the same connection
+    Full, // disk full or the size cap (max_page_count) reached: retry later, same connection
+    ReadOnly, // read-only file, I/O error, cannot open: retry later on a fresh connection
+    Data, // this statement's data is refused (constraint, type, too big, range): never retry it
+    Other, // anything else (SQL or schema error): retry later on a fresh connection
+};
+SqliteFailure classifySqliteError(const QSqlError &error);
+// A short human reason for a failure kind ("disk full or size limit reached", …).
+QString sqliteFailureHint(SqliteFailure failure);
+// True when the last error of the query means the storage will not take writes now (locked,
+// full, read-only, I/O): the writer then keeps what it has in memory and retries.
 bool isStorageFullOrReadOnly(const QSqlQuery &query);
 
 } // namespace storage

@@ -1,8 +1,8 @@
 #pragma once
 
 // Private to the storage library: the network_metrics columns after period_s, in table order,
-// each tied to its MetricsRow member. The reader selects them and the CSV export names them
-// from this one list, so a column added to the schema is added here once.
+// each tied to its MetricsRow member. The writer inserts them, the reader selects them and the
+// CSV export names them from this one list, so a column added to the schema is added here once.
 
 #include <monitortypes.h>
 
@@ -31,9 +31,9 @@ inline constexpr auto rateColumn(const char *name, double Row::*member)
     return MetricsColumn {QLatin1StringView(name), nullptr, member, nullptr};
 }
 
-inline const std::array<MetricsColumn, 32> &metricsColumns()
+inline const std::array<MetricsColumn, 33> &metricsColumns()
 {
-    static const std::array<MetricsColumn, 32> columns {
+    static const std::array<MetricsColumn, 33> columns {
         counterColumn("dlms_requests_sent", &Row::dlmsRequestsSent),
         counterColumn("dlms_responses_recv", &Row::dlmsResponsesRecv),
         counterColumn("dlms_bytes_sent", &Row::dlmsBytesSent),
@@ -57,6 +57,7 @@ inline const std::array<MetricsColumn, 32> &metricsColumns()
         rateColumn("rtt_avg_ms", &Row::rttAvgMs),
         rateColumn("rtt_p95_ms", &Row::rttP95Ms),
         rateColumn("rtt_max_ms", &Row::rttMaxMs),
+        counterColumn("rtt_samples", &Row::rttSamples),
         counterColumn("mqtt_packet_bytes_sent", &Row::mqttPacketBytesSent),
         counterColumn("mqtt_publish_failures", &Row::mqttPublishFailures),
         MetricsColumn {QLatin1StringView("outbox_backlog"), nullptr, nullptr, &Row::outboxBacklog},
@@ -68,6 +69,19 @@ inline const std::array<MetricsColumn, 32> &metricsColumns()
         counterColumn("if_tx_drops", &Row::ifTxDrops),
     };
     return columns;
+}
+
+// Calls f with the column's member of `row` (quint64, double or qint64; const when row is):
+// the one place that tells the three kinds apart for binding, reading and printing.
+template<typename RowType, typename F>
+inline void visitColumn(const MetricsColumn &column, RowType &row, F &&f)
+{
+    if (column.counter)
+        f(row.*column.counter);
+    else if (column.rate)
+        f(row.*column.rate);
+    else
+        f(row.*column.signedCounter);
 }
 
 // Bytes per frame, 0 when none. Rows of the Python bridge have no frame counts: its requests

@@ -133,6 +133,11 @@ dlms::Result<QJsonObject> networkStatsDocument(Reader &reader, const QString &me
             {u"dlms_total_bytes_recv"_s, count(sums.dlmsBytesRecv)},
             {u"mqtt_messages_sent"_s, count(sums.mqttMessagesSent)},
             {u"mqtt_total_bytes_sent"_s, count(sums.mqttBytesSent)},
+            // Both directions per frame: what the seed's name suggests but not what it computed.
+            {u"dlms_avg_frame_size"_s,
+                rounded(detail::averageSize(dlmsBytes, sums.dlmsFramesSent + sums.dlmsFramesRecv,
+                            sums.dlmsRequestsSent + sums.dlmsResponsesRecv),
+                    3)},
             {u"dlms_avg_request_size"_s,
                 rounded(
                     detail::averageSize(sums.dlmsBytesSent, sums.dlmsFramesSent, sums.dlmsRequestsSent), 3)},

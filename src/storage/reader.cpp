@@ -5,6 +5,7 @@
 #include <QtSql/QSqlError>
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 using namespace Qt::StringLiterals;
@@ -31,21 +32,30 @@ quint64 counterValue(const QVariant &value)
     return quint64(std::max<qint64>(value.toLongLong(), 0));
 }
 
+// The shared columns from index `first` on, each converted to its member's kind.
+void fillColumns(const QSqlQuery &query, int first, monitor::MetricsRow &row)
+{
+    int index = first;
+    for (const detail::MetricsColumn &column : detail::metricsColumns()) {
+        const QVariant value = query.value(index++);
+        detail::visitColumn(column, row, [&value](auto &member) {
+            using T = std::decay_t<decltype(member)>;
+            if constexpr (std::is_same_v<T, quint64>)
+                member = counterValue(value);
+            else if constexpr (std::is_same_v<T, double>)
+                member = value.toDouble();
+            else
+                member = value.toLongLong();
+        });
+    }
+}
+
 void fillMetricsRow(const QSqlQuery &query, monitor::MetricsRow &row)
 {
     row.meterId = query.value(0).toString();
     row.timestampMs = query.value(1).toLongLong();
     row.periodS = query.value(2).toDouble();
-    int index = 3;
-    for (const detail::MetricsColumn &column : detail::metricsColumns()) {
-        const QVariant value = query.value(index++);
-        if (column.counter)
-            row.*column.counter = counterValue(value);
-        else if (column.rate)
-            row.*column.rate = value.toDouble();
-        else
-            row.*column.signedCounter = value.toLongLong();
-    }
+    fillColumns(query, 3, row);
 }
 
 // The store keeps numbers as REAL; an INTEGER written by another tool reads as a double too,
@@ -177,8 +187,8 @@ dlms::Result<std::vector<monitor::MetricsRow>> Reader::metrics(
 dlms::Result<MetricsTotals> Reader::metricsTotals(const QString &meterId)
 {
     // Counters add up; rates average over time (weighted by period_s); RTT averages weight by
-    // completed polls; peaks and maxima take the maximum (a peak is never below its average,
-    // which also covers rows of the Python bridge, which had no peak columns).
+    // the round trips measured (rtt_samples); peaks and maxima take the maximum (a peak is never below its
+    // average, which also covers rows of the Python bridge, which had no peak columns).
     static const QString sql = []() -> QString {
         QString text = u"SELECT count(*), total(period_s), coalesce(min(timestamp), 0)"_s;
         for (const detail::MetricsColumn &column : detail::metricsColumns()) {
@@ -186,7 +196,11 @@ dlms::Result<MetricsTotals> Reader::metricsTotals(const QString &meterId)
             if (column.counter) {
                 text += u", coalesce(sum("_s + name + u"), 0)"_s;
             } else if (name == u"rtt_avg_ms") {
-                text += u", CASE WHEN total(polls_completed) > 0"
+                // Weighted by the round trips measured; rows written before rtt_samples existed
+                // (none counted anywhere) fall back to completed polls.
+                text += u", CASE WHEN total(rtt_samples) > 0"
+                        " THEN total(rtt_avg_ms * rtt_samples) / total(rtt_samples)"
+                        " WHEN total(polls_completed) > 0"
                         " THEN total(rtt_avg_ms * polls_completed) / total(polls_completed)"
                         " ELSE coalesce(avg(nullif(rtt_avg_ms, 0)), 0) END"_s;
             } else if (name == u"rtt_p95_ms" || name == u"rtt_max_ms") {
@@ -226,18 +240,10 @@ dlms::Result<MetricsTotals> Reader::metricsTotals(const QString &meterId)
     sums.meterId = meterId;
     sums.timestampMs = query.value(2).toLongLong();
     sums.periodS = totals.periodS;
-    int index = 3;
-    for (const detail::MetricsColumn &column : detail::metricsColumns()) {
-        const QVariant value = query.value(index++);
-        if (column.counter)
-            sums.*column.counter = counterValue(value);
-        else if (column.rate)
-            sums.*column.rate = value.toDouble();
-        else
-            sums.*column.signedCounter = value.toLongLong();
-    }
-    sums.dlmsAvgPayloadSize = detail::averageSize(sums.dlmsBytesSent + sums.dlmsBytesRecv,
-        sums.dlmsFramesSent + sums.dlmsFramesRecv, sums.dlmsRequestsSent + sums.dlmsResponsesRecv);
+    fillColumns(query, 3, sums);
+    // The seed's figure: bytes sent per frame sent (its requests for its own rows).
+    sums.dlmsAvgPayloadSize
+        = detail::averageSize(sums.dlmsBytesSent, sums.dlmsFramesSent, sums.dlmsRequestsSent);
     return totals;
 }
 

@@ -30,7 +30,9 @@ struct StoredReading {
 struct MetricsTotals {
     qint64 rows = 0;
     double periodS = 0;
-    monitor::MetricsRow sums; // counters summed, rtt max = max, rtt avg weighted by polls
+    // Counters summed, rtt max = max, rtt avg weighted by rtt_samples, dlmsAvgPayloadSize = bytes
+    // sent / frames sent (requests when no frames).
+    monitor::MetricsRow sums;
 };
 
 // A read-only connection of its own (its own QSqlDatabase connection, opened in the calling

@@ -22,6 +22,7 @@
 #include <deque>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <variant>
 
 using namespace Qt::StringLiterals;
@@ -32,57 +33,13 @@ namespace {
 
 Q_LOGGING_CATEGORY(lcStorage, "dlmsbridge.storage")
 
-// SQLite primary result codes the writer tells apart (extended codes are off in QSQLITE).
-constexpr int SqliteBusy = 5;
-constexpr int SqliteLocked = 6;
-constexpr int SqliteReadOnly = 8;
-constexpr int SqliteIoErr = 10;
-constexpr int SqliteFull = 13;
-constexpr int SqliteCantOpen = 14;
-constexpr int SqliteTooBig = 18;
-constexpr int SqliteConstraint = 19;
-constexpr int SqliteMismatch = 20;
-constexpr int SqliteRange = 25;
-
 constexpr qint64 MsPerDay = 86'400'000;
 
-int primaryCode(const QSqlError &error)
+// A connection opened on a read-only (or vanished) file stays that way: such failures get a
+// fresh connection on retry. A full disk or a lock does not need one.
+bool needsReopen(SqliteFailure failure)
 {
-    bool ok = false;
-    const int code = error.nativeErrorCode().toInt(&ok);
-    return ok ? (code & 0xff) : -1;
-}
-
-// One item's data is at fault, not the disk: retrying it can never succeed.
-bool isDataError(int code)
-{
-    return code == SqliteConstraint || code == SqliteMismatch || code == SqliteTooBig || code == SqliteRange;
-}
-
-// A connection opened on a read-only (or vanished) file stays that way: such errors get a fresh
-// connection on retry. A full disk or a lock does not need one.
-bool needsReopen(int code)
-{
-    return code != SqliteFull && code != SqliteBusy && code != SqliteLocked;
-}
-
-QString failureHint(int code)
-{
-    switch (code) {
-    case SqliteFull:
-        return u"disk full or size limit reached"_s;
-    case SqliteReadOnly:
-        return u"the database is read-only"_s;
-    case SqliteIoErr:
-        return u"disk I/O error"_s;
-    case SqliteCantOpen:
-        return u"cannot open the database file"_s;
-    case SqliteBusy:
-    case SqliteLocked:
-        return u"the database is locked by another process"_s;
-    default:
-        return u"write failed"_s;
-    }
+    return failure != SqliteFailure::Full && failure != SqliteFailure::Locked;
 }
 
 // Qt binds a null QString as SQL NULL; the NOT NULL text columns take '' instead.
@@ -241,9 +198,10 @@ bool appendJsonValue(QByteArray &out, const QVariant &value)
     return true;
 }
 
-qint64 systemClock()
+// The options' UTC clock, or the system's when none is injected.
+qint64 nowMs(const StorageOptions &options)
 {
-    return QDateTime::currentMSecsSinceEpoch();
+    return options.clock ? options.clock() : QDateTime::currentMSecsSinceEpoch();
 }
 
 } // namespace
@@ -302,7 +260,16 @@ struct Storage::Shared {
     using Item
         = std::variant<polling::ReadingsBatch, monitor::MinuteRollup, Event, MeterUpsert, MeterRemoval>;
 
-    Shared(qint64 maxQueued, qint64 wakeAt) : maxQueuedReadings(maxQueued), wakeThreshold(wakeAt) { }
+    // What the queue bounds, each on its own: readings, network_metrics rows, events. Meter
+    // upserts and removals are one per configured meter change and stay unbounded.
+    enum Kind : quint8 { Readings, MetricsRows, Events, KindCount };
+    using Amounts = std::array<qint64, KindCount>;
+
+    Shared(const StorageOptions &options)
+        : limits {options.maxQueuedReadings, options.maxQueuedMetricsRows, options.maxQueuedEvents},
+          wakeThreshold(options.maxTransactionRows)
+    {
+    }
 
     static qint64 readingsOf(const Item &item)
     {
@@ -310,22 +277,53 @@ struct Storage::Shared {
         return batch ? qint64(batch->readings.size()) : 0;
     }
 
+    // How much of the bounded kinds one item holds.
+    static Amounts amountsOf(const Item &item)
+    {
+        Amounts amounts {};
+        if (const auto *batch = std::get_if<polling::ReadingsBatch>(&item))
+            amounts[Readings] = qint64(batch->readings.size());
+        else if (const auto *rollup = std::get_if<monitor::MinuteRollup>(&item))
+            amounts[MetricsRows] = qint64(rollup->rows.size());
+        else if (std::holds_alternative<Event>(item))
+            amounts[Events] = 1;
+        return amounts;
+    }
+    static Kind kindOf(const Item &item)
+    {
+        switch (item.index()) {
+        case 0:
+            return Readings;
+        case 1:
+            return MetricsRows;
+        case 2:
+            return Events;
+        default:
+            return KindCount;
+        }
+    }
+
+    void addLocked(const Amounts &amounts, Amounts &to, qint64 sign)
+    {
+        for (size_t kind = 0; kind < KindCount; ++kind)
+            to[kind] += sign * amounts[kind];
+    }
+
     // Producer side. True when the writer should be woken (a full transaction waits and no wake
     // is pending yet).
     bool push(Item item)
     {
-        const qint64 readings = readingsOf(item);
-        bool logDrop = false;
+        const Amounts amounts = amountsOf(item);
+        std::array<bool, KindCount> logDrop {};
         bool full = false;
         {
             QMutexLocker lock(&mutex);
             queue.push_back(std::move(item));
-            queuedReadings += readings;
-            logDrop = enforceBoundLocked();
-            full = readings > 0 && queuedReadings >= wakeThreshold;
+            addLocked(amounts, queued, 1);
+            logDrop = enforceBoundsLocked();
+            full = amounts[Readings] > 0 && queued[Readings] >= wakeThreshold;
         }
-        if (logDrop)
-            logDropping();
+        logDropping(logDrop);
         return full && !wakePending.exchange(true);
     }
 
@@ -333,108 +331,120 @@ struct Storage::Shared {
     std::vector<Item> take(qint64 maxReadings, qint64 *readings)
     {
         std::vector<Item> items;
-        qint64 taken = 0;
+        Amounts taken {};
         QMutexLocker lock(&mutex);
-        while (!queue.empty() && (items.empty() || taken < maxReadings)) {
-            taken += readingsOf(queue.front());
+        while (!queue.empty() && (items.empty() || taken[Readings] < maxReadings)) {
+            addLocked(amountsOf(queue.front()), taken, 1);
             items.push_back(std::move(queue.front()));
             queue.pop_front();
         }
-        queuedReadings -= taken;
-        inflightReadings = taken;
-        *readings = taken;
+        addLocked(taken, queued, -1);
+        inflight = taken;
+        *readings = taken[Readings];
         return items;
     }
 
     // A failed transaction's items go back to the front, in order.
-    void putBack(std::vector<Item> items, qint64 readings)
+    void putBack(std::vector<Item> items)
     {
-        bool logDrop = false;
+        std::array<bool, KindCount> logDrop {};
         {
             QMutexLocker lock(&mutex);
-            for (auto it = items.rbegin(); it != items.rend(); ++it)
+            for (auto it = items.rbegin(); it != items.rend(); ++it) {
+                addLocked(amountsOf(*it), queued, 1);
                 queue.push_front(std::move(*it));
-            queuedReadings += readings;
-            inflightReadings = 0;
-            logDrop = enforceBoundLocked();
+            }
+            inflight = {};
+            logDrop = enforceBoundsLocked();
         }
-        if (logDrop)
-            logDropping();
+        logDropping(logDrop);
     }
 
     void committed()
     {
         QMutexLocker lock(&mutex);
-        inflightReadings = 0;
-        dropLogged = false;
+        inflight = {};
+        dropLogged = {};
     }
 
-    void countDropped(qint64 readings)
+    // An item the database refused for good.
+    void countDropped(const Item &item)
     {
         QMutexLocker lock(&mutex);
-        droppedReadings += quint64(readings);
+        const Amounts amounts = amountsOf(item);
+        for (size_t kind = 0; kind < KindCount; ++kind)
+            dropped[kind] += quint64(amounts[kind]);
     }
 
     // Empties the queue (shutdown); returns {items, readings} dropped.
     std::pair<qint64, qint64> discardAll()
     {
         QMutexLocker lock(&mutex);
-        const auto result = std::pair {qint64(queue.size()), queuedReadings};
-        droppedReadings += quint64(queuedReadings);
+        const auto result = std::pair {qint64(queue.size()), queued[Readings]};
+        for (size_t kind = 0; kind < KindCount; ++kind)
+            dropped[kind] += quint64(queued[kind]);
         queue.clear();
-        queuedReadings = 0;
+        queued = {};
         return result;
     }
 
-    std::pair<qint64, qint64> queued() const
+    std::pair<qint64, qint64> queuedNow() const
     {
         QMutexLocker lock(&mutex);
-        return {qint64(queue.size()), queuedReadings};
+        return {qint64(queue.size()), queued[Readings]};
     }
 
-    // Oldest readings batches go first; rollups, events and meters are never dropped. True when
-    // this starts a dropping episode (logged once until a commit succeeds).
-    bool enforceBoundLocked()
+    // Per kind, the oldest items go first once queued + in flight exceeds its limit. Returns the
+    // kinds for which this starts a dropping episode (logged once until a commit succeeds).
+    std::array<bool, KindCount> enforceBoundsLocked()
     {
-        if (queuedReadings + inflightReadings <= maxQueuedReadings)
-            return false;
-        bool dropped = false;
-        auto it = queue.begin();
-        while (queuedReadings + inflightReadings > maxQueuedReadings) {
-            it = std::find_if(it, queue.end(), [](const Item &item) { return item.index() == 0; });
-            if (it == queue.end())
-                break;
-            const qint64 readings = readingsOf(*it);
-            queuedReadings -= readings;
-            droppedReadings += quint64(readings);
-            it = queue.erase(it);
-            dropped = true;
+        std::array<bool, KindCount> started {};
+        for (size_t kind = 0; kind < KindCount; ++kind) {
+            if (queued[kind] + inflight[kind] <= limits[kind])
+                continue;
+            bool any = false;
+            auto it = queue.begin();
+            while (queued[kind] + inflight[kind] > limits[kind]) {
+                it = std::find_if(it, queue.end(), [kind](const Item &item) { return kindOf(item) == kind; });
+                if (it == queue.end())
+                    break;
+                const qint64 amount = amountsOf(*it)[kind];
+                queued[kind] -= amount;
+                dropped[kind] += quint64(amount);
+                it = queue.erase(it);
+                any = true;
+            }
+            if (any && !dropLogged[kind]) {
+                dropLogged[kind] = true;
+                started[kind] = true;
+            }
         }
-        if (!dropped || dropLogged)
-            return false;
-        dropLogged = true;
-        return true;
+        return started;
     }
 
-    void logDropping() const
+    void logDropping(const std::array<bool, KindCount> &started) const
     {
-        qCWarning(lcStorage,
-            "in-memory queue over %lld readings while writes fail: dropping the oldest readings",
-            static_cast<long long>(maxQueuedReadings));
+        static constexpr std::array<const char *, KindCount> names {
+            "readings", "network_metrics rows", "events"};
+        for (size_t kind = 0; kind < KindCount; ++kind) {
+            if (started[kind])
+                qCWarning(lcStorage, "in-memory queue over %lld %s while writes fail: dropping the oldest %s",
+                    static_cast<long long>(limits[kind]), names[kind], names[kind]);
+        }
     }
 
     mutable QMutex mutex;
     std::deque<Item> queue;
-    qint64 queuedReadings = 0;
-    qint64 inflightReadings = 0; // taken by the writer, not yet committed
-    quint64 droppedReadings = 0;
-    bool dropLogged = false;
-    const qint64 maxQueuedReadings;
+    Amounts queued {};
+    Amounts inflight {}; // taken by the writer, not yet committed
+    std::array<quint64, KindCount> dropped {};
+    std::array<bool, KindCount> dropLogged {};
+    const Amounts limits;
     const qint64 wakeThreshold;
     std::atomic<bool> wakePending {false};
 
     mutable QMutex statusMutex;
-    StorageStatus status; // queuedReadings and droppedReadings come from the queue
+    StorageStatus status; // the queued and dropped figures come from the queue
 };
 
 // Lives in the "db" thread: the only code that touches the writer's connection.
@@ -466,14 +476,14 @@ private:
     };
     struct Failure {
         QString message;
-        int code = -1;
+        SqliteFailure kind = SqliteFailure::None;
     };
     struct RetentionStep {
         int table = 0; // index into m_retentionQueries
         qint64 cutoffMs = 0;
     };
 
-    qint64 now() const { return m_options.clock ? m_options.clock() : systemClock(); }
+    qint64 now() const { return nowMs(m_options); }
     bool openConnection(QString *error);
     void closeConnection();
     void applyMaxPages();
@@ -549,13 +559,13 @@ void Storage::Writer::begin()
 
     QString error;
     if (!openConnection(&error)) {
-        failed({error, SqliteCantOpen});
+        failed({error, SqliteFailure::ReadOnly});
         return;
     }
     // What was queued before start waits for the tick like anything else, unless it already
     // fills a transaction (its wake found no writer then).
     m_shared->wakePending.store(false);
-    if (m_shared->queued().second >= m_options.maxTransactionRows)
+    if (m_shared->queuedNow().second >= m_options.maxTransactionRows)
         writeSome();
 }
 
@@ -670,7 +680,7 @@ void Storage::Writer::onWake()
 {
     // A wake says a full transaction waited when it was posted; an earlier pass may have taken it.
     m_shared->wakePending.store(false);
-    if (m_shared->queued().second >= m_options.maxTransactionRows)
+    if (m_shared->queuedNow().second >= m_options.maxTransactionRows)
         writeSome();
 }
 
@@ -689,7 +699,7 @@ void Storage::Writer::writeSome()
     const Outcome outcome = writeOnce();
     if (outcome == Outcome::Failed)
         return;
-    const auto [items, readings] = m_shared->queued();
+    const auto [items, readings] = m_shared->queuedNow();
     if (items == 0) {
         m_flushRequested = false;
         return;
@@ -703,7 +713,7 @@ bool Storage::Writer::exec(QSqlQuery &query, QStringView what, Failure &failure)
 {
     if (query.exec())
         return true;
-    failure.code = primaryCode(query.lastError());
+    failure.kind = classifySqliteError(query.lastError());
     failure.message = queryError(query, what);
     return false;
 }
@@ -764,12 +774,12 @@ bool Storage::Writer::writeRollup(const monitor::MinuteRollup &rollup, Counts &c
         insert.bindValue(2, row.periodS);
         int index = 3;
         for (const detail::MetricsColumn &column : columns) {
-            if (column.counter)
-                insert.bindValue(index++, count(row.*column.counter));
-            else if (column.rate)
-                insert.bindValue(index++, row.*column.rate);
-            else
-                insert.bindValue(index++, row.*column.signedCounter);
+            detail::visitColumn(column, row, [&insert, &index](const auto &value) {
+                if constexpr (std::is_same_v<std::decay_t<decltype(value)>, quint64>)
+                    insert.bindValue(index++, count(value));
+                else
+                    insert.bindValue(index++, value);
+            });
         }
         if (!exec(insert, u"network_metrics.insert", failure))
             return false;
@@ -821,7 +831,7 @@ Storage::Writer::Outcome Storage::Writer::writeOnce()
     if (!m_db.isOpen()) {
         QString error;
         if (!openConnection(&error)) {
-            failed({error, SqliteCantOpen});
+            failed({error, SqliteFailure::ReadOnly});
             return Outcome::Failed;
         }
     }
@@ -853,27 +863,26 @@ Storage::Writer::Outcome Storage::Writer::writeOnce()
 
     Failure ignored;
     exec(*m_rollback, u"rollback", ignored); // fails harmlessly when SQLite already rolled back
-    if (failedItem >= 0 && isDataError(failure.code)) {
+    if (failedItem >= 0 && failure.kind == SqliteFailure::Data) {
         // Retrying this item can never succeed; the others must not wait behind it forever.
-        const qint64 dropped = Shared::readingsOf(items[size_t(failedItem)]);
         qCWarning(lcStorage).noquote()
             << m_options.path + u": dropping an item the database refuses: "_s + failure.message;
+        m_shared->countDropped(items[size_t(failedItem)]);
         items.erase(items.begin() + failedItem);
-        m_shared->countDropped(dropped);
-        m_shared->putBack(std::move(items), readings - dropped);
+        m_shared->putBack(std::move(items));
         QMutexLocker lock(&m_shared->statusMutex);
         ++m_shared->status.writeErrors;
         return Outcome::Dropped;
     }
-    m_shared->putBack(std::move(items), readings);
-    failure.message = u"%1: %2: %3"_s.arg(m_options.path, failureHint(failure.code), failure.message);
+    m_shared->putBack(std::move(items));
+    failure.message = u"%1: %2: %3"_s.arg(m_options.path, sqliteFailureHint(failure.kind), failure.message);
     failed(failure);
     return Outcome::Failed;
 }
 
 void Storage::Writer::failed(const Failure &failure)
 {
-    if (needsReopen(failure.code))
+    if (needsReopen(failure.kind))
         closeConnection();
     bool changed = false;
     {
@@ -1037,11 +1046,13 @@ Storage::Storage(StorageOptions options, QObject *parent) : QObject(parent), m_o
     m_options.commitIntervalMs = std::max(1, m_options.commitIntervalMs);
     m_options.maxTransactionRows = std::max(1, m_options.maxTransactionRows);
     m_options.maxQueuedReadings = std::max<qint64>(0, m_options.maxQueuedReadings);
+    m_options.maxQueuedMetricsRows = std::max<qint64>(0, m_options.maxQueuedMetricsRows);
+    m_options.maxQueuedEvents = std::max<qint64>(0, m_options.maxQueuedEvents);
     m_options.retryInitialMs = std::max(1, m_options.retryInitialMs);
     m_options.retryMaxMs = std::max(m_options.retryInitialMs, m_options.retryMaxMs);
     m_options.retentionIntervalMs = std::max(1, m_options.retentionIntervalMs);
     m_options.retentionChunkRows = std::max(1, m_options.retentionChunkRows);
-    m_shared = std::make_shared<Shared>(m_options.maxQueuedReadings, m_options.maxTransactionRows);
+    m_shared = std::make_shared<Shared>(m_options);
 }
 
 Storage::~Storage()
@@ -1138,18 +1149,18 @@ void Storage::writeEvent(const storage::Event &event)
 {
     Event stamped = event;
     if (stamped.timestampMs == 0)
-        stamped.timestampMs = m_options.clock ? m_options.clock() : systemClock();
+        stamped.timestampMs = nowMs(m_options);
     m_shared->push(std::move(stamped));
 }
 
 void Storage::upsertMeter(const storage::MeterInfo &meter)
 {
-    m_shared->push(Shared::MeterUpsert {meter, m_options.clock ? m_options.clock() : systemClock()});
+    m_shared->push(Shared::MeterUpsert {meter, nowMs(m_options)});
 }
 
 void Storage::markMeterRemoved(const QString &meterId)
 {
-    m_shared->push(Shared::MeterRemoval {meterId, m_options.clock ? m_options.clock() : systemClock()});
+    m_shared->push(Shared::MeterRemoval {meterId, nowMs(m_options)});
 }
 
 void Storage::flush()
@@ -1182,8 +1193,10 @@ StorageStatus Storage::status() const
         status = m_shared->status;
     }
     QMutexLocker lock(&m_shared->mutex);
-    status.queuedReadings = m_shared->queuedReadings + m_shared->inflightReadings;
-    status.droppedReadings = m_shared->droppedReadings;
+    status.queuedReadings = m_shared->queued[Shared::Readings] + m_shared->inflight[Shared::Readings];
+    status.droppedReadings = m_shared->dropped[Shared::Readings];
+    status.droppedMetricsRows = m_shared->dropped[Shared::MetricsRows];
+    status.droppedEvents = m_shared->dropped[Shared::Events];
     return status;
 }
 

@@ -23,6 +23,10 @@ struct StorageOptions {
     int commitIntervalMs = 250; // a transaction at most this often while data trickles in
     int maxTransactionRows = 20'000; // readings per transaction; more → commit at once
     qint64 maxQueuedReadings = 2'000'000; // in memory while writes fail; then oldest dropped
+    // network_metrics rows (a minute of 2,000 meters is ~2,000 rows: four hours here) and events
+    // held in memory while writes fail; beyond them the oldest rollups / events are dropped.
+    qint64 maxQueuedMetricsRows = 500'000;
+    qint64 maxQueuedEvents = 100'000;
     bool writeOutbox = true; // one outbox row per readings batch, same transaction
     int retryInitialMs = 1000; // after a failed transaction, doubling …
     int retryMaxMs = 30'000; // … up to this
@@ -37,7 +41,8 @@ struct StorageOptions {
 // under a mutex and wake the writer — never touch SQLite, never block on it.
 //
 // Nothing is lost on a failing disk: a failed transaction is rolled back, its data stays queued
-// (bounded by maxQueuedReadings, oldest dropped first and counted), state becomes Failing with
+// (bounded by maxQueuedReadings, maxQueuedMetricsRows and maxQueuedEvents, each kind's oldest
+// dropped first and counted), state becomes Failing with
 // the SQLite message (logged once per distinct message), and the writer retries with backoff;
 // when a retry succeeds the state returns to Ok. Retention deletes old rows in small chunks
 // between transactions, so it never holds the writer for long.

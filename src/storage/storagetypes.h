@@ -43,6 +43,8 @@ struct StorageStatus {
     quint64 writeErrors = 0; // failed transactions (each retried later)
     qint64 queuedReadings = 0; // waiting in memory now
     quint64 droppedReadings = 0; // dropped because the in-memory queue was full (oldest first)
+    quint64 droppedMetricsRows = 0; // network_metrics rows dropped the same way (whole rollups)
+    quint64 droppedEvents = 0; // events dropped the same way
     quint64 retentionDeletedRows = 0;
     qint64 lastCommitMs = 0; // UTC ms of the last successful commit
     double lastCommitDurationMs = 0;

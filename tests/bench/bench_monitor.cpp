@@ -63,6 +63,7 @@ struct Rig {
         options.autoTick = false;
         options.rollupPeriodMs = rollupPeriodMs;
         options.clock = [this] { return nowMs; };
+        options.monotonicClock = [this] { return nowMs; };
         monitor = std::make_unique<TrafficMonitor>(options);
         model = std::make_unique<MeterTableModel>(monitor.get());
         // A view's cost is its own; what is measured is the model's emission reaching a slot.

@@ -143,7 +143,8 @@ private slots:
         QCOMPARE(doc.value(u"timestamp"_s).toString(), u"2026-11-24T10:04:00Z"_s);
         QCOMPARE(application.value(u"dlms_requests_sent"_s).toInteger(), 50);
         QCOMPARE(application.value(u"dlms_total_bytes_recv"_s).toInteger(), 2250);
-        QCOMPARE(application.value(u"dlms_avg_payload_size"_s).toDouble(), 30.0); // 3000 / 100
+        QCOMPARE(application.value(u"dlms_avg_payload_size"_s).toDouble(), 15.0); // 750 sent / 50 frames
+        QCOMPARE(application.value(u"dlms_avg_frame_size"_s).toDouble(), 30.0); // 3000 / 100
         QCOMPARE(current.value(u"bandwidth_tx_kbps"_s).toDouble(), 0.5);
         QCOMPARE(current.value(u"bandwidth_total_kbps"_s).toDouble(), 2.0);
         QCOMPARE(history.value(u"timestamp"_s).toArray().first().toString(), u"2026-11-24T10:02:00Z"_s);

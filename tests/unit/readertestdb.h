@@ -108,12 +108,12 @@ inline bool insertMetrics(const QSqlDatabase &db, const monitor::MetricsRow &r)
         " mqtt_bytes_sent, bandwidth_tx_bps, bandwidth_rx_bps, packets_tx_ps, packets_rx_ps, "
         "dlms_frames_sent,"
         " dlms_frames_recv, dlms_timeouts, dlms_protocol_errors, dlms_reconnects, polls_attempted,"
-        " polls_completed, polls_failed, values_read, rtt_avg_ms, rtt_p95_ms, rtt_max_ms,"
+        " polls_completed, polls_failed, values_read, rtt_avg_ms, rtt_p95_ms, rtt_max_ms, rtt_samples,"
         " mqtt_packet_bytes_sent, mqtt_publish_failures, outbox_backlog, bandwidth_tx_peak_bps,"
         " bandwidth_rx_peak_bps, if_rx_errors, if_tx_errors, if_rx_drops, if_tx_drops)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "?,"
-        " ?, ?, ?, ?)"_s);
+        " ?, ?, ?, ?, ?)"_s);
     auto u = [&](quint64 v) { query.addBindValue(qint64(v)); };
     auto d = [&](double v) { query.addBindValue(v); };
     query.addBindValue(r.meterId);
@@ -142,6 +142,7 @@ inline bool insertMetrics(const QSqlDatabase &db, const monitor::MetricsRow &r)
     d(r.rttAvgMs);
     d(r.rttP95Ms);
     d(r.rttMaxMs);
+    u(r.rttSamples);
     u(r.mqttPacketBytesSent);
     u(r.mqttPublishFailures);
     query.addBindValue(r.outboxBacklog);
@@ -187,6 +188,7 @@ inline monitor::MetricsRow distinctRow(const QString &meterId, qint64 timestampM
     r.rttAvgMs = f();
     r.rttP95Ms = f();
     r.rttMaxMs = f();
+    r.rttSamples = c();
     r.mqttPacketBytesSent = c();
     r.mqttPublishFailures = c();
     r.outboxBacklog = qint64(c());

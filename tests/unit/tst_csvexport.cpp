@@ -311,6 +311,7 @@ private slots:
             QCOMPARE(byName.value(u"dlms_reconnects"_s).toULongLong(), r.dlmsReconnects);
             QCOMPARE(byName.value(u"values_read"_s).toULongLong(), r.valuesRead);
             QCOMPARE(byName.value(u"rtt_p95_ms"_s).toDouble(), r.rttP95Ms);
+            QCOMPARE(byName.value(u"rtt_samples"_s).toULongLong(), r.rttSamples);
             QCOMPARE(byName.value(u"mqtt_packet_bytes_sent"_s).toULongLong(), r.mqttPacketBytesSent);
             QCOMPARE(byName.value(u"outbox_backlog"_s).toLongLong(), r.outboxBacklog);
             QCOMPARE(byName.value(u"bandwidth_rx_peak_bps"_s).toDouble(), r.bandwidthRxPeakBps);

@@ -1,5 +1,7 @@
 #include "database.h"
+#include "storage.h"
 
+#include <QtCore/QDateTime>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
@@ -119,6 +121,13 @@ private Q_SLOTS:
     void migratesOldDatabase_data();
     void migratesOldDatabase();
     void failedMigrationRollsBack();
+    void foreignFileRefused_data();
+    void foreignFileRefused();
+    void emptyFileAdopted();
+    void pythonFileWithOtherTablesAdopted();
+    void migratedTimestamps_data();
+    void migratedTimestamps();
+    void migratedSecondsSurviveRetention();
     void newerSchemaRefused();
     void notSqliteRefused();
     void missingDirectoryRefused();
@@ -156,11 +165,11 @@ void tst_Database::freshFileHasCurrentSchema()
         for (const QString &column : {u"period_s"_s, u"dlms_frames_sent"_s, u"dlms_frames_recv"_s,
                  u"dlms_timeouts"_s, u"dlms_protocol_errors"_s, u"dlms_reconnects"_s, u"polls_attempted"_s,
                  u"polls_completed"_s, u"polls_failed"_s, u"values_read"_s, u"rtt_avg_ms"_s, u"rtt_p95_ms"_s,
-                 u"rtt_max_ms"_s, u"mqtt_packet_bytes_sent"_s, u"mqtt_publish_failures"_s,
+                 u"rtt_max_ms"_s, u"rtt_samples"_s, u"mqtt_packet_bytes_sent"_s, u"mqtt_publish_failures"_s,
                  u"outbox_backlog"_s, u"bandwidth_tx_peak_bps"_s, u"bandwidth_rx_peak_bps"_s,
                  u"if_rx_errors"_s, u"if_tx_errors"_s, u"if_rx_drops"_s, u"if_tx_drops"_s})
             QVERIFY2(metrics.contains(column), qPrintable(column));
-        QCOMPARE(metrics.size(), 36);
+        QCOMPARE(metrics.size(), 37);
 
         QCOMPARE(columnsOf(db, u"meters"_s),
             QStringList({u"id"_s, u"name"_s, u"host"_s, u"port"_s, u"transport"_s, u"first_seen_ms"_s,
@@ -273,12 +282,17 @@ void tst_Database::migratesOldDatabase()
         query.finish();
 
         QCOMPARE(columnsOf(db, u"meters"_s).size(), 8);
-        QCOMPARE(scalar(db, u"SELECT count(*) FROM meters"_s).toLongLong(), 0);
         QCOMPARE(scalar(db, u"SELECT count(*) FROM readings"_s).toLongLong(), 0);
         if (foreignMeters) {
-            // The Python bridge's own meters table is kept aside, its rows intact.
+            // The Python bridge's own meters table is kept aside, its rows intact, and its names
+            // copied into ours under the text ids its network_metrics rows now carry.
             QCOMPARE(scalar(db, u"SELECT name FROM meters_v1 WHERE id = 1"_s).toString(),
                 u"medidor_dlms_principal"_s);
+            QCOMPARE(scalar(db, u"SELECT count(*) FROM meters"_s).toLongLong(), 1);
+            QCOMPARE(scalar(db, u"SELECT name FROM meters WHERE id = '1'"_s).toString(),
+                u"medidor_dlms_principal"_s);
+        } else {
+            QCOMPARE(scalar(db, u"SELECT count(*) FROM meters"_s).toLongLong(), 0);
         }
     }
     storage::closeDatabase(name);
@@ -313,6 +327,169 @@ void tst_Database::failedMigrationRollsBack()
         QCOMPARE(scalar(db, u"SELECT count(*) FROM sqlite_master WHERE name = 'readings'"_s).toLongLong(), 0);
     }
     QSqlDatabase::removeDatabase(check);
+}
+
+void tst_Database::foreignFileRefused_data()
+{
+    QTest::addColumn<QStringList>("schema");
+    QTest::addColumn<QString>("tables");
+
+    QTest::newRow("unrelated-readings-table")
+        << QStringList {u"CREATE TABLE readings (sensor TEXT, celsius REAL)"_s,
+               u"INSERT INTO readings VALUES ('attic', 21.5)"_s}
+        << u"readings"_s;
+    QTest::newRow("network-metrics-without-seed-columns")
+        << QStringList {u"CREATE TABLE network_metrics (id INTEGER PRIMARY KEY, meter_id TEXT, value REAL)"_s}
+        << u"network_metrics"_s;
+}
+
+void tst_Database::foreignFileRefused()
+{
+    QFETCH(QStringList, schema);
+    QFETCH(QString, tables);
+
+    const QString path = m_dir.filePath(QString::fromLatin1(QTest::currentDataTag()) + u".db"_s);
+    QCOMPARE(runRaw(path, schema), QString());
+    const QByteArray before = readAll(path);
+    QVERIFY(!before.isEmpty());
+
+    const QString name = storage::makeConnectionName(u"test");
+    auto opened = storage::openDatabase(path, name);
+    QVERIFY(!opened.ok());
+    QCOMPARE(opened.error().code, dlms::ErrorCode::InvalidArgument);
+    QCOMPARE(opened.error().message,
+        path + u": not a DLMS Bridge or Python bridge database (tables: "_s + tables + u')');
+    QVERIFY(!QSqlDatabase::contains(name));
+    // Untouched: same bytes, no WAL switch, still version 0.
+    QCOMPARE(readAll(path), before);
+    QVERIFY(!QFileInfo::exists(path + u"-wal"_s));
+}
+
+void tst_Database::emptyFileAdopted()
+{
+    const QString path = m_dir.filePath(u"empty.db"_s);
+    {
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+    }
+    QCOMPARE(QFileInfo(path).size(), 0);
+    const QString name = storage::makeConnectionName(u"test");
+    {
+        auto opened = storage::openDatabase(path, name);
+        QVERIFY2(opened.ok(), qPrintable(opened ? QString() : opened.error().message));
+        QSqlDatabase db = opened.value();
+        QCOMPARE(storage::schemaVersion(db), storage::SchemaVersion);
+        QCOMPARE(columnsOf(db, u"network_metrics"_s).size(), 37);
+    }
+    storage::closeDatabase(name);
+}
+
+void tst_Database::pythonFileWithOtherTablesAdopted()
+{
+    const QString path = m_dir.filePath(u"python-with-users.db"_s);
+    QCOMPARE(runRaw(path,
+                 storage::migrationStatements(1)
+                     << u"CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)"_s
+                     << u"INSERT INTO users VALUES (1, 'tech@example.org')"_s
+                     << u"INSERT INTO network_metrics (meter_id, timestamp, dlms_requests_sent)"
+                        " VALUES (1, '2025-10-31 22:05:00', 278)"_s),
+        QString());
+    const QString name = storage::makeConnectionName(u"test");
+    {
+        auto opened = storage::openDatabase(path, name);
+        QVERIFY2(opened.ok(), qPrintable(opened ? QString() : opened.error().message));
+        QSqlDatabase db = opened.value();
+        QCOMPARE(storage::schemaVersion(db), storage::SchemaVersion);
+        QCOMPARE(scalar(db, u"SELECT email FROM users WHERE id = 1"_s).toString(), u"tech@example.org"_s);
+        QCOMPARE(
+            scalar(db, u"SELECT dlms_requests_sent FROM network_metrics WHERE meter_id = '1'"_s).toLongLong(),
+            278);
+    }
+    storage::closeDatabase(name);
+}
+
+void tst_Database::migratedTimestamps_data()
+{
+    QTest::addColumn<QString>("timestamp"); // an SQL literal
+    QTest::addColumn<qint64>("expectedMs"); // -1: the migration time
+
+    QTest::newRow("real-seconds") << u"1761948300.5"_s << kSeedTimeMs + 500;
+    QTest::newRow("integer-seconds") << u"1761948300"_s << kSeedTimeMs;
+    QTest::newRow("integer-ms") << u"1761948300123"_s << kSeedTimeMs + 123;
+    QTest::newRow("real-ms") << u"1761948300123.0"_s << kSeedTimeMs + 123;
+    QTest::newRow("iso-text") << u"'2025-10-31T22:05:00'"_s << kSeedTimeMs;
+    QTest::newRow("unparseable-text") << u"'yesterday'"_s << qint64(-1);
+}
+
+void tst_Database::migratedTimestamps()
+{
+    QFETCH(QString, timestamp);
+    QFETCH(qint64, expectedMs);
+
+    const QString path = m_dir.filePath(u"ts-"_s + QString::fromLatin1(QTest::currentDataTag()) + u".db"_s);
+    QCOMPARE(
+        runRaw(path,
+            sqlalchemyBridge(false)
+                << u"INSERT INTO network_metrics (id, meter_id, timestamp, dlms_requests_sent) VALUES (1, 3, "_s
+                    + timestamp + u", 5)"_s),
+        QString());
+    const qint64 before = QDateTime::currentMSecsSinceEpoch();
+    const QString name = storage::makeConnectionName(u"test");
+    {
+        auto opened = storage::openDatabase(path, name);
+        QVERIFY2(opened.ok(), qPrintable(opened ? QString() : opened.error().message));
+        const qint64 after = QDateTime::currentMSecsSinceEpoch();
+        QSqlDatabase db = opened.value();
+        // The row is kept either way.
+        QCOMPARE(
+            scalar(db, u"SELECT dlms_requests_sent FROM network_metrics WHERE id = 1"_s).toLongLong(), 5);
+        const qint64 migrated
+            = scalar(db, u"SELECT timestamp FROM network_metrics WHERE id = 1"_s).toLongLong();
+        if (expectedMs >= 0) {
+            QCOMPARE(migrated, expectedMs);
+        } else {
+            // julianday('now') has ms resolution; allow its rounding.
+            QVERIFY2(migrated >= before - 1 && migrated <= after + 1, qPrintable(QString::number(migrated)));
+        }
+    }
+    storage::closeDatabase(name);
+}
+
+void tst_Database::migratedSecondsSurviveRetention()
+{
+    // REAL seconds read as ms would be January 1970 and fall to retention at once.
+    const QString path = m_dir.filePath(u"retention.db"_s);
+    QCOMPARE(
+        runRaw(path,
+            sqlalchemyBridge(false)
+                << u"INSERT INTO network_metrics (id, meter_id, timestamp) VALUES (1, 1, 1761948300.25)"_s
+                << u"INSERT INTO network_metrics (id, meter_id, timestamp) VALUES (2, 1, 1500000000.0)"_s),
+        QString());
+
+    storage::StorageOptions options;
+    options.path = path;
+    options.metricsRetentionDays = 400;
+    options.retentionIntervalMs = 3'600'000;
+    options.clock = [] { return kSeedTimeMs + 86'400'000; };
+    {
+        storage::Storage storage(options);
+        const auto started = storage.start();
+        QVERIFY2(started.ok(), qPrintable(started ? QString() : started.error().message));
+        storage.runRetention();
+        // The 2017 row goes (proving retention ran); the 2025 row stays.
+        QTRY_COMPARE(storage.status().retentionDeletedRows, quint64(1));
+        QVERIFY(storage.stop());
+    }
+    const QString name = storage::makeConnectionName(u"test");
+    {
+        auto opened = storage::openDatabase(path, name);
+        QVERIFY(opened.ok());
+        QSqlDatabase db = opened.value();
+        QCOMPARE(scalar(db, u"SELECT count(*) FROM network_metrics"_s).toLongLong(), 1);
+        QCOMPARE(scalar(db, u"SELECT timestamp FROM network_metrics WHERE id = 1"_s).toLongLong(),
+            kSeedTimeMs + 250);
+    }
+    storage::closeDatabase(name);
 }
 
 void tst_Database::newerSchemaRefused()
@@ -481,6 +658,12 @@ void tst_Database::fullOrReadOnlyErrorsRecognised()
         QSqlQuery bad(db);
         QVERIFY(!bad.exec(u"INSERT INTO events (ts, kind) VALUES (NULL, 'x')"_s));
         QVERIFY(!storage::isStorageFullOrReadOnly(bad));
+        QCOMPARE(storage::classifySqliteError(bad.lastError()), storage::SqliteFailure::Data);
+        QCOMPARE(storage::classifySqliteError(QSqlError()), storage::SqliteFailure::None);
+        QSqlQuery wrongSql(db);
+        QVERIFY(!wrongSql.exec(u"SELECT * FROM no_such_table"_s));
+        QCOMPARE(storage::classifySqliteError(wrongSql.lastError()), storage::SqliteFailure::Other);
+        QVERIFY(!storage::isStorageFullOrReadOnly(wrongSql));
         QVERIFY2(storage::queryError(bad, u"events.insert").startsWith(u"events.insert: "_s),
             qPrintable(storage::queryError(bad, u"events.insert")));
         QCOMPARE(bad.lastError().nativeErrorCode().toInt() & 0xff, 19); // SQLITE_CONSTRAINT
@@ -496,6 +679,7 @@ void tst_Database::fullOrReadOnlyErrorsRecognised()
         query.bindValue(0, QByteArray(64 * 1024, 'x'));
         QVERIFY(!query.exec());
         QVERIFY(storage::isStorageFullOrReadOnly(query));
+        QCOMPARE(storage::classifySqliteError(query.lastError()), storage::SqliteFailure::Full);
         QCOMPARE(query.lastError().nativeErrorCode().toInt() & 0xff, 13); // SQLITE_FULL
         QVERIFY2(storage::queryError(query, u"outbox.insert").contains(u"full"_s),
             qPrintable(storage::queryError(query, u"outbox.insert")));

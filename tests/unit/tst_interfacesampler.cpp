@@ -106,11 +106,14 @@ public:
         InterfaceSampler::Options options;
         options.interfaceName = interfaceName;
         options.autoSample = false;
-        options.clock = [this] { return nowMs; };
+        options.clock = [this] { return nowMs + utcStepMs; };
+        options.monotonicClock = [this] { return nowMs - 1'699'999'000'000; };
         return std::make_unique<InterfaceSampler>(options, std::make_unique<ProcNetDevSource>(m_path));
     }
 
+    // Time passing moves nowMs (both clocks); utcStepMs sets the wall clock alone.
     qint64 nowMs = 1'700'000'000'000;
+    qint64 utcStepMs = 0;
 
 private:
     QTemporaryDir m_dir;
@@ -495,8 +498,8 @@ private slots:
         QCOMPARE(ratesAt(sampled, 1).rxPps, 2.0);
     }
 
-    // Same millisecond: no rates, and the bytes wait for the next sample. Clock stepped back:
-    // no rates, the read becomes the new baseline.
+    // Same millisecond: no rates, and the bytes wait for the next sample. An injected monotonic
+    // clock that went back: no rates, the read becomes the new baseline.
     void clockThatDoesNotAdvance()
     {
         Fixture f;
@@ -523,6 +526,46 @@ private slots:
         QCOMPARE(sampled.size(), 2);
         QCOMPARE(ratesAt(sampled, 1).intervalS, 0.5);
         QCOMPARE(ratesAt(sampled, 1).rxBps, 800.0);
+    }
+
+    // Setting the wall clock back or forward changes no rate: intervals are monotonic, only
+    // the timestamps follow the wall clock.
+    void wallClockStepsKeepRates_data()
+    {
+        QTest::addColumn<qint64>("stepMs");
+        QTest::newRow("utc-back-10s") << qint64(-10'000);
+        QTest::newRow("utc-forward-10min") << qint64(600'000);
+    }
+
+    void wallClockStepsKeepRates()
+    {
+        QFETCH(qint64, stepMs);
+        Fixture f;
+        auto sampler = f.sampler();
+        QSignalSpy sampled(sampler.get(), &InterfaceSampler::sampled);
+        quint64 rx = 0;
+        quint64 tx = 0;
+        for (int i = 0; i <= 6; ++i) {
+            QVERIFY(f.write({counters(u"eth0"_s, rx, rx / 100, tx, tx / 100)}));
+            sampler->sample();
+            rx += 12'500; // 100 kbit/s
+            tx += 2500; // 20 kbit/s
+            if (i == 3)
+                f.utcStepMs += stepMs;
+            f.nowMs += 1000;
+        }
+        QCOMPARE(sampled.size(), 6);
+        for (qsizetype i = 0; i < sampled.size(); ++i) {
+            const InterfaceRates r = ratesAt(sampled, i);
+            QCOMPARE(r.intervalS, 1.0);
+            QCOMPARE(r.rxBps, 100'000.0);
+            QCOMPARE(r.txBps, 20'000.0);
+            QCOMPARE(r.rxPps, 125.0);
+            QCOMPARE(r.txPps, 25.0);
+        }
+        // The labels are wall-clock time, step included.
+        QCOMPARE(ratesAt(sampled, 2).timestampMs, 1'700'000'003'000);
+        QCOMPARE(ratesAt(sampled, 3).timestampMs, 1'700'000'004'000 + stepMs);
     }
 
     // start() takes a fresh baseline (even after earlier samples), and the timer samples.

@@ -269,6 +269,31 @@ void tst_MonitorExactness::dlmsBytesEqualSocketBytes()
     QCOMPARE(total.counters.dlms.bytesSent, sum.bytesSent);
     QCOMPARE(total.counters.dlms.bytesReceived, sum.bytesReceived);
     QCOMPARE(total.counters.dlms, sum);
+
+    // The rollup rows of real traffic add up as well, a meter removed before the rollup included.
+    QSignalSpy rollups(&monitor, &TrafficMonitor::rollupReady);
+    monitor.removeMeter(u"m1"_s);
+    monitor.flushRollup();
+    QCOMPARE(rollups.size(), 1);
+    const monitor::MinuteRollup rollup = rollups.at(0).at(0).value<monitor::MinuteRollup>();
+    QCOMPARE(rollup.rows.size(), std::size_t(4));
+    const monitor::MetricsRow &system = rollup.rows.back();
+    quint64 bytesSent = 0;
+    quint64 bytesRecv = 0;
+    quint64 requests = 0;
+    quint64 rttSamples = 0;
+    for (std::size_t i = 0; i + 1 < rollup.rows.size(); ++i) {
+        bytesSent += rollup.rows[i].dlmsBytesSent;
+        bytesRecv += rollup.rows[i].dlmsBytesRecv;
+        requests += rollup.rows[i].dlmsRequestsSent;
+        rttSamples += rollup.rows[i].rttSamples;
+    }
+    QCOMPARE(bytesSent, sum.bytesSent);
+    QCOMPARE(system.dlmsBytesSent, sum.bytesSent);
+    QCOMPARE(bytesRecv, system.dlmsBytesRecv);
+    QCOMPARE(requests, system.dlmsRequestsSent);
+    QCOMPARE(rttSamples, system.rttSamples);
+    QCOMPARE(system.rttSamples, sum.rttCount);
 }
 
 QTEST_GUILESS_MAIN(tst_MonitorExactness)

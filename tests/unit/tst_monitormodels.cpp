@@ -6,7 +6,9 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <QtCore/QScopeGuard>
 #include <QtCore/QSet>
+#include <QtCore/QTranslator>
 
 #include <memory>
 
@@ -34,6 +36,7 @@ struct Fixture {
         options.autoTick = false;
         options.windowSeconds = window;
         options.clock = [clock = nowMs] { return *clock; };
+        options.monotonicClock = [clock = nowMs] { return *clock - kT0; };
         monitor = std::make_unique<TrafficMonitor>(options);
     }
     void tickAfter(qint64 ms)
@@ -67,6 +70,20 @@ QStringList column0(const QAbstractItemModel &model)
     return ids;
 }
 
+// Marks every string looked up in the models' contexts, so a test sees what went through tr().
+class MarkingTranslator final : public QTranslator {
+public:
+    QString translate(
+        const char *context, const char *sourceText, const char * = nullptr, int = -1) const override
+    {
+        const auto ctx = QLatin1StringView(context);
+        if (ctx != "monitor::MeterTableModel"_L1 && ctx != "monitor::SeriesModel"_L1)
+            return {};
+        return u"<"_s + QString::fromUtf8(sourceText) + u">"_s;
+    }
+    bool isEmpty() const override { return false; }
+};
+
 } // namespace
 
 class tst_MonitorModels : public QObject {
@@ -86,6 +103,8 @@ private Q_SLOTS:
     void seriesMeterRemovedAndBack();
     void seriesHistory();
     void seriesHeaders();
+    void stringsTranslated();
+    void monitorDestroyedFirst();
 };
 
 void tst_MonitorModels::tableFollowsMonitor()
@@ -471,6 +490,70 @@ void tst_MonitorModels::seriesHeaders()
     QCOMPARE(model.headerData(SeriesModel::Time, Qt::Horizontal).toString(), u"Time"_s);
     for (int column = 0; column < SeriesModel::ColumnCount; ++column)
         QVERIFY(!model.headerData(column, Qt::Horizontal).toString().isEmpty());
+}
+
+void tst_MonitorModels::stringsTranslated()
+{
+    Fixture f;
+    f.traffic(u"m"_s, 1200, 50, 1, 1);
+    f.tickAfter(1000);
+    MeterTableModel table(f.monitor.get());
+    SeriesModel series(f.monitor.get());
+    MarkingTranslator translator;
+    QVERIFY(QCoreApplication::installTranslator(&translator));
+    const auto removeTranslator
+        = qScopeGuard([&translator] { QCoreApplication::removeTranslator(&translator); });
+
+    QCOMPARE(table.headerData(MeterTableModel::Meter, Qt::Horizontal).toString(), u"<Meter>"_s);
+    QCOMPARE(table.headerData(MeterTableModel::RttP95, Qt::Horizontal, Qt::ToolTipRole).toString(),
+        u"<95th percentile of the recent round trips>"_s);
+    for (int column = 0; column < MeterTableModel::ColumnCount; ++column) {
+        QVERIFY(table.headerData(column, Qt::Horizontal).toString().startsWith(u'<'));
+        QVERIFY(table.headerData(column, Qt::Horizontal, Qt::ToolTipRole).toString().startsWith(u'<'));
+    }
+    // Units too.
+    QCOMPARE(table.index(0, MeterTableModel::BytesSent).data().toString(), u"1.2 <KB>"_s);
+    QCOMPARE(table.index(0, MeterTableModel::BytesReceived).data().toString(), u"50 <B>"_s);
+    QCOMPARE(table.index(0, MeterTableModel::TxRate).data().toString(), u"9.6 <kbit/s>"_s);
+    QCOMPARE(series.headerData(SeriesModel::Time, Qt::Horizontal).toString(), u"<Time>"_s);
+    QCOMPARE(series.headerData(SeriesModel::RxPps, Qt::Horizontal).toString(), u"<RX packets/s>"_s);
+}
+
+void tst_MonitorModels::monitorDestroyedFirst()
+{
+    Fixture f;
+    f.traffic(u"a"_s, 10, 20);
+    f.traffic(u"b"_s, 30, 40);
+    f.tickAfter(1000);
+    f.tickAfter(1000);
+    MeterTableModel table(f.monitor.get());
+    SeriesModel live(f.monitor.get());
+    SeriesModel history(f.monitor.get());
+    QAbstractItemModelTester tableTester(&table, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    QAbstractItemModelTester liveTester(&live, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    MetricsRow row;
+    row.timestampMs = kT0;
+    row.bandwidthTxBps = 5;
+    history.setHistory({row});
+    QCOMPARE(table.rowCount(), 2);
+    QCOMPARE(live.rowCount(), 2);
+    QSignalSpy tableReset(&table, &QAbstractItemModel::modelReset);
+    QSignalSpy liveUpdated(&live, &SeriesModel::updated);
+
+    f.monitor.reset();
+    QCOMPARE(tableReset.size(), 1);
+    QCOMPARE(table.rowCount(), 0);
+    QCOMPARE(live.rowCount(), 0);
+    QCOMPARE(liveUpdated.size(), 1);
+    QVERIFY(live.points(SeriesModel::TxBps).isEmpty());
+    // Rows from storage do not depend on the monitor.
+    QCOMPARE(history.rowCount(), 1);
+    QCOMPARE(history.points(SeriesModel::TxBps), QList<QPointF>({QPointF(double(kT0), 5)}));
+    // Still usable, just empty, without touching the gone monitor.
+    live.setMeter(u"a"_s);
+    QCOMPARE(live.rowCount(), 0);
+    QVERIFY(!table.index(0, MeterTableModel::BytesSent).isValid());
+    QCOMPARE(table.headerData(MeterTableModel::Meter, Qt::Horizontal).toString(), u"Meter"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_MonitorModels)

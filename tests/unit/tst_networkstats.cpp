@@ -8,6 +8,7 @@
 #include <QtCore/QRegularExpression>
 #include <QtTest/QTest>
 
+#include <cmath>
 #include <memory>
 #include <optional>
 
@@ -152,20 +153,20 @@ private slots:
             u"history.timestamp:strings"_s, u"history.bandwidth_tx_mbps:numbers"_s,
             u"history.bandwidth_rx_mbps:numbers"_s, u"history.packets_tx_ps:numbers"_s,
             u"history.packets_rx_ps:numbers"_s};
-        const QStringList ours {u"application.dlms_avg_request_size:number"_s,
-            u"application.dlms_avg_response_size:number"_s, u"application.dlms_frames_sent:integer"_s,
-            u"application.dlms_frames_recv:integer"_s, u"application.mqtt_packet_bytes_sent:integer"_s,
-            u"application.values_read:integer"_s, u"application.dlms_bytes_per_value:number"_s,
-            u"reliability.timeouts:integer"_s, u"reliability.protocol_errors:integer"_s,
-            u"reliability.reconnects:integer"_s, u"reliability.polls_attempted:integer"_s,
-            u"reliability.polls_completed:integer"_s, u"reliability.polls_failed:integer"_s,
-            u"reliability.poll_success_rate:number"_s, u"reliability.mqtt_publish_failures:integer"_s,
-            u"latency.rtt_avg_ms:number"_s, u"latency.rtt_p95_ms:number"_s, u"latency.rtt_max_ms:number"_s,
-            u"interface.rx_errors:integer"_s, u"interface.tx_errors:integer"_s,
-            u"interface.rx_drops:integer"_s, u"interface.tx_drops:integer"_s,
-            u"peaks.bandwidth_tx_peak_1s_mbps:number"_s, u"peaks.bandwidth_rx_peak_1s_mbps:number"_s,
-            u"window.rows:integer"_s, u"window.from:string"_s, u"window.to:string"_s,
-            u"window.period_s:number"_s, u"outbox.backlog:integer"_s};
+        const QStringList ours {u"application.dlms_avg_frame_size:number"_s,
+            u"application.dlms_avg_request_size:number"_s, u"application.dlms_avg_response_size:number"_s,
+            u"application.dlms_frames_sent:integer"_s, u"application.dlms_frames_recv:integer"_s,
+            u"application.mqtt_packet_bytes_sent:integer"_s, u"application.values_read:integer"_s,
+            u"application.dlms_bytes_per_value:number"_s, u"reliability.timeouts:integer"_s,
+            u"reliability.protocol_errors:integer"_s, u"reliability.reconnects:integer"_s,
+            u"reliability.polls_attempted:integer"_s, u"reliability.polls_completed:integer"_s,
+            u"reliability.polls_failed:integer"_s, u"reliability.poll_success_rate:number"_s,
+            u"reliability.mqtt_publish_failures:integer"_s, u"latency.rtt_avg_ms:number"_s,
+            u"latency.rtt_p95_ms:number"_s, u"latency.rtt_max_ms:number"_s, u"interface.rx_errors:integer"_s,
+            u"interface.tx_errors:integer"_s, u"interface.rx_drops:integer"_s,
+            u"interface.tx_drops:integer"_s, u"peaks.bandwidth_tx_peak_1s_mbps:number"_s,
+            u"peaks.bandwidth_rx_peak_1s_mbps:number"_s, u"window.rows:integer"_s, u"window.from:string"_s,
+            u"window.to:string"_s, u"window.period_s:number"_s, u"outbox.backlog:integer"_s};
         for (const QString &entry : seed + ours) {
             const QStringList parts = entry.split(u':');
             QTest::newRow(qPrintable(parts.at(0))) << parts.at(0) << parts.at(1);
@@ -229,8 +230,10 @@ private slots:
         QCOMPARE(at(doc, u"application.dlms_total_bytes_recv"_s).toInteger(), 1560);
         QCOMPARE(at(doc, u"application.dlms_frames_sent"_s).toInteger(), 33);
         QCOMPARE(at(doc, u"application.dlms_frames_recv"_s).toInteger(), 36);
-        // (630 + 1560) / (33 + 36) = 31.7391… → 3 decimals.
-        QCOMPARE(at(doc, u"application.dlms_avg_payload_size"_s).toDouble(), 31.739);
+        // The seed's figure: bytes sent / frames sent, 630 / 33 = 19.0909… → 3 decimals; ours
+        // beside it both directions, (630 + 1560) / (33 + 36) = 31.7391….
+        QCOMPARE(at(doc, u"application.dlms_avg_payload_size"_s).toDouble(), 19.091);
+        QCOMPARE(at(doc, u"application.dlms_avg_frame_size"_s).toDouble(), 31.739);
         QCOMPARE(at(doc, u"application.dlms_avg_request_size"_s).toDouble(), 19.091); // 630 / 33
         QCOMPARE(at(doc, u"application.dlms_avg_response_size"_s).toDouble(), 43.333); // 1560 / 36
         QCOMPARE(at(doc, u"application.mqtt_messages_sent"_s).toInteger(), 12);
@@ -350,6 +353,52 @@ private slots:
         QVERIFY(at(doc, u"reliability.poll_success_rate"_s).isNull());
         QVERIFY(at(doc, u"window.from"_s).isNull());
         QVERIFY(at(doc, u"window.to"_s).isNull());
+    }
+
+    void seedFiguresAndRttWeighting()
+    {
+        TestDb test;
+        QVERIFY(test.open());
+        const QSqlDatabase db = test.db();
+        // A Python bridge row (no frames): the seed's example, 7,606 bytes / 278 requests = 27.4.
+        MetricsRow python;
+        python.meterId = u"1"_s;
+        python.timestampMs = T0;
+        python.periodS = 60;
+        python.dlmsRequestsSent = 278;
+        python.dlmsResponsesRecv = 275;
+        python.dlmsBytesSent = 7606;
+        python.dlmsBytesRecv = 6592;
+        QVERIFY(readertest::insertMetrics(db, python));
+        // Minute A: 100 round trips of 10 ms, minute B: 2 of 1000 ms → 3000 / 102 = 29.41 ms.
+        MetricsRow a;
+        a.meterId = u"r"_s;
+        a.timestampMs = T0;
+        a.periodS = 60;
+        a.rttAvgMs = 10;
+        a.rttSamples = 100;
+        a.pollsCompleted = 5;
+        MetricsRow b = a;
+        b.timestampMs = T0 + Minute;
+        b.rttAvgMs = 1000;
+        b.rttSamples = 2;
+        QVERIFY(readertest::insertMetrics(db, a));
+        QVERIFY(readertest::insertMetrics(db, b));
+        auto reader = Reader::open(test.path());
+        QVERIFY2(reader, readertest::why(reader));
+
+        const auto seed = storage::networkStatsDocument(*reader, u"1"_s, 60);
+        QVERIFY2(seed, readertest::why(seed));
+        const double avg = at(*seed, u"application.dlms_avg_payload_size"_s).toDouble();
+        QCOMPARE(avg, 27.36); // 27.3597… at the JSON's 3 decimals
+        QCOMPARE(std::round(avg * 10) / 10, 27.4);
+        QCOMPARE(at(*seed, u"application.dlms_avg_frame_size"_s).toDouble(), 25.675); // 14198 / 553
+
+        const auto rtt = storage::networkStatsDocument(*reader, u"r"_s, 60);
+        QVERIFY2(rtt, readertest::why(rtt));
+        const double rttAvg = at(*rtt, u"latency.rtt_avg_ms"_s).toDouble();
+        QCOMPARE(rttAvg, 29.412);
+        QCOMPARE(std::round(rttAvg * 100) / 100, 29.41);
     }
 
     void systemWithoutRowsIsZeros()

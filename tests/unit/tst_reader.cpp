@@ -7,6 +7,7 @@
 #include <QtTest/QTest>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 using namespace Qt::StringLiterals;
@@ -250,7 +251,7 @@ private slots:
         QCOMPARE(s.dlmsBytesRecv, quint64(1100));
         QCOMPARE(s.dlmsFramesSent, quint64(15));
         QCOMPARE(s.dlmsFramesRecv, quint64(17));
-        QCOMPARE(s.dlmsAvgPayloadSize, 1400.0 / 32.0); // all bytes / all frames
+        QCOMPARE(s.dlmsAvgPayloadSize, 300.0 / 15.0); // bytes sent / frames sent (the seed's meaning)
         QCOMPARE(s.mqttMessagesSent, quint64(3));
         QCOMPARE(s.mqttBytesSent, quint64(300));
         QCOMPARE(s.pollsAttempted, quint64(6));
@@ -258,7 +259,7 @@ private slots:
         QCOMPARE(s.pollsFailed, quint64(2));
         QCOMPARE(s.dlmsTimeouts, quint64(1));
         QCOMPARE(s.valuesRead, quint64(30));
-        QCOMPARE(s.rttAvgMs, (10.0 * 3 + 40.0 * 1) / 4); // weighted by completed polls
+        QCOMPARE(s.rttAvgMs, (10.0 * 3 + 40.0 * 1) / 4); // no rtt_samples: weighted by completed polls
         QCOMPARE(s.rttP95Ms, 50.0);
         QCOMPARE(s.rttMaxMs, 90.0);
         QCOMPARE(s.bandwidthTxBps, (100.0 * 60 + 400.0 * 30) / 90); // weighted by period
@@ -275,10 +276,39 @@ private slots:
         QCOMPARE(empty->sums.dlmsAvgPayloadSize, 0.0);
     }
 
+    void rttAverageWeightedBySamples()
+    {
+        // Minute A: 100 round trips of 10 ms; minute B: 2 of 1000 ms (polls say otherwise, so
+        // weighting by polls or by rows would give another figure).
+        TestDb test;
+        QVERIFY(test.open());
+        MetricsRow a;
+        a.meterId = u"m1"_s;
+        a.timestampMs = T0;
+        a.periodS = 60;
+        a.rttAvgMs = 10;
+        a.rttSamples = 100;
+        a.pollsCompleted = 1;
+        MetricsRow b = a;
+        b.timestampMs = T0 + Minute;
+        b.rttAvgMs = 1000;
+        b.rttSamples = 2;
+        b.pollsCompleted = 1;
+        QVERIFY(readertest::insertMetrics(test.db(), a));
+        QVERIFY(readertest::insertMetrics(test.db(), b));
+        auto reader = Reader::open(test.path());
+        QVERIFY(reader);
+        const auto totals = reader->metricsTotals(u"m1"_s);
+        QVERIFY2(totals, readertest::why(totals));
+        QCOMPARE(totals->sums.rttSamples, quint64(102));
+        QCOMPARE(totals->sums.rttAvgMs, (100.0 * 10 + 2.0 * 1000) / 102);
+        QCOMPARE(std::round(totals->sums.rttAvgMs * 100) / 100, 29.41);
+    }
+
     void totalsOfPythonBridgeRows()
     {
-        // Rows migrated from the Python bridge have no frame counts: requests + responses were
-        // its frames.
+        // Rows migrated from the Python bridge have no frame counts: its requests were its
+        // frames.
         TestDb test;
         QVERIFY(test.open());
         MetricsRow r;
@@ -294,7 +324,9 @@ private slots:
         QVERIFY(reader);
         const auto totals = reader->metricsTotals(u"1"_s);
         QVERIFY(totals);
-        QCOMPARE(totals->sums.dlmsAvgPayloadSize, (7606.0 + 6592.0) / (278.0 + 275.0));
+        // The seed's example: 7,606 bytes / 278 requests = 27.4.
+        QCOMPARE(totals->sums.dlmsAvgPayloadSize, 7606.0 / 278.0);
+        QCOMPARE(std::round(totals->sums.dlmsAvgPayloadSize * 10) / 10, 27.4);
     }
 
     void readingCursor()

@@ -260,6 +260,7 @@ private Q_SLOTS:
     void startErrors();
     void fullDiskKeepsEverything();
     void queueBoundDropsOldestReadings();
+    void queueBoundDropsOldestEventsAndRollups();
     void stopWhileFailingCountsDropped();
     void readOnlyFileRecovers();
     void refusedItemDroppedOthersWritten();
@@ -496,6 +497,7 @@ void tst_Storage::rollupRowsKeepEveryColumn()
     row.rttAvgMs = 21.5;
     row.rttP95Ms = 22.5;
     row.rttMaxMs = 23.5;
+    row.rttSamples = 235;
     row.mqttPacketBytesSent = 24;
     row.mqttPublishFailures = 25;
     row.outboxBacklog = 26;
@@ -535,9 +537,9 @@ void tst_Storage::rollupRowsKeepEveryColumn()
         {u"dlms_timeouts"_s, 14}, {u"dlms_protocol_errors"_s, 15}, {u"dlms_reconnects"_s, 16},
         {u"polls_attempted"_s, 17}, {u"polls_completed"_s, 18}, {u"polls_failed"_s, 19},
         {u"values_read"_s, 20}, {u"rtt_avg_ms"_s, 21.5}, {u"rtt_p95_ms"_s, 22.5}, {u"rtt_max_ms"_s, 23.5},
-        {u"mqtt_packet_bytes_sent"_s, 24}, {u"mqtt_publish_failures"_s, 25}, {u"outbox_backlog"_s, 26},
-        {u"bandwidth_tx_peak_bps"_s, 27.5}, {u"bandwidth_rx_peak_bps"_s, 28.5}, {u"if_rx_errors"_s, 29},
-        {u"if_tx_errors"_s, 30}, {u"if_rx_drops"_s, 31},
+        {u"rtt_samples"_s, 235}, {u"mqtt_packet_bytes_sent"_s, 24}, {u"mqtt_publish_failures"_s, 25},
+        {u"outbox_backlog"_s, 26}, {u"bandwidth_tx_peak_bps"_s, 27.5}, {u"bandwidth_rx_peak_bps"_s, 28.5},
+        {u"if_rx_errors"_s, 29}, {u"if_tx_errors"_s, 30}, {u"if_rx_drops"_s, 31},
         {u"if_tx_drops"_s, std::numeric_limits<qint64>::max()}};
     QCOMPARE(record.count(), int(expected.size()) + 1); // + id
     for (const auto &[column, value] : expected) {
@@ -956,7 +958,7 @@ void tst_Storage::queueBoundDropsOldestReadings()
     QCOMPARE(failing.queuedReadings, 10);
     QCOMPARE(failing.readingsWritten, quint64(next - 1) * 10);
 
-    // Never dropped: meters, events, rollups.
+    // Meters, events and rollups have their own bounds (far above these few): all kept.
     storage.upsertMeter({u"m1"_s, u"one"_s, u"127.0.0.1"_s, 1, u"wrapper"_s});
     storage.writeEvent({kNow, QString(), u"storage"_s, QString(), u"kept"_s});
     monitor::MinuteRollup rollup;
@@ -992,6 +994,77 @@ void tst_Storage::queueBoundDropsOldestReadings()
     QCOMPARE(db.count(u"events"_s), 1);
     QCOMPARE(db.count(u"network_metrics"_s), 2);
     QCOMPARE(db.count(u"meters"_s), 1);
+}
+
+void tst_Storage::queueBoundDropsOldestEventsAndRollups()
+{
+    const QString path = freshPath();
+    QCOMPARE(createDatabase(path), QString());
+    qint64 pages = 0;
+    {
+        TestDb db(path);
+        pages = db.scalar(u"PRAGMA page_count"_s).toLongLong();
+    }
+    StorageOptions o = options(path);
+    o.maxPageCount = pages + 4;
+    o.maxQueuedEvents = 3;
+    o.maxQueuedMetricsRows = 4;
+    o.retryInitialMs = 3'600'000; // no retry unless the test asks
+    o.retryMaxMs = 3'600'000;
+    Storage storage(o);
+    QVERIFY(storage.start().ok());
+
+    // Fill the file until a write fails (the full-disk setup).
+    int next = 0;
+    while (storage.status().state != StorageState::Failing) {
+        QVERIFY(next < 1000);
+        const storage::StorageStatus before = storage.status();
+        storage.writeReadings(batch(u"m1"_s, kNow + next, 10, next));
+        ++next;
+        storage.flush();
+        QTRY_VERIFY_WITH_TIMEOUT(storage.status().transactions + storage.status().writeErrors
+                > before.transactions + before.writeErrors,
+            kWaitMs);
+    }
+    const quint64 eventsBefore = storage.status().eventsWritten;
+
+    // Five events against a bound of 3; three rollups of 2 rows against a bound of 4 rows.
+    for (int i = 1; i <= 5; ++i)
+        storage.writeEvent({kNow + i, QString(), u"storage"_s, QString(), u"e"_s + QString::number(i)});
+    for (int minute = 1; minute <= 3; ++minute) {
+        monitor::MinuteRollup rollup;
+        rollup.periodStartMs = kNow + minute * 60'000;
+        rollup.rows.resize(2);
+        rollup.rows[0].meterId = u"m1"_s;
+        rollup.rows[1].meterId = monitor::SystemMeterId;
+        for (monitor::MetricsRow &row : rollup.rows)
+            row.timestampMs = rollup.periodStartMs;
+        storage.writeRollup(rollup);
+    }
+    storage::StorageStatus status = storage.status();
+    QCOMPARE(status.state, StorageState::Failing);
+    QCOMPARE(status.droppedEvents, 2u);
+    QCOMPARE(status.droppedMetricsRows, 2u);
+    QCOMPARE(status.droppedReadings, 0u); // the queued batch is under its own bound
+    QCOMPARE(warningsContaining(u"dropping the oldest events"), 1);
+    QCOMPARE(warningsContaining(u"dropping the oldest network_metrics rows"), 1);
+
+    storage.setMaxPageCount(0);
+    QTRY_COMPARE_WITH_TIMEOUT(storage.status().state, StorageState::Ok, kWaitMs);
+    storage.flush();
+    QTRY_COMPARE_WITH_TIMEOUT(storage.status().metricsRowsWritten, 4u, kWaitMs);
+    QTRY_COMPARE_WITH_TIMEOUT(storage.status().eventsWritten, eventsBefore + 3, kWaitMs);
+    status = storage.status();
+    QCOMPARE(status.droppedEvents, 2u);
+    QCOMPARE(status.droppedMetricsRows, 2u);
+    QVERIFY(storage.stop());
+
+    // The newest survive: events e3…e5, the rollups of minutes 2 and 3.
+    TestDb db(path);
+    QCOMPARE(db.count(u"events"_s, u"message LIKE 'e_'"_s), 3);
+    QCOMPARE(db.scalar(u"SELECT min(message) FROM events WHERE message LIKE 'e_'"_s).toString(), u"e3"_s);
+    QCOMPARE(db.count(u"network_metrics"_s), 4);
+    QCOMPARE(db.scalar(u"SELECT min(timestamp) FROM network_metrics"_s).toLongLong(), kNow + 2 * 60'000);
 }
 
 void tst_Storage::stopWhileFailingCountsDropped()

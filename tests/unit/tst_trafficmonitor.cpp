@@ -59,19 +59,26 @@ void addRtt(TrafficDelta &d, std::size_t index, const std::vector<quint32> &samp
     }
 }
 
-// A monitor on a clock the test moves; no timer.
+// A monitor on clocks the test moves; no timer. Time passing moves both the wall clock and the
+// monotonic one; stepUtc() sets the wall clock alone, as an administrator or NTP would.
 struct Fixture {
     explicit Fixture(qint64 start = kT0, int window = 300, int rttSamples = 512)
-        : nowMs(std::make_shared<qint64>(start))
+        : nowMs(std::make_shared<qint64>(start)), monoMs(std::make_shared<qint64>(5'000))
     {
         TrafficMonitor::Options options;
         options.autoTick = false;
         options.windowSeconds = window;
         options.rttSamplesPerMeter = rttSamples;
         options.clock = [clock = nowMs] { return *clock; };
+        options.monotonicClock = [clock = monoMs] { return *clock; };
         monitor = std::make_unique<TrafficMonitor>(options);
     }
-    void advance(qint64 ms) { *nowMs += ms; }
+    void advance(qint64 ms)
+    {
+        *nowMs += ms;
+        *monoMs += ms;
+    }
+    void stepUtc(qint64 ms) { *nowMs += ms; }
     void tickAfter(qint64 ms)
     {
         advance(ms);
@@ -79,8 +86,51 @@ struct Fixture {
     }
 
     std::shared_ptr<qint64> nowMs;
+    std::shared_ptr<qint64> monoMs;
     std::unique_ptr<TrafficMonitor> monitor;
 };
+
+// Every counter of a MetricsRow that must add up over the meter rows to the system row.
+struct CounterField {
+    const char *name;
+    quint64 MetricsRow::*field;
+};
+constexpr CounterField kSummedCounters[] = {
+    {"dlmsRequestsSent", &MetricsRow::dlmsRequestsSent},
+    {"dlmsResponsesRecv", &MetricsRow::dlmsResponsesRecv},
+    {"dlmsBytesSent", &MetricsRow::dlmsBytesSent},
+    {"dlmsBytesRecv", &MetricsRow::dlmsBytesRecv},
+    {"mqttBytesSent", &MetricsRow::mqttBytesSent},
+    {"dlmsFramesSent", &MetricsRow::dlmsFramesSent},
+    {"dlmsFramesRecv", &MetricsRow::dlmsFramesRecv},
+    {"dlmsTimeouts", &MetricsRow::dlmsTimeouts},
+    {"dlmsProtocolErrors", &MetricsRow::dlmsProtocolErrors},
+    {"dlmsReconnects", &MetricsRow::dlmsReconnects},
+    {"pollsAttempted", &MetricsRow::pollsAttempted},
+    {"pollsCompleted", &MetricsRow::pollsCompleted},
+    {"pollsFailed", &MetricsRow::pollsFailed},
+    {"valuesRead", &MetricsRow::valuesRead},
+    {"rttSamples", &MetricsRow::rttSamples},
+    {"mqttPacketBytesSent", &MetricsRow::mqttPacketBytesSent},
+    {"mqttPublishFailures", &MetricsRow::mqttPublishFailures},
+};
+
+// Traffic with every DLMS counter set, distinct per meter (scaled by k).
+MeterTraffic fullTraffic(const QString &id, quint64 k)
+{
+    MeterTraffic m = traffic(id, 100 * k, 300 * k, 4 * k, 5 * k);
+    TrafficCounters &c = m.counters;
+    c.requestsSent = 3 * k;
+    c.responsesReceived = 2 * k;
+    c.timeouts = k;
+    c.protocolErrors = k + 1;
+    c.reconnects = k + 2;
+    c.pollsAttempted = 7 * k;
+    c.pollsCompleted = 6 * k;
+    c.pollsFailed = k;
+    c.valuesRead = 11 * k;
+    return m;
+}
 
 MinuteRollup rollupAt(const QSignalSpy &spy, qsizetype i)
 {
@@ -132,6 +182,11 @@ private Q_SLOTS:
     void flushRollupPartial();
     void clockJumpGivesOneRollup();
     void removedMeterStaysInSystemRow();
+    void removedAndBackWithinPeriodOneRow();
+    void gatewayMessageCountsOncePerMeter();
+    void seedAveragePayloadSize();
+    void wallClockStepsKeepRates_data();
+    void wallClockStepsKeepRates();
     void systemRowBandwidth_data();
     void systemRowBandwidth();
     void rollupP95Reservoir();
@@ -584,7 +639,8 @@ void tst_TrafficMonitor::rollupTwoMinutes()
     QCOMPARE(m1->dlmsRequestsSent, 60u);
     QCOMPARE(m1->dlmsResponsesRecv, 60u);
     QCOMPARE(m1->dlmsFramesSent, 60u);
-    QCOMPARE(m1->dlmsAvgPayloadSize, 6600.0 / 120);
+    QCOMPARE(m1->dlmsAvgPayloadSize, 600.0 / 60); // the seed's: bytes sent / frames sent
+    QCOMPARE(m1->rttSamples, 60u);
     QCOMPARE(m1->bandwidthTxBps, 600.0 * 8 / 60);
     QCOMPARE(m1->bandwidthRxBps, 6000.0 * 8 / 60);
     QCOMPARE(m1->packetsTxPs, 1.0);
@@ -606,6 +662,8 @@ void tst_TrafficMonitor::rollupTwoMinutes()
     QCOMPARE(sys1.bandwidthTxBps, 6600.0 * 8 / 60);
     QCOMPARE(sys1.bandwidthTxPeakBps, 6010.0 * 8);
     QCOMPARE(sys1.rttMaxMs, 60.0);
+    QCOMPARE(sys1.rttSamples, 60u);
+    QCOMPARE(sys1.dlmsAvgPayloadSize, 6600.0 / 63);
 
     // The second minute holds only its own increments.
     const MinuteRollup r2 = rollupAt(rollups, 1);
@@ -683,7 +741,8 @@ void tst_TrafficMonitor::flushRollupPartial()
     QCOMPARE(r.periodStartMs, kT0 + 20'500);
     QCOMPARE(r.periodEndMs, kT0 + kMinute);
     QCOMPARE(r.rows.front().dlmsBytesSent, 7u);
-    QCOMPARE(r.rows.front().periodS, 39.5);
+    // Labelled up to the minute, but closed by the tick half a second after it: 40 s counted.
+    QCOMPARE(r.rows.front().periodS, 40.0);
 }
 
 void tst_TrafficMonitor::clockJumpGivesOneRollup()
@@ -700,14 +759,17 @@ void tst_TrafficMonitor::clockJumpGivesOneRollup()
     const MinuteRollup r = rollupAt(rollups, 0);
     QCOMPARE(r.periodStartMs, kT0);
     QCOMPARE(r.periodEndMs, kT0 + 5 * kMinute);
-    QCOMPARE(r.rows.front().periodS, 300.0);
+    // The counters hold everything up to the late tick, so the rates divide by the time that
+    // really passed until it (5.5 minutes), not by the labels' span.
+    QCOMPARE(r.rows.front().periodS, 330.0);
     QCOMPARE(r.rows.front().dlmsBytesSent, 330u);
-    QCOMPARE(r.rows.front().bandwidthTxBps, 330.0 * 8 / 300);
+    QCOMPARE(r.rows.front().bandwidthTxBps, 330.0 * 8 / 330);
     // Back to one rollup per minute, aligned.
     f.tickAfter(30'000);
     QCOMPARE(rollups.size(), 2);
     QCOMPARE(rollupAt(rollups, 1).periodStartMs, kT0 + 5 * kMinute);
     QCOMPARE(rollupAt(rollups, 1).periodEndMs, kT0 + 6 * kMinute);
+    QCOMPARE(rollupAt(rollups, 1).rows.front().periodS, 30.0);
 }
 
 void tst_TrafficMonitor::removedMeterStaysInSystemRow()
@@ -716,29 +778,197 @@ void tst_TrafficMonitor::removedMeterStaysInSystemRow()
     TrafficMonitor &m = *f.monitor;
     QSignalSpy rollups(&m, &TrafficMonitor::rollupReady);
     QSignalSpy removed(&m, &TrafficMonitor::meterRemoved);
-    m.addTraffic(deltaOf({traffic(u"m1"_s, 10, 20, 1, 1), traffic(u"m2"_s, 1000, 2000, 4, 4)}));
+    TrafficDelta d = deltaOf({fullTraffic(u"m1"_s, 1), fullTraffic(u"m2"_s, 10), fullTraffic(u"m3"_s, 100)});
+    addRtt(d, 0, {1000, 2000});
+    addRtt(d, 1, {5000, 6000, 7000});
+    addRtt(d, 2, {9000});
+    m.addTraffic(d);
+    // Messages for one meter each: only then do the meters' message counts add up too.
+    for (const auto &[id, payload] : {std::pair {u"m1"_s, 40u}, std::pair {u"m2"_s, 70u}}) {
+        MqttAck ack;
+        ack.payloadBytes = payload;
+        ack.packetBytes = payload + 20;
+        ack.shares = {{id, payload, payload + 20, 2}};
+        m.addMqttAck(ack);
+    }
+    m.addPublishFailure(u"m2"_s);
+    m.addPublishFailure(u"m3"_s);
     f.tickAfter(1000);
     m.removeMeter(u"m2"_s);
     QCOMPARE(removed.size(), 1);
     QCOMPARE(removed.at(0).at(0).toInt(), 1);
     QCOMPARE(removed.at(0).at(1).toString(), u"m2"_s);
-    QCOMPARE(m.meterIds(), QStringList({u"m1"_s}));
+    QCOMPARE(m.meterIds(), QStringList({u"m1"_s, u"m3"_s}));
     QVERIFY(m.meterStats(u"m2"_s).meterId.isEmpty());
     QVERIFY(m.history(u"m2"_s).empty());
-    QCOMPARE(m.totalStats().counters.dlms.bytesSent, 1010u);
+    QCOMPARE(m.totalStats().counters.dlms.bytesSent, 11100u);
+    // Traffic after the removal, still in the same period.
+    m.addTraffic(deltaOf({fullTraffic(u"m3"_s, 1000)}));
 
     m.flushRollup();
     QCOMPARE(rollups.size(), 1);
     const MinuteRollup r = rollupAt(rollups, 0);
-    QCOMPARE(idsOf(r), QStringList({u"m1"_s, u"*"_s}));
-    QCOMPARE(r.rows.back().dlmsBytesSent, 1010u);
-    QCOMPARE(r.rows.back().dlmsBytesRecv, 2020u);
-    QCOMPARE(r.rows.back().dlmsFramesSent, 5u);
+    // The removed meter's row comes after the known ones, the system row stays last.
+    QCOMPARE(idsOf(r), QStringList({u"m1"_s, u"m3"_s, u"m2"_s, u"*"_s}));
+    const MetricsRow &sys = r.rows.back();
+    QCOMPARE(sys.dlmsBytesSent, 111'100u);
+    QCOMPARE(rowFor(r, u"m2"_s)->dlmsBytesSent, 1000u);
+    QCOMPARE(rowFor(r, u"m2"_s)->rttSamples, 3u);
+    QCOMPARE(rowFor(r, u"m2"_s)->mqttPublishFailures, 1u);
+    QCOMPARE(rowFor(r, u"m2"_s)->periodS, 1.0);
+    for (const CounterField &counter : kSummedCounters) {
+        quint64 sum = 0;
+        for (std::size_t i = 0; i + 1 < r.rows.size(); ++i)
+            sum += r.rows[i].*counter.field;
+        QVERIFY2(sys.*counter.field > 0, counter.name);
+        QVERIFY2(sum == sys.*counter.field,
+            qPrintable(u"%1: meters %2, system %3"_s.arg(QLatin1StringView(counter.name))
+                           .arg(sum)
+                           .arg(sys.*counter.field)));
+    }
+    QCOMPARE(sys.mqttMessagesSent, 2u);
+
+    // Emitted once: the next period no longer has it.
+    m.addTraffic(deltaOf({traffic(u"m1"_s, 1, 1, 1, 1)}));
+    m.flushRollup();
+    QCOMPARE(idsOf(rollupAt(rollups, 1)), QStringList({u"m1"_s, u"m3"_s, u"*"_s}));
 
     // The same id again starts from zero.
     m.addTraffic(deltaOf({traffic(u"m2"_s, 3, 3, 1, 1)}));
     QCOMPARE(m.meterStats(u"m2"_s).counters.dlms.bytesSent, 3u);
-    QCOMPARE(m.indexOf(u"m2"_s), 1);
+    QCOMPARE(m.indexOf(u"m2"_s), 2);
+}
+
+void tst_TrafficMonitor::removedAndBackWithinPeriodOneRow()
+{
+    Fixture f;
+    TrafficMonitor &m = *f.monitor;
+    QSignalSpy rollups(&m, &TrafficMonitor::rollupReady);
+    TrafficDelta d = deltaOf({traffic(u"m"_s, 100, 200, 2, 2)});
+    addRtt(d, 0, {3000});
+    m.addTraffic(d);
+    f.tickAfter(1000);
+    m.removeMeter(u"m"_s);
+    d = deltaOf({traffic(u"m"_s, 7, 9, 1, 1)});
+    addRtt(d, 0, {5000});
+    m.addTraffic(d);
+    // Its running figures start over; the period row carries both parts.
+    QCOMPARE(m.meterStats(u"m"_s).counters.dlms.bytesSent, 7u);
+    f.tickAfter(1000);
+    m.flushRollup();
+    const MinuteRollup r = rollupAt(rollups, 0);
+    QCOMPARE(idsOf(r), QStringList({u"m"_s, u"*"_s}));
+    QCOMPARE(r.rows.front().dlmsBytesSent, 107u);
+    QCOMPARE(r.rows.front().dlmsBytesRecv, 209u);
+    QCOMPARE(r.rows.front().rttSamples, 2u);
+    QCOMPARE(r.rows.front().rttP95Ms, 5.0);
+    QCOMPARE(r.rows.front().bandwidthTxPeakBps, 800.0);
+    QCOMPARE(r.rows.front().dlmsBytesSent, r.rows.back().dlmsBytesSent);
+}
+
+void tst_TrafficMonitor::gatewayMessageCountsOncePerMeter()
+{
+    Fixture f;
+    TrafficMonitor &m = *f.monitor;
+    QSignalSpy rollups(&m, &TrafficMonitor::rollupReady);
+    MqttAck ack;
+    ack.payloadBytes = 1000;
+    ack.packetBytes = 1100;
+    ack.shares = {{u"m1"_s, 600, 660, 6}, {u"m2"_s, 400, 440, 4}};
+    m.addMqttAck(ack);
+    m.flushRollup();
+    const MinuteRollup r = rollupAt(rollups, 0);
+    const MetricsRow &sys = r.rows.back();
+    // One message: once in each meter's row it carried, once in the system row.
+    QCOMPARE(rowFor(r, u"m1"_s)->mqttMessagesSent, 1u);
+    QCOMPARE(rowFor(r, u"m2"_s)->mqttMessagesSent, 1u);
+    QCOMPARE(sys.mqttMessagesSent, 1u);
+    // Its bytes are split, so they add up.
+    QCOMPARE(rowFor(r, u"m1"_s)->mqttBytesSent + rowFor(r, u"m2"_s)->mqttBytesSent, sys.mqttBytesSent);
+    QCOMPARE(sys.mqttBytesSent, 1000u);
+    QCOMPARE(rowFor(r, u"m1"_s)->mqttPacketBytesSent + rowFor(r, u"m2"_s)->mqttPacketBytesSent,
+        sys.mqttPacketBytesSent);
+    QCOMPARE(sys.mqttPacketBytesSent, 1100u);
+}
+
+void tst_TrafficMonitor::seedAveragePayloadSize()
+{
+    // The seed's example: 278 requests of 7,606 bytes in all, 27.4 bytes each. The responses
+    // (much larger) must not pull the figure up.
+    Fixture f;
+    QSignalSpy rollups(f.monitor.get(), &TrafficMonitor::rollupReady);
+    TrafficDelta d = deltaOf({traffic(u"m"_s, 7606, 51'000, 278, 278)});
+    d.meters[0].counters.requestsSent = 278;
+    f.monitor->addTraffic(d);
+    f.monitor->addMeter(u"idle"_s);
+    f.monitor->flushRollup();
+    const MinuteRollup r = rollupAt(rollups, 0);
+    const MetricsRow *row = rowFor(r, u"m"_s);
+    QCOMPARE(row->dlmsAvgPayloadSize, 7606.0 / 278);
+    QCOMPARE(QString::number(row->dlmsAvgPayloadSize, 'f', 1), u"27.4"_s);
+    QCOMPARE(r.rows.back().dlmsAvgPayloadSize, 7606.0 / 278);
+    QCOMPARE(rowFor(r, u"idle"_s)->dlmsAvgPayloadSize, 0.0);
+    // The snapshot keeps both: per request, and over both directions.
+    const MeterStats s = f.monitor->meterStats(u"m"_s);
+    QCOMPARE(s.avgRequestBytes, 7606.0 / 278);
+    QCOMPARE(s.avgPayloadBytes, (7606.0 + 51'000) / 556);
+}
+
+void tst_TrafficMonitor::wallClockStepsKeepRates_data()
+{
+    QTest::addColumn<qint64>("stepMs");
+    QTest::newRow("utc-back-10s") << qint64(-10'000);
+    QTest::newRow("utc-forward-10min") << qint64(10 * kMinute);
+    // Back before the open period began: rollups must keep coming.
+    QTest::newRow("utc-back-3min") << qint64(-3 * kMinute);
+}
+
+void tst_TrafficMonitor::wallClockStepsKeepRates()
+{
+    QFETCH(qint64, stepMs);
+    Fixture f;
+    TrafficMonitor &m = *f.monitor;
+    QSignalSpy rollups(&m, &TrafficMonitor::rollupReady);
+    // Steady: 1,000 B out and 2,000 B in, 4 and 5 frames, every second, for 150 s; the wall
+    // clock steps at second 30.
+    for (int second = 1; second <= 150; ++second) {
+        m.addTraffic(deltaOf({traffic(u"m"_s, 1000, 2000, 4, 5)}));
+        if (second == 30)
+            f.stepUtc(stepMs);
+        f.tickAfter(1000);
+        QCOMPARE(m.lastTickSeconds(), 1.0);
+        const MeterStats s = m.meterStats(u"m"_s);
+        QCOMPARE(s.current, (monitor::Rates {8000, 16'000, 4, 5}));
+        QCOMPARE(s.windowAverage, s.current);
+        QCOMPARE(s.windowPeak, s.current);
+        QCOMPARE(s.sinceStartPeak, s.current);
+        QCOMPARE(s.sinceStartAverage, s.current);
+        QCOMPARE(m.totalStats().current, s.current);
+    }
+    // At least one rollup per minute of real time, whichever way the clock went.
+    QVERIFY2(rollups.size() >= 2, qPrintable(QString::number(rollups.size())));
+    m.addTraffic(deltaOf({traffic(u"m"_s, 1000, 2000, 4, 5)}));
+    f.advance(1000);
+    m.flushRollup();
+    quint64 bytesSent = 0;
+    double seconds = 0;
+    for (qsizetype i = 0; i < rollups.size(); ++i) {
+        const MinuteRollup r = rollupAt(rollups, i);
+        const MetricsRow &row = r.rows.front();
+        bytesSent += row.dlmsBytesSent;
+        seconds += row.periodS;
+        if (row.periodS == 0)
+            continue;
+        // Every period's rates are the steady ones: its counters over its real seconds.
+        QCOMPARE(row.bandwidthTxBps, 8000.0);
+        QCOMPARE(row.bandwidthRxBps, 16'000.0);
+        QCOMPARE(row.packetsTxPs, 4.0);
+        QCOMPARE(row.packetsRxPs, 5.0);
+        QCOMPARE(row.bandwidthTxPeakBps, 8000.0);
+        QCOMPARE(r.rows.back().bandwidthTxBps, 8000.0);
+    }
+    QCOMPARE(bytesSent, 151'000u);
+    QCOMPARE(seconds, 151.0);
 }
 
 void tst_TrafficMonitor::systemRowBandwidth_data()
