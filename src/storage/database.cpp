@@ -140,6 +140,20 @@ const QStringList &migrationV2()
     return statements;
 }
 
+// Version 3: each outbox row says how many values its payload carries (MQTT accounting). Rows
+// of a version-2 file get theirs counted from the payload; one that is not the expected JSON
+// object keeps 0 rather than failing the migration.
+const QStringList &migrationV3()
+{
+    static const QStringList statements {
+        u"ALTER TABLE outbox ADD COLUMN value_count INTEGER NOT NULL DEFAULT 0"_s,
+        u"UPDATE outbox SET value_count = (SELECT count(*) FROM json_each(CAST(payload AS TEXT), '$.values'))"
+        " WHERE json_valid(CAST(payload AS TEXT))"
+        " AND json_type(CAST(payload AS TEXT), '$.values') = 'object'"_s,
+    };
+    return statements;
+}
+
 dlms::Error ioError(const QString &message)
 {
     return {dlms::ErrorCode::IoError, message};
@@ -351,6 +365,8 @@ QStringList migrationStatements(int toVersion)
         return migrationV1();
     case 2:
         return migrationV2();
+    case 3:
+        return migrationV3();
     default:
         return {};
     }

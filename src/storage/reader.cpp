@@ -5,6 +5,7 @@
 #include <QtSql/QSqlError>
 
 #include <algorithm>
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
@@ -86,21 +87,29 @@ dlms::Error readError(const QSqlDatabase &db, const QSqlQuery &query, QStringVie
 
 Reader::Reader(QString connectionName) : m_connectionName(std::move(connectionName)) { }
 
-Reader::Reader(Reader &&other) noexcept : m_connectionName(std::exchange(other.m_connectionName, {})) { }
+Reader::Reader(Reader &&other) noexcept
+    : m_connectionName(std::exchange(other.m_connectionName, {})),
+      m_outboxQuery(std::move(other.m_outboxQuery))
+{
+}
 
 Reader &Reader::operator=(Reader &&other) noexcept
 {
     if (this != &other) {
+        m_outboxQuery.reset();
         if (!m_connectionName.isEmpty())
             closeDatabase(m_connectionName);
         m_connectionName = std::exchange(other.m_connectionName, {});
+        m_outboxQuery = std::move(other.m_outboxQuery);
     }
     return *this;
 }
 
 Reader::~Reader()
 {
-    // Every query of ours is a local of a method, gone by now; cursors must not outlive us.
+    // The prepared outbox query goes before its connection; other queries are locals of a
+    // method, gone by now; cursors must not outlive us.
+    m_outboxQuery.reset();
     if (!m_connectionName.isEmpty())
         closeDatabase(m_connectionName);
 }
@@ -327,6 +336,64 @@ dlms::Result<Reader::MetricsCursor> Reader::metricsRows(const QString &meterId, 
     if (!cursor.m_query.exec())
         return readError(db, cursor.m_query, u"network_metrics.select");
     return cursor;
+}
+
+dlms::Result<std::vector<OutboxRow>> Reader::outboxRows(qint64 afterId, int limit, qint64 maxBytes)
+{
+    const QSqlDatabase db = database();
+    if (!m_outboxQuery) {
+        auto query = std::make_unique<QSqlQuery>(db);
+        query->setForwardOnly(true);
+        if (!query->prepare(u"SELECT id, meter_id, ts, payload, value_count, created_ms FROM outbox"
+                            " WHERE id > ? ORDER BY id LIMIT ?"_s))
+            return readError(db, *query, u"outbox.select");
+        m_outboxQuery = std::move(query);
+    }
+    QSqlQuery &query = *m_outboxQuery;
+    query.bindValue(0, afterId);
+    query.bindValue(1, qint64(std::max(limit, 0)));
+    if (!query.exec())
+        return readError(db, query, u"outbox.select");
+    std::vector<OutboxRow> rows;
+    rows.reserve(size_t(std::clamp(limit, 0, 4096)));
+    qint64 bytes = 0;
+    while (query.next()) {
+        QByteArray payload = query.value(3).toByteArray();
+        // The first row goes even when larger than maxBytes: the caller must make progress.
+        if (!rows.empty() && bytes + payload.size() > maxBytes)
+            break;
+        bytes += payload.size();
+        OutboxRow &row = rows.emplace_back();
+        row.id = query.value(0).toLongLong();
+        row.meterId = query.value(1).toString();
+        row.timestampMs = query.value(2).toLongLong();
+        row.payload = std::move(payload);
+        row.valueCount = quint32(std::clamp<qint64>(query.value(4).toLongLong(), 0, qint64(UINT32_MAX)));
+        row.createdMs = query.value(5).toLongLong();
+    }
+    const bool failed = query.lastError().isValid();
+    // Ends the read transaction at once: an open one would hold back the writer's checkpoints.
+    query.finish();
+    if (failed)
+        return readError(db, query, u"outbox.select");
+    return rows;
+}
+
+dlms::Result<OutboxLevel> Reader::outboxLevel()
+{
+    const QSqlDatabase db = database();
+    QSqlQuery query(db);
+    query.setForwardOnly(true);
+    // The writer counts the same way (storage.cpp): the first row in id order is the oldest.
+    if (!query.exec(u"SELECT count(*), coalesce(sum(length(payload)), 0),"
+                    " coalesce((SELECT created_ms FROM outbox ORDER BY id LIMIT 1), 0) FROM outbox"_s)
+        || !query.next())
+        return readError(db, query, u"outbox.level");
+    OutboxLevel level;
+    level.rows = query.value(0).toLongLong();
+    level.bytes = query.value(1).toLongLong();
+    level.oldestCreatedMs = query.value(2).toLongLong();
+    return level;
 }
 
 } // namespace storage

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "database.h"
+#include "storagetypes.h"
 
 #include <monitortypes.h>
 
@@ -8,6 +9,7 @@
 #include <QtCore/QVariant>
 #include <QtSql/QSqlQuery>
 
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -83,9 +85,16 @@ public:
     };
     dlms::Result<MetricsCursor> metricsRows(const QString &meterId, qint64 fromMs, qint64 toMs);
 
+    // Outbox rows with id > afterId in id order, at most `limit` rows and (after the first)
+    // at most maxBytes of payload. Prepared once per Reader: the MQTT publisher calls it often.
+    dlms::Result<std::vector<OutboxRow>> outboxRows(qint64 afterId, int limit, qint64 maxBytes);
+    // Counted by a query (the writer's StorageStatus::outbox is the cheap figure while it runs).
+    dlms::Result<OutboxLevel> outboxLevel();
+
 private:
     explicit Reader(QString connectionName);
     QString m_connectionName;
+    std::unique_ptr<QSqlQuery> m_outboxQuery; // outboxRows(), prepared on first use
 };
 
 } // namespace storage

@@ -23,6 +23,7 @@
 #include <limits>
 #include <optional>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 using namespace Qt::StringLiterals;
@@ -219,8 +220,12 @@ QString storageStateName(StorageState state)
     return u"unknown"_s;
 }
 
-QByteArray outboxPayload(const polling::ReadingsBatch &batch)
+namespace {
+
+// The payload and how many values it carries (outbox.value_count): one loop, so the two agree.
+QByteArray buildOutboxPayload(const polling::ReadingsBatch &batch, quint32 *valueCount)
 {
+    *valueCount = 0;
     QByteArray out;
     out.reserve(32 + qsizetype(batch.readings.size()) * 32);
     out.append("{\"ts\":");
@@ -240,11 +245,68 @@ QByteArray outboxPayload(const polling::ReadingsBatch &batch)
             continue;
         }
         any = true;
+        ++*valueCount;
     }
     if (!any)
         return {};
     out.append("}}");
     return out;
+}
+
+// 1234567 → "1,234,567": event messages are read by people.
+QString groupedNumber(qint64 value)
+{
+    QString digits = QString::number(value < 0 ? -value : value);
+    for (qsizetype at = digits.size() - 3; at > 0; at -= 3)
+        digits.insert(at, u',');
+    return value < 0 ? u'-' + digits : digits;
+}
+
+// The outbox cap as configured: "512 MiB", "64 KiB", "1000 bytes".
+QString byteSize(qint64 bytes)
+{
+    static constexpr std::array<std::pair<qint64, QLatin1StringView>, 3> units {{
+        {1024LL * 1024 * 1024, QLatin1StringView("GiB")},
+        {1024LL * 1024, QLatin1StringView("MiB")},
+        {1024, QLatin1StringView("KiB")},
+    }};
+    for (const auto &[size, name] : units) {
+        if (bytes >= size && bytes % size == 0)
+            return groupedNumber(bytes / size) + u' ' + name;
+    }
+    return groupedNumber(bytes) + u" bytes"_s;
+}
+
+QString ageText(int hours)
+{
+    if (hours % 24 == 0)
+        return hours == 24 ? u"1 day"_s : QString::number(hours / 24) + u" days"_s;
+    return hours == 1 ? u"1 hour"_s : QString::number(hours) + u" hours"_s;
+}
+
+QString droppedText(const QString &why, qint64 rows)
+{
+    return u"outbox "_s + why + u": "_s + groupedNumber(rows)
+        + (rows == 1 ? u" oldest batch dropped unpublished; its readings stay in the database"_s
+                     : u" oldest batches dropped unpublished; their readings stay in the database"_s);
+}
+
+// The outbox level by query: rows, payload bytes, and the first row's created_ms (rows leave
+// in id order, so the first one is the oldest waiting). The reader counts the same way.
+const QString &outboxLevelSql()
+{
+    static const QString sql = u"SELECT count(*), coalesce(sum(length(payload)), 0),"
+                               " coalesce((SELECT created_ms FROM outbox ORDER BY id LIMIT 1), 0),"
+                               " coalesce(max(id), 0) FROM outbox"_s;
+    return sql;
+}
+
+} // namespace
+
+QByteArray outboxPayload(const polling::ReadingsBatch &batch)
+{
+    quint32 values = 0;
+    return buildOutboxPayload(batch, &values);
 }
 
 // The queue between the producers (owner thread) and the writer, and the status both read.
@@ -443,8 +505,37 @@ struct Storage::Shared {
     const qint64 wakeThreshold;
     std::atomic<bool> wakePending {false};
 
+    // Outbox ids the broker acknowledged, deleted by the writer's next transaction (put back
+    // in front when it fails). Apart from the main queue: the MQTT thread adds to it often.
+    void addAcks(const std::vector<qint64> &ids)
+    {
+        QMutexLocker lock(&ackMutex);
+        acks.insert(acks.end(), ids.begin(), ids.end());
+    }
+    std::vector<qint64> takeAcks()
+    {
+        QMutexLocker lock(&ackMutex);
+        return std::exchange(acks, {});
+    }
+    void putBackAcks(std::vector<qint64> ids)
+    {
+        if (ids.empty())
+            return;
+        QMutexLocker lock(&ackMutex);
+        ids.insert(ids.end(), acks.begin(), acks.end());
+        acks = std::move(ids);
+    }
+    QMutex ackMutex;
+    std::vector<qint64> acks;
+
     mutable QMutex statusMutex;
     StorageStatus status; // the queued and dropped figures come from the queue
+
+    // The highest outbox id this Storage has seen or given (writer thread only; kept here so a
+    // stop and start go on from it). Ids are given past it, never reused: left to SQLite, an
+    // emptied table would start again at 1, under the publisher's read position, and a late
+    // acknowledgement of an old id would delete a new, unpublished row.
+    qint64 lastOutboxId = 0;
 };
 
 // Lives in the "db" thread: the only code that touches the writer's connection.
@@ -473,15 +564,19 @@ private:
         qint64 metricsRows = 0;
         qint64 events = 0;
         qint64 lastOutboxId = 0;
+        OutboxLevel outbox; // the level once this transaction commits
+        qint64 outboxAcknowledged = 0;
+        qint64 outboxDropped = 0;
     };
     struct Failure {
         QString message;
         SqliteFailure kind = SqliteFailure::None;
     };
     struct RetentionStep {
-        int table = 0; // index into m_retentionQueries
+        int table = 0; // index into m_retentionQueries, or OutboxAgeStep
         qint64 cutoffMs = 0;
     };
+    static constexpr int OutboxAgeStep = 3;
 
     qint64 now() const { return nowMs(m_options); }
     bool openConnection(QString *error);
@@ -492,6 +587,18 @@ private:
     bool writeItem(const Shared::Item &item, Counts &counts, Failure &failure);
     bool writeBatch(const polling::ReadingsBatch &batch, Counts &counts, Failure &failure);
     bool writeRollup(const monitor::MinuteRollup &rollup, Counts &counts, Failure &failure);
+    bool deleteAcknowledged(const std::vector<qint64> &ids, Counts &counts, Failure &failure);
+    bool deleteReturning(
+        QSqlQuery &query, QStringView what, OutboxLevel &level, qint64 *rows, Failure &failure);
+    bool refreshOldest(OutboxLevel &level, Failure &failure);
+    bool insertEvent(const Event &event, Failure &failure);
+    bool countOutbox(QString *error);
+    void publishOutbox(const Counts &counts);
+    void checkOutboxSize();
+    void outboxSizeStep();
+    bool outboxAgeStep(qint64 cutoffMs, bool *more);
+    bool commitOutboxStep(const Counts &counts, Failure &failure, QStringView what);
+    Event outboxEvent(const QString &message) const;
     bool exec(QSqlQuery &query, QStringView what, Failure &failure);
     const QString &obisText(const dlms::Obis &obis);
     void failed(const Failure &failure);
@@ -522,6 +629,24 @@ private:
     std::optional<QSqlQuery> m_upsertMeter;
     std::optional<QSqlQuery> m_removeMeter;
     std::array<std::optional<QSqlQuery>, 3> m_retentionQueries;
+    std::optional<QSqlQuery> m_ackOutbox;
+    std::optional<QSqlQuery> m_outboxFirst;
+    std::optional<QSqlQuery> m_outboxHead;
+    std::optional<QSqlQuery> m_dropOutboxUpTo;
+    std::optional<QSqlQuery> m_dropOutboxAged;
+
+    // The outbox as committed (counted when the connection opens, then kept by every commit).
+    OutboxLevel m_outbox;
+    // Size bound: a pass deletes from the front down to 95 % of the cap, in chunks between
+    // writes; the episode (from its first drop until the level is under the cap again) gets
+    // one event and one warning, written when it ends.
+    bool m_sizePassActive = false;
+    bool m_sizeStepQueued = false;
+    qint64 m_sizeEpisodeDropped = 0;
+    // Age bound: an episode lasts while retention passes find rows too old; its event is written
+    // at the end of its first pass.
+    bool m_ageEpisode = false;
+    qint64 m_agePassDropped = 0;
 
     QTimer *m_commitTimer = nullptr;
     QTimer *m_retentionTimer = nullptr;
@@ -562,6 +687,7 @@ void Storage::Writer::begin()
         failed({error, SqliteFailure::ReadOnly});
         return;
     }
+    checkOutboxSize();
     // What was queued before start waits for the tick like anything else, unless it already
     // fills a transaction (its wake found no writer then).
     m_shared->wakePending.store(false);
@@ -612,7 +738,20 @@ bool Storage::Writer::openConnection(QString *error)
             u"INSERT INTO readings (meter_id, ts, key, obis, value, unit, quality) VALUES (?, ?, ?, ?, ?, ?, ?)"_s,
             u"readings.insert")
         && prepare(m_insertOutbox,
-            u"INSERT INTO outbox (meter_id, ts, payload, created_ms) VALUES (?, ?, ?, ?)"_s, u"outbox.insert")
+            u"INSERT INTO outbox (meter_id, ts, payload, created_ms, value_count, id) VALUES (?, ?, ?, ?, ?, ?)"_s,
+            u"outbox.insert")
+        && prepare(m_ackOutbox, u"DELETE FROM outbox WHERE id = ? RETURNING length(payload)"_s,
+            u"outbox.acknowledge")
+        && prepare(m_outboxFirst, u"SELECT created_ms FROM outbox ORDER BY id LIMIT 1"_s, u"outbox.oldest")
+        && prepare(
+            m_outboxHead, u"SELECT id, length(payload) FROM outbox ORDER BY id LIMIT ?"_s, u"outbox.head")
+        && prepare(
+            m_dropOutboxUpTo, u"DELETE FROM outbox WHERE id <= ? RETURNING length(payload)"_s, u"outbox.drop")
+        // The front rows only: the age is the first row's, so a pass never scans the whole table.
+        && prepare(m_dropOutboxAged,
+            u"DELETE FROM outbox WHERE id IN (SELECT id FROM (SELECT id, created_ms FROM outbox ORDER BY id"
+            " LIMIT ?) WHERE created_ms < ?) RETURNING length(payload)"_s,
+            u"outbox.drop")
         && prepare(m_insertMetrics,
             u"INSERT INTO network_metrics ("_s + metricsNames + u") VALUES ("_s + metricsPlaceholders + u')',
             u"network_metrics.insert")
@@ -635,15 +774,34 @@ bool Storage::Writer::openConnection(QString *error)
                 table, column),
             u"retention");
     }
+    ok = ok && countOutbox(error);
     if (!ok)
         closeConnection();
     return ok;
 }
 
+bool Storage::Writer::countOutbox(QString *error)
+{
+    QSqlQuery query(m_db);
+    query.setForwardOnly(true);
+    if (!query.exec(outboxLevelSql()) || !query.next()) {
+        *error = m_options.path + u": "_s + queryError(query, u"outbox.count");
+        return false;
+    }
+    m_outbox.rows = query.value(0).toLongLong();
+    m_outbox.bytes = query.value(1).toLongLong();
+    m_outbox.oldestCreatedMs = query.value(2).toLongLong();
+    m_shared->lastOutboxId = std::max(m_shared->lastOutboxId, query.value(3).toLongLong());
+    QMutexLocker lock(&m_shared->statusMutex);
+    m_shared->status.outbox = m_outbox;
+    return true;
+}
+
 void Storage::Writer::closeConnection()
 {
     for (auto *slot : {&m_begin, &m_commit, &m_rollback, &m_insertReading, &m_insertOutbox, &m_insertMetrics,
-             &m_insertEvent, &m_upsertMeter, &m_removeMeter})
+             &m_insertEvent, &m_upsertMeter, &m_removeMeter, &m_ackOutbox, &m_outboxFirst, &m_outboxHead,
+             &m_dropOutboxUpTo, &m_dropOutboxAged})
         slot->reset();
     for (auto &slot : m_retentionQueries)
         slot.reset();
@@ -749,19 +907,94 @@ bool Storage::Writer::writeBatch(const polling::ReadingsBatch &batch, Counts &co
     ++counts.batches;
     if (!m_options.writeOutbox)
         return true;
-    const QByteArray payload = outboxPayload(batch);
+    quint32 values = 0;
+    const QByteArray payload = buildOutboxPayload(batch, &values);
     if (payload.isEmpty())
         return true;
+    const qint64 createdMs = now();
     QSqlQuery &outbox = *m_insertOutbox;
     outbox.bindValue(0, text(batch.meterId));
     outbox.bindValue(1, batch.timestampMs);
     outbox.bindValue(2, payload);
-    outbox.bindValue(3, now());
+    outbox.bindValue(3, createdMs);
+    outbox.bindValue(4, qint64(values));
+    const qint64 id = ++m_shared->lastOutboxId; // taken back when the transaction rolls back
+    outbox.bindValue(5, id);
     if (!exec(outbox, u"outbox.insert", failure))
         return false;
     ++counts.outboxRows;
-    counts.lastOutboxId = outbox.lastInsertId().toLongLong();
+    counts.lastOutboxId = id;
+    if (counts.outbox.rows == 0)
+        counts.outbox.oldestCreatedMs = createdMs;
+    ++counts.outbox.rows;
+    counts.outbox.bytes += payload.size();
     return true;
+}
+
+bool Storage::Writer::deleteReturning(
+    QSqlQuery &query, QStringView what, OutboxLevel &level, qint64 *rows, Failure &failure)
+{
+    if (!exec(query, what, failure))
+        return false;
+    qint64 deleted = 0;
+    qint64 bytes = 0;
+    // RETURNING reports exactly the rows deleted: an id already gone counts nothing.
+    while (query.next()) {
+        ++deleted;
+        bytes += query.value(0).toLongLong();
+    }
+    const bool ok = !query.lastError().isValid();
+    if (!ok) {
+        failure.kind = classifySqliteError(query.lastError());
+        failure.message = queryError(query, what);
+    }
+    query.finish();
+    if (!ok)
+        return false;
+    level.rows -= deleted;
+    level.bytes -= bytes;
+    *rows += deleted;
+    return true;
+}
+
+bool Storage::Writer::deleteAcknowledged(const std::vector<qint64> &ids, Counts &counts, Failure &failure)
+{
+    if (ids.empty())
+        return true;
+    QSqlQuery &remove = *m_ackOutbox;
+    qint64 deleted = 0;
+    for (const qint64 id : ids) {
+        remove.bindValue(0, id);
+        if (!deleteReturning(remove, u"outbox.acknowledge", counts.outbox, &deleted, failure))
+            return false;
+    }
+    counts.outboxAcknowledged += deleted;
+    return deleted == 0 || refreshOldest(counts.outbox, failure);
+}
+
+bool Storage::Writer::refreshOldest(OutboxLevel &level, Failure &failure)
+{
+    if (level.rows <= 0) {
+        level = {};
+        return true;
+    }
+    QSqlQuery &first = *m_outboxFirst;
+    if (!exec(first, u"outbox.oldest", failure))
+        return false;
+    level.oldestCreatedMs = first.next() ? first.value(0).toLongLong() : 0;
+    first.finish();
+    return true;
+}
+
+bool Storage::Writer::insertEvent(const Event &event, Failure &failure)
+{
+    QSqlQuery &insert = *m_insertEvent;
+    insert.bindValue(0, event.timestampMs);
+    insert.bindValue(1, event.meterId.isEmpty() ? QVariant() : QVariant(event.meterId));
+    insert.bindValue(2, text(event.kind));
+    insert.bindValue(3, text(event.state));
+    insert.bindValue(4, text(event.message));
+    return exec(insert, u"events.insert", failure);
 }
 
 bool Storage::Writer::writeRollup(const monitor::MinuteRollup &rollup, Counts &counts, Failure &failure)
@@ -795,13 +1028,7 @@ bool Storage::Writer::writeItem(const Shared::Item &item, Counts &counts, Failur
     if (const auto *rollup = std::get_if<monitor::MinuteRollup>(&item))
         return writeRollup(*rollup, counts, failure);
     if (const auto *event = std::get_if<Event>(&item)) {
-        QSqlQuery &insert = *m_insertEvent;
-        insert.bindValue(0, event->timestampMs);
-        insert.bindValue(1, event->meterId.isEmpty() ? QVariant() : QVariant(event->meterId));
-        insert.bindValue(2, text(event->kind));
-        insert.bindValue(3, text(event->state));
-        insert.bindValue(4, text(event->message));
-        if (!exec(insert, u"events.insert", failure))
+        if (!insertEvent(*event, failure))
             return false;
         ++counts.events;
         return true;
@@ -836,16 +1063,19 @@ Storage::Writer::Outcome Storage::Writer::writeOnce()
         }
     }
     qint64 readings = 0;
+    std::vector<qint64> acks = m_shared->takeAcks();
     std::vector<Shared::Item> items = m_shared->take(m_options.maxTransactionRows, &readings);
-    if (items.empty())
+    if (items.empty() && acks.empty())
         return Outcome::Nothing;
 
     QElapsedTimer timer;
     timer.start();
     Counts counts;
+    counts.outbox = m_outbox;
+    const qint64 lastOutboxId = m_shared->lastOutboxId;
     Failure failure;
     qsizetype failedItem = -1;
-    if (exec(*m_begin, u"begin", failure)) {
+    if (exec(*m_begin, u"begin", failure) && deleteAcknowledged(acks, counts, failure)) {
         for (size_t i = 0; i < items.size(); ++i) {
             if (!writeItem(items[i], counts, failure)) {
                 failedItem = qsizetype(i);
@@ -863,6 +1093,9 @@ Storage::Writer::Outcome Storage::Writer::writeOnce()
 
     Failure ignored;
     exec(*m_rollback, u"rollback", ignored); // fails harmlessly when SQLite already rolled back
+    m_shared->putBackAcks(std::move(acks));
+    // Ids of rows that never existed: nobody saw them, they may be given again.
+    m_shared->lastOutboxId = lastOutboxId;
     if (failedItem >= 0 && failure.kind == SqliteFailure::Data) {
         // Retrying this item can never succeed; the others must not wait behind it forever.
         qCWarning(lcStorage).noquote()
@@ -905,6 +1138,7 @@ void Storage::Writer::failed(const Failure &failure)
 void Storage::Writer::succeeded(const Counts &counts, double durationMs)
 {
     m_retryDelayMs = m_options.retryInitialMs;
+    m_outbox = counts.outbox;
     bool recovered = false;
     {
         QMutexLocker lock(&m_shared->statusMutex);
@@ -914,6 +1148,9 @@ void Storage::Writer::succeeded(const Counts &counts, double durationMs)
         status.outboxRowsWritten += quint64(counts.outboxRows);
         status.metricsRowsWritten += quint64(counts.metricsRows);
         status.eventsWritten += quint64(counts.events);
+        status.outbox = m_outbox;
+        status.outboxAcknowledgedRows += quint64(counts.outboxAcknowledged);
+        status.outboxDroppedRows += quint64(counts.outboxDropped);
         ++status.transactions;
         status.lastCommitMs = now();
         status.lastCommitDurationMs = durationMs;
@@ -932,6 +1169,7 @@ void Storage::Writer::succeeded(const Counts &counts, double durationMs)
             Q_EMIT owner->committed(readings, id);
         },
         Qt::QueuedConnection);
+    checkOutboxSize();
 }
 
 void Storage::Writer::postStateChanged(StorageState state, const QString &message)
@@ -961,6 +1199,8 @@ void Storage::Writer::startRetention()
         if (days[size_t(table)] > 0)
             m_retentionPlan.push_back({table, nowMs - qint64(days[size_t(table)]) * MsPerDay});
     }
+    if (m_options.maxOutboxAgeHours > 0)
+        m_retentionPlan.push_back({OutboxAgeStep, nowMs - qint64(m_options.maxOutboxAgeHours) * 3'600'000});
     if (m_retentionPlan.empty())
         return;
     m_retentionRunning = true;
@@ -979,30 +1219,40 @@ void Storage::Writer::retentionStep()
         return;
     }
     const RetentionStep &step = m_retentionPlan[m_retentionNext];
-    QSqlQuery &remove = *m_retentionQueries[size_t(step.table)];
-    remove.bindValue(0, step.cutoffMs);
-    remove.bindValue(1, m_options.retentionChunkRows);
-    Failure failure;
-    qint64 deleted = 0;
-    if (exec(*m_begin, u"begin", failure) && exec(remove, u"retention", failure)) {
-        deleted = remove.numRowsAffected();
-        remove.finish();
-        exec(*m_commit, u"commit", failure);
+    if (step.table == OutboxAgeStep) {
+        bool more = false;
+        if (!outboxAgeStep(step.cutoffMs, &more)) {
+            m_retentionRunning = false;
+            return;
+        }
+        if (!more)
+            ++m_retentionNext;
+    } else {
+        QSqlQuery &remove = *m_retentionQueries[size_t(step.table)];
+        remove.bindValue(0, step.cutoffMs);
+        remove.bindValue(1, m_options.retentionChunkRows);
+        Failure failure;
+        qint64 deleted = 0;
+        if (exec(*m_begin, u"begin", failure) && exec(remove, u"retention", failure)) {
+            deleted = remove.numRowsAffected();
+            remove.finish();
+            exec(*m_commit, u"commit", failure);
+        }
+        if (!failure.message.isEmpty()) {
+            Failure ignored;
+            exec(*m_rollback, u"rollback", ignored);
+            logOnce(m_options.path + u": retention: "_s + failure.message);
+            m_retentionRunning = false;
+            return;
+        }
+        m_retentionDeleted += deleted;
+        {
+            QMutexLocker lock(&m_shared->statusMutex);
+            m_shared->status.retentionDeletedRows += quint64(deleted);
+        }
+        if (deleted < m_options.retentionChunkRows)
+            ++m_retentionNext;
     }
-    if (!failure.message.isEmpty()) {
-        Failure ignored;
-        exec(*m_rollback, u"rollback", ignored);
-        logOnce(m_options.path + u": retention: "_s + failure.message);
-        m_retentionRunning = false;
-        return;
-    }
-    m_retentionDeleted += deleted;
-    {
-        QMutexLocker lock(&m_shared->statusMutex);
-        m_shared->status.retentionDeletedRows += quint64(deleted);
-    }
-    if (deleted < m_options.retentionChunkRows)
-        ++m_retentionNext;
     if (m_retentionNext >= m_retentionPlan.size()) {
         m_retentionRunning = false;
         if (m_retentionDeleted > 0)
@@ -1013,10 +1263,180 @@ void Storage::Writer::retentionStep()
     QTimer::singleShot(0, this, &Writer::retentionStep);
 }
 
+Event Storage::Writer::outboxEvent(const QString &message) const
+{
+    Event event;
+    event.timestampMs = now();
+    event.kind = u"outbox"_s;
+    event.message = message;
+    return event;
+}
+
+// Commits an outbox bound's chunk (its transaction begun by the caller) and publishes the level;
+// on failure rolls back, changes nothing and logs (the bound is looked at again later).
+bool Storage::Writer::commitOutboxStep(const Counts &counts, Failure &failure, QStringView what)
+{
+    if (failure.message.isEmpty() && exec(*m_commit, u"commit", failure)) {
+        publishOutbox(counts);
+        return true;
+    }
+    Failure ignored;
+    exec(*m_rollback, u"rollback", ignored);
+    logOnce(m_options.path + u": "_s + what + u": "_s + failure.message);
+    return false;
+}
+
+void Storage::Writer::publishOutbox(const Counts &counts)
+{
+    m_outbox = counts.outbox;
+    QMutexLocker lock(&m_shared->statusMutex);
+    StorageStatus &status = m_shared->status;
+    status.outbox = m_outbox;
+    status.outboxDroppedRows += quint64(counts.outboxDropped);
+    status.eventsWritten += quint64(counts.events);
+}
+
+// After a commit (and at open): a level over the cap starts a pass; an episode still open (its
+// pass cut short by a failure) is closed by the next step even when acknowledgements brought
+// the level down meanwhile.
+void Storage::Writer::checkOutboxSize()
+{
+    if (m_stopping || m_options.maxOutboxBytes <= 0)
+        return;
+    if (m_outbox.bytes > m_options.maxOutboxBytes)
+        m_sizePassActive = true;
+    if ((m_sizePassActive || m_sizeEpisodeDropped > 0) && !m_sizeStepQueued) {
+        m_sizeStepQueued = true;
+        QTimer::singleShot(0, this, &Writer::outboxSizeStep);
+    }
+}
+
+void Storage::Writer::outboxSizeStep()
+{
+    m_sizeStepQueued = false;
+    // While writes fail, deleting would fail too: the next successful commit comes back here.
+    if (m_stopping || !m_db.isOpen() || m_retryTimer->isActive())
+        return;
+    const qint64 cap = m_options.maxOutboxBytes;
+    const qint64 target = cap - cap / 20; // 95 %: room for a while before the next pass
+    const bool trimming = m_sizePassActive && m_outbox.bytes > target;
+    if (!trimming && m_sizeEpisodeDropped == 0) {
+        m_sizePassActive = false;
+        return;
+    }
+
+    Counts counts;
+    counts.outbox = m_outbox;
+    Failure failure;
+    bool exhausted = false; // no row left to drop (cannot happen while the level is exact)
+    if (exec(*m_begin, u"begin", failure) && trimming) {
+        // The fewest front rows that bring the level down to the target, a chunk at most.
+        QSqlQuery &head = *m_outboxHead;
+        head.bindValue(0, m_options.retentionChunkRows);
+        qint64 lastId = -1;
+        if (exec(head, u"outbox.head", failure)) {
+            const qint64 excess = counts.outbox.bytes - target;
+            qint64 freed = 0;
+            while (freed < excess && head.next()) {
+                lastId = head.value(0).toLongLong();
+                freed += head.value(1).toLongLong();
+            }
+            if (head.lastError().isValid()) {
+                failure.kind = classifySqliteError(head.lastError());
+                failure.message = queryError(head, u"outbox.head");
+            }
+            head.finish();
+        }
+        exhausted = failure.message.isEmpty() && lastId < 0;
+        if (failure.message.isEmpty() && lastId >= 0) {
+            m_dropOutboxUpTo->bindValue(0, lastId);
+            if (deleteReturning(
+                    *m_dropOutboxUpTo, u"outbox.drop", counts.outbox, &counts.outboxDropped, failure))
+                refreshOldest(counts.outbox, failure);
+        }
+    }
+    const bool passDone = exhausted || counts.outbox.bytes <= target;
+    const qint64 episode = m_sizeEpisodeDropped + counts.outboxDropped;
+    const bool episodeEnds = passDone && counts.outbox.bytes <= cap && episode > 0;
+    const QString message = droppedText(u"over "_s + byteSize(cap), episode);
+    if (failure.message.isEmpty() && episodeEnds && insertEvent(outboxEvent(message), failure))
+        counts.events = 1;
+    if (!commitOutboxStep(counts, failure, u"outbox size bound"))
+        return;
+
+    m_sizeEpisodeDropped = episode;
+    if (episodeEnds) {
+        qCWarning(lcStorage).noquote() << m_options.path + u": "_s + message;
+        m_sizeEpisodeDropped = 0;
+    }
+    if (passDone) {
+        m_sizePassActive = false;
+        return;
+    }
+    // Queued writes get their turn between chunks.
+    m_sizeStepQueued = true;
+    QTimer::singleShot(0, this, &Writer::outboxSizeStep);
+}
+
+// One chunk of the age bound, from the front of the outbox. False on failure; *more while the
+// first row is still too old.
+bool Storage::Writer::outboxAgeStep(qint64 cutoffMs, bool *more)
+{
+    *more = false;
+    if (m_outbox.rows == 0 || m_outbox.oldestCreatedMs >= cutoffMs) {
+        // A pass with nothing too old ends the episode.
+        m_ageEpisode = false;
+        return true;
+    }
+    Counts counts;
+    counts.outbox = m_outbox;
+    Failure failure;
+    QSqlQuery &drop = *m_dropOutboxAged;
+    drop.bindValue(0, m_options.retentionChunkRows);
+    drop.bindValue(1, cutoffMs);
+    if (exec(*m_begin, u"begin", failure)
+        && deleteReturning(drop, u"outbox.drop", counts.outbox, &counts.outboxDropped, failure))
+        refreshOldest(counts.outbox, failure);
+    const bool pending
+        = counts.outboxDropped > 0 && counts.outbox.rows > 0 && counts.outbox.oldestCreatedMs < cutoffMs;
+    const qint64 passDropped = m_agePassDropped + counts.outboxDropped;
+    const bool writeEvent = !pending && !m_ageEpisode && passDropped > 0;
+    const QString message
+        = droppedText(u"rows older than "_s + ageText(m_options.maxOutboxAgeHours), passDropped);
+    if (failure.message.isEmpty() && writeEvent && insertEvent(outboxEvent(message), failure))
+        counts.events = 1;
+    if (!commitOutboxStep(counts, failure, u"outbox age bound"))
+        return false;
+
+    if (pending) {
+        m_agePassDropped = passDropped;
+        *more = true;
+        return true;
+    }
+    m_agePassDropped = 0;
+    if (writeEvent) {
+        qCWarning(lcStorage).noquote() << m_options.path + u": "_s + message;
+        m_ageEpisode = true;
+    }
+    return true;
+}
+
 bool Storage::Writer::finish(QDeadlineTimer deadline)
 {
     m_stopping = true;
     m_retentionRunning = false;
+    // A bound's episode cut short by the stop still gets its event, with the last writes.
+    const std::array<std::pair<qint64, QString>, 2> openEpisodes {{
+        {m_sizeEpisodeDropped, u"over "_s + byteSize(m_options.maxOutboxBytes)},
+        {m_ageEpisode ? 0 : m_agePassDropped, u"rows older than "_s + ageText(m_options.maxOutboxAgeHours)},
+    }};
+    for (const auto &[dropped, why] : openEpisodes) {
+        if (dropped <= 0)
+            continue;
+        const QString message = droppedText(why, dropped);
+        qCWarning(lcStorage).noquote() << m_options.path + u": "_s + message;
+        m_shared->push(outboxEvent(message));
+    }
     for (QTimer *timer : {m_commitTimer, m_retentionTimer, m_retryTimer, m_moreTimer}) {
         if (timer)
             timer->stop();
@@ -1161,6 +1581,12 @@ void Storage::upsertMeter(const storage::MeterInfo &meter)
 void Storage::markMeterRemoved(const QString &meterId)
 {
     m_shared->push(Shared::MeterRemoval {meterId, nowMs(m_options)});
+}
+
+void Storage::acknowledgeOutbox(const std::vector<qint64> &ids)
+{
+    if (!ids.empty())
+        m_shared->addAcks(ids);
 }
 
 void Storage::flush()

@@ -28,6 +28,11 @@ struct StorageOptions {
     qint64 maxQueuedMetricsRows = 500'000;
     qint64 maxQueuedEvents = 100'000;
     bool writeOutbox = true; // one outbox row per readings batch, same transaction
+    // Outbox bounds. Past them the oldest rows are dropped unpublished (size first, then age),
+    // counted in StorageStatus::outboxDroppedRows, with one "outbox" event and one log line
+    // per episode; the readings themselves stay in the readings table. 0 = unbounded.
+    qint64 maxOutboxBytes = 512LL * 1024 * 1024; // payload bytes
+    int maxOutboxAgeHours = 7 * 24;
     int retryInitialMs = 1000; // after a failed transaction, doubling …
     int retryMaxMs = 30'000; // … up to this
     int retentionIntervalMs = 10 * 60'000; // how often retention runs
@@ -72,6 +77,11 @@ public:
     void upsertMeter(const storage::MeterInfo &meter);
     // Marks a meter removed (removed_ms); its rows stay.
     void markMeterRemoved(const QString &meterId);
+
+    // The broker acknowledged these outbox rows: delete them (next transaction). Rows already
+    // gone (dropped by the bounds) are skipped, so the level is never decremented twice.
+    // Thread-safe (the MQTT thread calls it).
+    void acknowledgeOutbox(const std::vector<qint64> &ids);
 
     // Commits what is queued now instead of waiting for commitIntervalMs (tests, shutdown).
     void flush();

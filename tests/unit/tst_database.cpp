@@ -156,7 +156,7 @@ void tst_Database::freshFileHasCurrentSchema()
         QVERIFY2(opened.ok(), qPrintable(opened ? QString() : opened.error().message));
         QSqlDatabase db = opened.value();
         QCOMPARE(storage::schemaVersion(db), storage::SchemaVersion);
-        QCOMPARE(storage::SchemaVersion, 2);
+        QCOMPARE(storage::SchemaVersion, 3);
         QCOMPARE(scalar(db, u"PRAGMA journal_mode"_s).toString(), u"wal"_s);
 
         const QStringList metrics = columnsOf(db, u"network_metrics"_s);
@@ -180,7 +180,8 @@ void tst_Database::freshFileHasCurrentSchema()
         QCOMPARE(columnsOf(db, u"events"_s),
             QStringList({u"id"_s, u"ts"_s, u"meter_id"_s, u"kind"_s, u"state"_s, u"message"_s}));
         QCOMPARE(columnsOf(db, u"outbox"_s),
-            QStringList({u"id"_s, u"meter_id"_s, u"ts"_s, u"payload"_s, u"created_ms"_s, u"attempts"_s}));
+            QStringList({u"id"_s, u"meter_id"_s, u"ts"_s, u"payload"_s, u"created_ms"_s, u"attempts"_s,
+                u"value_count"_s}));
 
         QSet<QString> indexes;
         QSqlQuery query(db);
@@ -201,7 +202,7 @@ void tst_Database::freshFileHasCurrentSchema()
     {
         auto opened = storage::openDatabase(path, again);
         QVERIFY(opened.ok());
-        QCOMPARE(storage::schemaVersion(opened.value()), 2);
+        QCOMPARE(storage::schemaVersion(opened.value()), 3);
     }
     storage::closeDatabase(again);
 }
@@ -234,7 +235,7 @@ void tst_Database::migratesOldDatabase()
         auto opened = storage::openDatabase(path, name);
         QVERIFY2(opened.ok(), qPrintable(opened ? QString() : opened.error().message));
         QSqlDatabase db = opened.value();
-        QCOMPARE(storage::schemaVersion(db), 2);
+        QCOMPARE(storage::schemaVersion(db), 3);
 
         QSqlQuery query(db);
         query.setForwardOnly(true);
@@ -570,7 +571,8 @@ void tst_Database::readOnly_data()
     QTest::newRow("missing-file") << -1 << false;
     QTest::newRow("version-0-python-bridge") << 0 << false;
     QTest::newRow("version-1") << 1 << false;
-    QTest::newRow("current-version") << 2 << true;
+    QTest::newRow("version-2") << 2 << false;
+    QTest::newRow("current-version") << 3 << true;
 }
 
 void tst_Database::readOnly()
@@ -579,12 +581,14 @@ void tst_Database::readOnly()
     QFETCH(bool, opens);
 
     const QString path = m_dir.filePath(u"ro-"_s + QString::fromLatin1(QTest::currentDataTag()) + u".db"_s);
-    if (fileVersion == 2) {
+    if (fileVersion == storage::SchemaVersion) {
         const QString name = storage::makeConnectionName(u"test");
         QVERIFY(storage::openDatabase(path, name).ok());
         storage::closeDatabase(name);
     } else if (fileVersion >= 0) {
         QStringList statements = storage::migrationStatements(1) + seedRows();
+        for (int step = 2; step <= fileVersion; ++step)
+            statements += storage::migrationStatements(step);
         statements << u"PRAGMA user_version = "_s + QString::number(fileVersion);
         QCOMPARE(runRaw(path, statements), QString());
     }

@@ -73,8 +73,9 @@ private slots:
         QTest::newRow("not-sqlite") << u"garbage"_s << u"not an SQLite database"_s << io;
         QTest::newRow("python-bridge-version-0") << u"v0"_s << u"schema version 0"_s << io;
         QTest::newRow("older-version-1") << u"v1"_s << u"schema version 1"_s << io;
-        QTest::newRow("newer-version-3")
-            << u"v3"_s << u"schema version 3"_s << dlms::ErrorCode::InvalidArgument;
+        QTest::newRow("older-version-2") << u"v2"_s << u"schema version 2"_s << io;
+        QTest::newRow("newer-version-4")
+            << u"v4"_s << u"schema version 4"_s << dlms::ErrorCode::InvalidArgument;
     }
     void openFails()
     {
@@ -91,12 +92,14 @@ private slots:
             QVERIFY(makeOldDatabase(path, 0));
         } else if (kind == u"v1") {
             QVERIFY(makeOldDatabase(path, 1));
-        } else if (kind == u"v3") {
+        } else if (kind == u"v2") {
             QVERIFY(makeOldDatabase(path, 2));
+        } else if (kind == u"v4") {
+            QVERIFY(makeOldDatabase(path, 3));
             QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"bump"_s);
             db.setDatabaseName(path);
             QVERIFY(db.open());
-            QSqlQuery(db).exec(u"PRAGMA user_version = 3"_s);
+            QSqlQuery(db).exec(u"PRAGMA user_version = 4"_s);
             db.close();
             db = {};
             QSqlDatabase::removeDatabase(u"bump"_s);
