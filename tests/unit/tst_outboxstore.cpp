@@ -1,3 +1,4 @@
+#include "storagelogcapture.h"
 #include <database.h>
 #include <reader.h>
 #include <storage.h>
@@ -45,37 +46,9 @@ constexpr int kWaitMs = 15000; // only a hang reaches it
 constexpr qint64 kNow = 1'800'000'000'000;
 constexpr qint64 kHourMs = 3'600'000;
 
-struct LogCapture {
-    QMutex mutex;
-    QStringList warnings;
-    QtMessageHandler previous = nullptr;
-};
-LogCapture &logCapture()
-{
-    static LogCapture capture;
-    return capture;
-}
-
-void captureMessages(QtMsgType type, const QMessageLogContext &context, const QString &message)
-{
-    LogCapture &capture = logCapture();
-    if (type == QtWarningMsg && context.category && qstrcmp(context.category, "dlmsbridge.storage") == 0) {
-        QMutexLocker lock(&capture.mutex);
-        capture.warnings.append(message);
-    }
-    if (capture.previous)
-        capture.previous(type, context, message);
-}
-
-int warningsContaining(QStringView text)
-{
-    LogCapture &capture = logCapture();
-    QMutexLocker lock(&capture.mutex);
-    int count = 0;
-    for (const QString &warning : std::as_const(capture.warnings))
-        count += warning.contains(text) ? 1 : 0;
-    return count;
-}
+using testsupport::captureMessages;
+using testsupport::logCapture;
+using testsupport::warningsContaining;
 
 Reading reading(const QString &key, QVariant value, Quality quality = Quality::Good)
 {

@@ -1,5 +1,6 @@
 #include "database.h"
 #include "storage.h"
+#include "storagelogcapture.h"
 
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
@@ -43,38 +44,9 @@ constexpr int kWaitMs = 15000;
 constexpr qint64 kNow = 1'800'000'000'000; // the injected clock: 2027-01-15
 constexpr qint64 kDayMs = 86'400'000;
 
-// Everything the storage module logs, from any thread.
-struct LogCapture {
-    QMutex mutex;
-    QStringList warnings;
-    QtMessageHandler previous = nullptr;
-};
-LogCapture &logCapture()
-{
-    static LogCapture capture;
-    return capture;
-}
-
-void captureMessages(QtMsgType type, const QMessageLogContext &context, const QString &message)
-{
-    LogCapture &capture = logCapture();
-    if (type == QtWarningMsg && context.category && qstrcmp(context.category, "dlmsbridge.storage") == 0) {
-        QMutexLocker lock(&capture.mutex);
-        capture.warnings.append(message);
-    }
-    if (capture.previous)
-        capture.previous(type, context, message);
-}
-
-int warningsContaining(QStringView text)
-{
-    LogCapture &capture = logCapture();
-    QMutexLocker lock(&capture.mutex);
-    int count = 0;
-    for (const QString &warning : std::as_const(capture.warnings))
-        count += warning.contains(text) ? 1 : 0;
-    return count;
-}
+using testsupport::captureMessages;
+using testsupport::logCapture;
+using testsupport::warningsContaining;
 
 Reading reading(const QString &key, QVariant value, Quality quality = Quality::Good, const QString &unit = {})
 {
