@@ -653,9 +653,13 @@ void MqttClient::Private::publishCallback(
         --d->inflight;
     if (reasonCode >= 128) {
         // An MQTT 5 broker refused the message: not acknowledged, so the caller keeps it.
-        d->publishFailed(u"broker %1 rejected message %2: %3"_s.arg(d->endpoint())
-                             .arg(mid)
-                             .arg(QString::fromUtf8(mosquitto_reason_string(reasonCode))));
+        const QString message = u"broker %1 rejected message %2: %3"_s.arg(d->endpoint())
+                                    .arg(mid)
+                                    .arg(QString::fromUtf8(mosquitto_reason_string(reasonCode)));
+        QPointer<MqttClient> guard(d->q);
+        Q_EMIT d->q->messageFailed(mid, ClientError {ClientErrorCode::PublishFailed, message});
+        if (guard)
+            d->publishFailed(message);
         return;
     }
     if (d->inPublish) {

@@ -77,6 +77,8 @@ struct ClientError {
 // broker acknowledged it (QoS 1: PUBACK; QoS 0: when written). A message not acknowledged when
 // the connection is lost is abandoned: after disconnected() its id will never be acknowledged,
 // and the caller republishes (the outbox does). publish() while not Connected returns -1.
+// A QoS 1 message an MQTT 5 broker refuses in its PUBACK (reason code >= 128) gets
+// messageFailed(id) instead, followed by errorOccurred(PublishFailed); the link stays up.
 class MqttClient final : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(MqttClient)
@@ -117,6 +119,10 @@ Q_SIGNALS:
     void connected();
     void disconnected();
     void messageAcknowledged(int messageId);
+    // Emitted instead of messageAcknowledged when the broker refuses the message (MQTT 5 PUBACK
+    // reason code >= 128): the id is settled, the caller keeps the message. errorOccurred
+    // (PublishFailed) follows with the same reason.
+    void messageFailed(int messageId, const mqtt::ClientError &error);
     void messageReceived(const QByteArray &topic, const QByteArray &payload);
     void errorOccurred(const mqtt::ClientError &error);
 

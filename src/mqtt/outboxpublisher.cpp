@@ -208,6 +208,7 @@ struct OutboxPublisher::Private {
     void onConnected(quint64 serial);
     void onDisconnected(quint64 serial);
     void onAcknowledged(quint64 serial, int messageId);
+    void onRefused(quint64 serial, int messageId, const ClientError &error);
     void onError(quint64 serial, const ClientError &error);
     void updateState(const QString &reason = {});
     void setState(PublisherState state, const QString &message);
@@ -222,7 +223,7 @@ struct OutboxPublisher::Private {
     void skipRow(const storage::OutboxRow &row, bool fresh);
     void rewindTo(qint64 fromId);
     qint64 dropGroup(quint64 serial);
-    void abandon(Connection &connection, const Message &message);
+    void abandon(Connection &connection, qint64 firstRow, const std::vector<MessagePart> &parts);
     void rememberAcked(qint64 id);
     void pruneAcked(bool force);
     qint64 lowestUnsettledId() const;
@@ -331,6 +332,10 @@ quint64 OutboxPublisher::Private::createConnection(const QString &meterId, const
         Qt::QueuedConnection);
     QObject::connect(
         client, &MqttClient::messageAcknowledged, q, [this, serial](int id) { onAcknowledged(serial, id); },
+        Qt::QueuedConnection);
+    QObject::connect(
+        client, &MqttClient::messageFailed, q,
+        [this, serial](int id, const ClientError &error) { onRefused(serial, id, error); },
         Qt::QueuedConnection);
     QObject::connect(
         client, &MqttClient::errorOccurred, q,
@@ -485,13 +490,41 @@ void OutboxPublisher::Private::onAcknowledged(quint64 serial, int messageId)
     pump();
 }
 
+// The broker refused an in-flight message (MQTT 5 PUBACK reason >= 128): its slot is freed so
+// later messages flow, and its rows stay in the outbox like a message the library refused.
+void OutboxPublisher::Private::onRefused(quint64 serial, int messageId, const ClientError &error)
+{
+    Connection *connection = find(serial);
+    if (!connection)
+        return;
+    const auto it = connection->inflight.find(messageId);
+    if (it == connection->inflight.end())
+        return;
+    const Inflight message = std::move(*it);
+    connection->inflight.erase(it);
+    --inflightMessages;
+    inflightBytes -= qint64(message.payloadBytes);
+    for (const MessagePart &part : message.parts) {
+        for (const qint64 id : part.rowIds)
+            inflightRows.remove(id);
+    }
+    if (!connection->refusalLogged) {
+        connection->refusalLogged = true;
+        qCWarning(lcPublisher).noquote()
+            << u"MQTT publisher: %1; its rows are sent again after the next reconnect"_s.arg(
+                   scrub(error.message));
+    }
+    abandon(*connection, message.firstRowId, message.parts);
+    pump();
+}
+
 void OutboxPublisher::Private::onError(quint64 serial, const ClientError &error)
 {
     Connection *connection = find(serial);
     if (!connection)
         return;
     if (error.code == ClientErrorCode::PublishFailed)
-        return; // counted where publish() returned -1
+        return; // counted where publish() returned -1 or in onRefused()
     QString message = scrub(error.message.isEmpty() ? clientErrorCodeName(error.code) : error.message);
     if (mode() == Mode::Device)
         message = u"meter "_s + connection->meterId + u": "_s + message;
@@ -608,7 +641,7 @@ void OutboxPublisher::Private::pumpOnce()
             // A link going down can refuse before it reports: let a queued disconnected() run
             // first rather than refusing the whole outbox in this loop.
             retryTimer.start();
-            abandon(*connection, item.message);
+            abandon(*connection, firstRowId(item.message), item.message.parts);
             return;
         }
 
@@ -851,17 +884,18 @@ qint64 OutboxPublisher::Private::dropGroup(quint64 serial)
     return lowest;
 }
 
-// A message the client library refused: counted as a failure, its rows read again after the
-// next reconnect.
-void OutboxPublisher::Private::abandon(Connection &connection, const Message &message)
+// A message the client library or the broker refused: counted as a failure, its rows read
+// again after the next reconnect.
+void OutboxPublisher::Private::abandon(
+    Connection &connection, qint64 firstRow, const std::vector<MessagePart> &parts)
 {
-    connection.rewindFrom = std::min(connection.rewindFrom, firstRowId(message));
+    connection.rewindFrom = std::min(connection.rewindFrom, firstRow);
     {
         QMutexLocker lock(&statusMutex);
         ++status.publishFailures;
     }
     // Last: a slot may call back into the publisher.
-    for (const MessagePart &part : message.parts)
+    for (const MessagePart &part : parts)
         Q_EMIT q->publishFailed(part.meterId);
 }
 

@@ -59,7 +59,7 @@ struct PublisherStatus {
     quint64 messagesAcknowledged = 0;
     quint64 rowsAcknowledged = 0; // outbox rows acknowledged (deleted)
     quint64 rowsResent = 0; // rows published again after a lost connection (at-least-once)
-    quint64 publishFailures = 0; // messages lost with a connection or refused by the library
+    quint64 publishFailures = 0; // messages lost with a connection, refused by the library or the broker
     quint64 reconnects = 0;
     quint64 rowsSkipped = 0; // Device mode: rows of a meter without a token (left in the outbox)
     monitor::OutboxStatus outbox;

@@ -625,6 +625,7 @@ void TestMqttClient::mqtt5BrokerRejectionIsNotAnAcknowledgement()
     QVERIFY(connectAndWait(client));
     QSignalSpy acked(&client, &MqttClient::messageAcknowledged);
     QSignalSpy errors(&client, &MqttClient::errorOccurred);
+    QSignalSpy failed(&client, &MqttClient::messageFailed);
     const int denied = client.publish("denied/x", "no", 1);
     const int allowed = client.publish("allowed/x", "yes", 1);
     QVERIFY(denied > 0 && allowed > 0);
@@ -635,6 +636,12 @@ void TestMqttClient::mqtt5BrokerRejectionIsNotAnAcknowledgement()
     QCOMPARE(
         mqtt::clientErrorCodeName(rejection.code), mqtt::clientErrorCodeName(ClientErrorCode::PublishFailed));
     QVERIFY2(rejection.message.contains(u"message %1"_s.arg(denied)), qPrintable(rejection.message));
+    QCOMPARE(failed.size(), 1); // the refused id is settled, so the caller can free its slot
+    QCOMPARE(failed.at(0).at(0).toInt(), denied);
+    const auto refusal = failed.at(0).at(1).value<ClientError>();
+    QCOMPARE(
+        mqtt::clientErrorCodeName(refusal.code), mqtt::clientErrorCodeName(ClientErrorCode::PublishFailed));
+    QCOMPARE(refusal.message, rejection.message);
     QCOMPARE(client.inflightCount(), 0);
     QCOMPARE(client.state(), ClientState::Connected);
 }

@@ -366,6 +366,7 @@ private Q_SLOTS:
     void rateCapSpreadsMessages();
     void outboxStatusReported();
     void refusedMessagesStayInOutbox();
+    void brokerRefusedMessagesFreeTheirSlot();
     void invalidOptionsRefused_data();
     void invalidOptionsRefused();
 };
@@ -941,6 +942,67 @@ void tst_OutboxPublisher::refusedMessagesStayInOutbox()
     QTRY_COMPARE_WITH_TIMEOUT(rig.publisher().status().publishFailures, quint64(batches.size() + 1), kWaitMs);
     QCOMPARE(rig.failed.size(), qsizetype(batches.size() + 1));
     QCOMPARE(rig.outboxLevelRows(), qint64(batches.size() + 1));
+}
+
+void tst_OutboxPublisher::brokerRefusedMessagesFreeTheirSlot()
+{
+    // MQTT 5: the broker's ACL denies meter "denied"'s topic, so each of its messages comes back
+    // in a PUBACK with "not authorized". With a window of one message, meter "ok"'s messages
+    // behind them flow only if every refusal frees its slot.
+    QTemporaryDir aclDir;
+    QVERIFY(aclDir.isValid());
+    const QString acl = aclDir.filePath(u"acl"_s);
+    QString error;
+    QVERIFY2(testsupport::detail::writeFile(
+                 acl, "topic readwrite meters/ok/#\ntopic readwrite test/probe/#\n", &error),
+        qPrintable(error));
+    BrokerConfig config;
+    config.extraConfig = u"acl_file %1"_s.arg(acl);
+    MosquittoBroker broker(config);
+    QVERIFY2(broker.start(), qPrintable(broker.errorString()));
+    Subscriber subscriber(broker.port(), {QByteArray("meters/#")});
+    QVERIFY(subscriber.waitReady());
+
+    Rig rig;
+    QVERIFY(rig.startStorage());
+    constexpr int kRows = 3;
+    std::vector<ReadingsBatch> batches;
+    for (int i = 0; i < kRows; ++i)
+        batches.push_back(batch(u"denied"_s, kBaseTs + i * 1000, 2, i));
+    for (int i = 0; i < kRows; ++i)
+        batches.push_back(batch(u"ok"_s, kBaseTs + i * 1000, 2, 10 + i));
+    QVERIFY(rig.write(batches));
+    PublisherOptions options = publisherOptions(rig.path(), broker.port(), Mode::Plain);
+    options.client.version = mqtt::ProtocolVersion::V5;
+    options.format.topicTemplate = u"meters/{id}"_s;
+    options.maxInflightMessages = 1;
+    QVERIFY(rig.startPublisher(options));
+
+    QTRY_COMPARE_WITH_TIMEOUT(subscriber.received().size(), std::size_t(kRows), kWaitMs);
+    for (const Received &r : subscriber.received())
+        QCOMPARE(r.topic, QByteArray("meters/ok"));
+    QTRY_COMPARE_WITH_TIMEOUT(rig.publisher().status().rowsAcknowledged, quint64(kRows), kWaitMs);
+    QVERIFY2(rig.waitOutboxRows(kRows), rig.describe().constData());
+    for (const OutboxRow &row : rig.outboxRows())
+        QCOMPARE(row.meterId, u"denied"_s); // the refused rows wait in the outbox
+    mqtt::PublisherStatus status = rig.publisher().status();
+    QCOMPARE(status.publishFailures, quint64(kRows));
+    QCOMPARE(rig.failed, (QStringList {u"denied"_s, u"denied"_s, u"denied"_s}));
+    QCOMPARE(status.state, PublisherState::Publishing); // a refusal does not cost the link
+    QCOMPARE(status.reconnects, quint64(0));
+
+    // The broker comes back allowing the topic: the next connection sends the refused rows.
+    broker.kill();
+    QVERIFY2(testsupport::detail::writeFile(
+                 acl, "topic readwrite meters/#\ntopic readwrite test/probe/#\n", &error),
+        qPrintable(error));
+    QVERIFY2(broker.restart(), qPrintable(broker.errorString()));
+    QVERIFY2(rig.waitOutboxRows(0), rig.describe().constData());
+    status = rig.publisher().status();
+    QCOMPARE(status.rowsAcknowledged, quint64(2 * kRows)); // the allowed ones were not sent again
+    QCOMPARE(status.publishFailures, quint64(kRows));
+    QVERIFY(status.reconnects >= 1);
+    QCOMPARE(rig.storage().status().outboxAcknowledgedRows, quint64(2 * kRows));
 }
 
 void tst_OutboxPublisher::invalidOptionsRefused_data()
