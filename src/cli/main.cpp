@@ -4,6 +4,7 @@
 #include "objectscommand.h"
 #include "pollcommand.h"
 #include "readcommand.h"
+#include "runcommand.h"
 #include "simulatecommand.h"
 #include "statscommand.h"
 
@@ -32,6 +33,7 @@ Commands:
   decode    Decode a recorded DLMS/COSEM exchange (HDLC or wrapper), frame by frame.
   stats     Print a meter's network statistics from a database (the seed's network_stats JSON).
   export    Export readings or network metrics from a database as CSV.
+  run       Run the bridge without a window (the service): poll, store, publish, serve HTTP.
 
 Run 'dlmsctl <command> --help' for a command's options.
 )"_s;
@@ -78,6 +80,8 @@ int main(int argc, char *argv[])
         return runStatsCommand(rest);
     if (command == u"export")
         return runExportCommand(rest);
+    if (command == u"run")
+        return runRunCommand(rest);
 
     QTextStream(stderr) << "dlmsctl: unknown command '" << command << "'. Run 'dlmsctl --help'.\n";
     return 2;

@@ -1,5 +1,6 @@
 #include "processlimits.h"
 
+#include <QtCore/QPointer>
 #include <QtCore/QSocketNotifier>
 
 #include <algorithm>
@@ -13,16 +14,81 @@
 
 namespace {
 
-// A signal handler may only do async-signal-safe things: it writes one byte down a socketpair,
-// and a QSocketNotifier on the other end runs the handler in the event loop.
+// A signal handler may only do async-signal-safe things: it writes one byte (the signal
+// number) down a socketpair, and a QSocketNotifier on the other end runs the handler in the
+// event loop.
 int g_signalPipe[2] = {-1, -1};
 
-void onSignal(int)
+void onSignal(int signalNumber)
 {
     const int saved = errno;
-    const char byte = 1;
+    const char byte = char(signalNumber);
     [[maybe_unused]] const auto written = ::write(g_signalPipe[0], &byte, 1);
     errno = saved;
+}
+
+// What runs for a signal, for as long as its context lives.
+struct SignalRoute {
+    QPointer<QObject> context;
+    std::function<void()> handler;
+    bool installed = false;
+};
+
+SignalRoute g_termination;
+SignalRoute g_hangup;
+
+bool ensurePipe()
+{
+    if (g_signalPipe[0] >= 0)
+        return true;
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_signalPipe) != 0)
+        return false;
+    for (const int fd : g_signalPipe)
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return true;
+}
+
+void dispatch(char byte)
+{
+    SignalRoute &route = byte == char(SIGHUP) ? g_hangup : g_termination;
+    if (route.context && route.handler)
+        route.handler();
+}
+
+// Each route has a notifier of its own, owned by its context, and whichever is activated
+// drains every byte and dispatches each to its route: one end, read by whoever is alive.
+bool installRoute(SignalRoute &route, QObject *context, std::function<void()> handler,
+    std::initializer_list<int> signalNumbers)
+{
+    if (route.installed || !ensurePipe())
+        return false;
+    // A descriptor of its own (a dup of the read end): Qt wants one notifier per descriptor.
+    const int readFd = ::fcntl(g_signalPipe[1], F_DUPFD_CLOEXEC, 0);
+    if (readFd < 0)
+        return false;
+    route.installed = true;
+    route.context = context;
+    route.handler = std::move(handler);
+    // Gone with the context, so the handler never outlives what it refers to; a signal after
+    // that only writes a byte nobody reads.
+    auto *notifier = new QSocketNotifier(readFd, QSocketNotifier::Read, context);
+    QObject::connect(notifier, &QObject::destroyed, [readFd] { ::close(readFd); });
+    QObject::connect(notifier, &QSocketNotifier::activated, notifier, [readFd] {
+        char bytes[16];
+        for (;;) {
+            const auto got = ::read(readFd, bytes, sizeof bytes);
+            if (got <= 0)
+                break;
+            for (qsizetype i = 0; i < got; ++i)
+                dispatch(bytes[i]);
+        }
+    });
+    struct sigaction action = {};
+    action.sa_handler = onSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    return std::all_of(signalNumbers.begin(), signalNumbers.end(),
+        [&](int signalNumber) { return ::sigaction(signalNumber, &action, nullptr) == 0; });
 }
 
 } // namespace
@@ -44,22 +110,10 @@ quint64 raiseOpenFileLimit(quint64 wanted)
 
 bool onTerminationSignal(QObject *context, std::function<void()> handler)
 {
-    if (g_signalPipe[0] >= 0)
-        return false;
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_signalPipe) != 0)
-        return false;
-    ::fcntl(g_signalPipe[0], F_SETFL, ::fcntl(g_signalPipe[0], F_GETFL) | O_NONBLOCK);
-    // Gone with the context, so the handler never outlives what it refers to; a signal after
-    // that only writes a byte nobody reads.
-    auto *notifier = new QSocketNotifier(g_signalPipe[1], QSocketNotifier::Read, context);
-    QObject::connect(notifier, &QSocketNotifier::activated, notifier, [handler = std::move(handler)] {
-        char byte = 0;
-        [[maybe_unused]] const auto got = ::read(g_signalPipe[1], &byte, 1);
-        handler();
-    });
-    struct sigaction action = {};
-    action.sa_handler = onSignal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    return ::sigaction(SIGINT, &action, nullptr) == 0 && ::sigaction(SIGTERM, &action, nullptr) == 0;
+    return installRoute(g_termination, context, std::move(handler), {SIGINT, SIGTERM});
+}
+
+bool onHangupSignal(QObject *context, std::function<void()> handler)
+{
+    return installRoute(g_hangup, context, std::move(handler), {SIGHUP});
 }

@@ -4,7 +4,7 @@
 
 #include <functional>
 
-// Process-wide setup shared by the long-running verbs (simulate, poll, bench).
+// Process-wide setup shared by the long-running verbs (simulate, poll, bench, run).
 
 // Raises the soft RLIMIT_NOFILE to at least `wanted` descriptors, or to the hard limit when
 // `wanted` is 0. Returns the soft limit in force afterwards (0 when it cannot be read).
@@ -16,3 +16,7 @@ class QObject;
 // SIGTERM, for as long as `context` lives. Once per process; false when the handlers cannot be
 // installed (errno says why).
 bool onTerminationSignal(QObject *context, std::function<void()> handler);
+
+// The same for SIGHUP (reload): once per process, through the same self-pipe, so a SIGHUP and
+// a SIGTERM arriving together are both delivered, in order.
+bool onHangupSignal(QObject *context, std::function<void()> handler);

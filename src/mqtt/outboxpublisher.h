@@ -73,7 +73,8 @@ struct PublisherStatus {
 // carry "ts", so a duplicate overwrites the same point). After a restart the outbox is read
 // from its first row.
 //
-// Lives in one thread (the MQTT thread); start() and the slots are called there (queued from
+// Lives in one thread (the MQTT thread): construct it there (its timers are members, so it
+// cannot be moved with moveToThread); start() and the slots are called there (queued from
 // elsewhere). Gateway mode: the first message of a meter in each connection is preceded by its
 // v1/gateway/connect and its attributes; removeMeter() sends v1/gateway/disconnect.
 class OutboxPublisher final : public QObject {

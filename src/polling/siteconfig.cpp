@@ -292,6 +292,10 @@ private:
                 if (!items)
                     return items.error();
                 c.items = std::move(*items);
+            } else if (key == u"mqtt") {
+                // The bridge's configuration (app::BridgeConfig) reads a meter's publishing keys.
+                if (defaults)
+                    warn(path, u"only valid in a meter, ignored"_s);
             } else {
                 warn(path, u"unknown key, ignored"_s);
             }
@@ -569,7 +573,7 @@ dlms::Result<SiteConfig> parseSiteConfig(
     return SiteParser(fileName, warnings).parse(root);
 }
 
-dlms::Result<SiteConfig> loadSiteConfig(const QString &path, QStringList *warnings)
+dlms::Result<QJsonObject> readJsonObjectFile(const QString &path)
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
@@ -577,7 +581,7 @@ dlms::Result<SiteConfig> loadSiteConfig(const QString &path, QStringList *warnin
             dlms::ErrorCode::InvalidArgument, u"cannot read %1: %2"_s.arg(path, file.errorString()));
     if (file.size() > kMaxFileBytes)
         return dlms::makeError(dlms::ErrorCode::InvalidArgument,
-            u"%1: too large for a site file (%2 bytes, at most %3)"_s.arg(
+            u"%1: too large for a configuration file (%2 bytes, at most %3)"_s.arg(
                 path, QString::number(file.size()), QString::number(kMaxFileBytes)));
     const QByteArray data = file.read(kMaxFileBytes + 1);
     QJsonParseError parseError;
@@ -594,7 +598,15 @@ dlms::Result<SiteConfig> loadSiteConfig(const QString &path, QStringList *warnin
     if (!document.isObject())
         return dlms::makeError(
             dlms::ErrorCode::Malformed, u"%1: the top level must be a JSON object"_s.arg(path));
-    return parseSiteConfig(document.object(), path, warnings);
+    return document.object();
+}
+
+dlms::Result<SiteConfig> loadSiteConfig(const QString &path, QStringList *warnings)
+{
+    const auto root = readJsonObjectFile(path);
+    if (!root)
+        return root.error();
+    return parseSiteConfig(*root, path, warnings);
 }
 
 QJsonObject meterConfigToJson(const MeterConfig &config, bool withSecrets)

@@ -33,7 +33,9 @@ namespace polling {
 //
 // Every meter key may also appear in "polling" as a default for all meters. An item given as a
 // bare OBIS string gets its class and key from the well-known table (Data class 1 and
-// defaultTelemetryKey() otherwise). "id" defaults to "name", "name" to "host:port".
+// defaultTelemetryKey() otherwise). "id" defaults to "name", "name" to "host:port". A meter's
+// "mqtt" object (its ThingsBoard token, device type and attributes) belongs to the bridge's
+// configuration (app::BridgeConfig): skipped here without a warning.
 struct SiteConfig {
     int workers = 0; // 0 = ideal thread count
     std::vector<MeterConfig> meters;
@@ -47,6 +49,11 @@ struct SiteConfig {
 dlms::Result<SiteConfig> parseSiteConfig(
     const QJsonObject &root, const QString &fileName, QStringList *warnings = nullptr);
 dlms::Result<SiteConfig> loadSiteConfig(const QString &path, QStringList *warnings = nullptr);
+
+// Reads a JSON configuration file whose top level is an object (at most 64 MiB). Errors name
+// the file, and for a syntax error the byte, line and column:
+// "site.json: invalid JSON at byte 120 (line 7, column 3): unterminated object".
+dlms::Result<QJsonObject> readJsonObjectFile(const QString &path);
 
 // A meter as JSON in the format above (the password only when `withSecrets`).
 QJsonObject meterConfigToJson(const MeterConfig &config, bool withSecrets);

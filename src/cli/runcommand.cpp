@@ -1,0 +1,411 @@
+#include "runcommand.h"
+
+#include "connectionoptions.h"
+#include "processlimits.h"
+
+#include <bridge.h>
+#include <bridgeconfig.h>
+#include <meterconfig.h>
+#include <telemetryformat.h>
+
+#include <QtCore/QCommandLineParser>
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDateTime>
+#include <QtCore/QFileInfo>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QMutex>
+#include <QtCore/QTimer>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+Q_LOGGING_CATEGORY(lcRun, "dlmsbridge.app")
+
+// Secrets shorter than this are not scrubbed from log lines: replacing "12" everywhere would
+// garble timestamps and counters without protecting anything.
+constexpr qsizetype MinScrubbedSecret = 4;
+
+// How long to wait for the bridge's own stop (releasing associations is bounded by its
+// stopTimeoutMs, the final writes are quick) before quitting anyway.
+constexpr int StopGuardMs = 25'000;
+
+void printLine(FILE *to, const QString &line)
+{
+    const QByteArray bytes = line.toUtf8() + '\n';
+    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), to);
+    std::fflush(to);
+}
+
+// The Qt message handler for the run: one line per message on stderr, a secret of the
+// configuration replaced by "***" wherever it shows up (the engine's parts already keep them
+// out; this is the last line of defence for the whole process).
+class LogSink {
+public:
+    static LogSink &instance()
+    {
+        static LogSink sink;
+        return sink;
+    }
+
+    void setJournal(bool journal)
+    {
+        const QMutexLocker lock(&m_mutex);
+        m_journal = journal;
+    }
+
+    // Secrets accumulate: after a reload the old ones may still be in flight somewhere.
+    void addSecrets(const QStringList &secrets)
+    {
+        const QMutexLocker lock(&m_mutex);
+        for (const QString &secret : secrets) {
+            const bool known = std::any_of(m_secrets.cbegin(), m_secrets.cend(),
+                [&](const Scrubbed &scrubbed) { return scrubbed.text == secret; });
+            if (secret.size() < MinScrubbedSecret || known)
+                continue;
+            // The hex dump forms too: a frame trace at debug level carries an LLS password so.
+            const QByteArray utf8 = secret.toUtf8();
+            m_secrets.push_back(
+                {secret, QString::fromLatin1(utf8.toHex()), QString::fromLatin1(utf8.toHex(' '))});
+        }
+        // Longest first, so a secret that contains another is replaced whole.
+        std::sort(m_secrets.begin(), m_secrets.end(),
+            [](const Scrubbed &a, const Scrubbed &b) { return a.text.size() > b.text.size(); });
+    }
+
+    void write(QtMsgType type, const QMessageLogContext &context, const QString &message)
+    {
+        QString category = context.category ? QString::fromUtf8(context.category) : u"default"_s;
+        if (category.startsWith(u"dlmsbridge."_s))
+            category = category.mid(11);
+        QString text = message;
+        const QMutexLocker lock(&m_mutex);
+        for (const Scrubbed &secret : m_secrets) {
+            text.replace(secret.text, u"***"_s);
+            text.replace(secret.hex, u"***"_s, Qt::CaseInsensitive);
+            text.replace(secret.spacedHex, u"***"_s, Qt::CaseInsensitive);
+        }
+        // One line per message, and nothing that drives a terminal.
+        for (QChar &c : text) {
+            if (c == u'\n' || c == u'\r' || c == u'\t')
+                c = u' ';
+            else if (c.unicode() < 0x20 || (c.unicode() >= 0x7f && c.unicode() < 0xa0))
+                c = u'?';
+        }
+        QString line;
+        if (m_journal) {
+            line = u"<%1>%2: %3"_s.arg(QString::number(priority(type)), category, text);
+        } else {
+            line = u"%1 %2 %3: %4"_s.arg(
+                QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs), levelName(type), category, text);
+        }
+        printLine(stderr, line);
+    }
+
+private:
+    static QString levelName(QtMsgType type)
+    {
+        switch (type) {
+        case QtDebugMsg:
+            return u"debug"_s;
+        case QtInfoMsg:
+            return u"info"_s;
+        case QtWarningMsg:
+            return u"warning"_s;
+        case QtCriticalMsg:
+        case QtFatalMsg:
+            return u"critical"_s;
+        }
+        return u"info"_s;
+    }
+
+    // sd-daemon(3) prefixes.
+    static int priority(QtMsgType type)
+    {
+        switch (type) {
+        case QtDebugMsg:
+            return 7;
+        case QtInfoMsg:
+            return 6;
+        case QtWarningMsg:
+            return 4;
+        case QtCriticalMsg:
+        case QtFatalMsg:
+            return 3;
+        }
+        return 6;
+    }
+
+    struct Scrubbed {
+        QString text;
+        QString hex;
+        QString spacedHex;
+    };
+
+    QMutex m_mutex;
+    bool m_journal = false;
+    std::vector<Scrubbed> m_secrets;
+};
+
+void logMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    LogSink::instance().write(type, context, message);
+}
+
+// Under systemd stderr is a stream to the journal: JOURNAL_STREAM names its device and inode.
+// A process started from a shell inside a systemd-started terminal inherits the variable with
+// another stderr, so the descriptor is compared, as sd-daemon(3) recommends.
+bool stderrIsJournal()
+{
+    const QByteArray stream = qgetenv("JOURNAL_STREAM");
+    const qsizetype colon = stream.indexOf(':');
+    if (colon <= 0)
+        return false;
+    bool deviceOk = false;
+    bool inodeOk = false;
+    const qulonglong device = stream.left(colon).toULongLong(&deviceOk);
+    const qulonglong inode = stream.mid(colon + 1).toULongLong(&inodeOk);
+    struct stat info = {};
+    if (!deviceOk || !inodeOk || ::fstat(STDERR_FILENO, &info) != 0)
+        return false;
+    return qulonglong(info.st_dev) == device && qulonglong(info.st_ino) == inode;
+}
+
+// The run's message handler and filter for as long as it lives; the previous handler after.
+class LogSession {
+public:
+    LogSession()
+    {
+        LogSink::instance().setJournal(stderrIsJournal());
+        // QT_LOGGING_RULES is applied after these rules, so it can turn debug on again.
+        QLoggingCategory::setFilterRules(u"*.debug=false"_s);
+        m_previous = qInstallMessageHandler(logMessage);
+    }
+    ~LogSession() { qInstallMessageHandler(m_previous); }
+    Q_DISABLE_COPY_MOVE(LogSession)
+
+private:
+    QtMessageHandler m_previous = nullptr;
+};
+
+QString countText(qsizetype n, const QString &one, const QString &many)
+{
+    return QString::number(n) + u' ' + (n == 1 ? one : many);
+}
+
+// "3 meters, mqtt gateway 127.0.0.1:1883, http 127.0.0.1:8000, database /path".
+QString configSummary(const app::BridgeConfig &config)
+{
+    QStringList parts {countText(qsizetype(config.site.meters.size()), u"meter"_s, u"meters"_s)};
+    if (config.mqtt.enabled) {
+        QString mqtt = u"mqtt "_s + mqtt::modeName(config.mqtt.format.mode) + u' '
+            + polling::formatEndpoint(config.mqtt.client.host, config.mqtt.client.port);
+        if (config.mqtt.client.tls.enabled)
+            mqtt += u" (tls)"_s;
+        parts << mqtt;
+    } else {
+        parts << u"mqtt off"_s;
+    }
+    parts << (config.http.enabled
+            ? u"http "_s + polling::formatEndpoint(config.http.address, config.http.port)
+            : u"http off"_s);
+    parts << u"database "_s + config.storage.path;
+    return parts.join(u", "_s);
+}
+
+// Every secret value of a configuration, for the log sink to scrub.
+QStringList secretsOf(const app::BridgeConfig &config)
+{
+    QStringList secrets {config.mqtt.client.password, QString::fromUtf8(config.http.token)};
+    // A username with no password is a ThingsBoard access token (given as "token" or not).
+    if (config.secretReferences.contains(u"mqtt.token"_s) || config.mqtt.client.password.isEmpty())
+        secrets << config.mqtt.client.username;
+    for (const polling::MeterConfig &meter : config.site.meters)
+        secrets << QString::fromUtf8(meter.password);
+    for (const app::MeterPublishing &publishing : config.publishing)
+        secrets << publishing.accessToken;
+    secrets.removeAll(QString());
+    return secrets;
+}
+
+// One socket per meter, plus the threads' and Qt's own descriptors. Short of that, meters
+// beyond the limit would fail to connect one by one, looking like dead meters.
+std::optional<QString> openFileShortage(const QString &configPath, qsizetype meters)
+{
+    const quint64 wanted = quint64(meters) + 64;
+    if (const quint64 limit = raiseOpenFileLimit(wanted); limit > 0 && limit < wanted) {
+        return u"%1: %2 need %3 open files, but the limit is %4 (see ulimit -Hn, or LimitNOFILE=)"_s.arg(
+            configPath, countText(meters, u"meter"_s, u"meters"_s), QString::number(wanted),
+            QString::number(limit));
+    }
+    return std::nullopt;
+}
+
+QString helpText()
+{
+    return u"Run the bridge without a window: poll the meters of a configuration file, store their\n"
+           "readings and network metrics in SQLite, publish them over MQTT and serve the HTTP API, until\n"
+           "SIGTERM or SIGINT (or --seconds). This is what dlmsbridge.service runs.\n\n"
+           "The configuration (JSON; see packaging/dlmsbridge.example.json and the README) defaults to\n"
+           "%1. --check validates it, prints one summary line and exits.\n\n"
+           "Signals:\n"
+           "  SIGTERM, SIGINT  clean shutdown: associations released, the current rollup period written,\n"
+           "                   the outbox left consistent (unacknowledged rows are sent next time).\n"
+           "                   A second signal while stopping stops waiting for the meters.\n"
+           "  SIGHUP           reload the same file and apply only what changed (meters added, removed\n"
+           "                   or edited; MQTT, HTTP or the monitored interface restarted when theirs\n"
+           "                   changed). A broken file is logged and the configuration in force kept;\n"
+           "                   storage.path, monitor.rollup_s and polling.workers need a restart.\n\n"
+           "Log: one line per state change or error on stderr, never a secret:\n"
+           "  2026-11-24T10:00:00.123Z info app: meter m3: backing-off: timeout after 3000 ms\n"
+           "(UTC time, level debug|info|warning|critical, category, message). Under systemd (stderr is\n"
+           "the journal stream) the line is '<6>app: …' with the syslog priority instead of the time and\n"
+           "level. Debug lines are off unless QT_LOGGING_RULES turns them on\n"
+           "(e.g. QT_LOGGING_RULES='dlmsbridge.*.debug=true').\n\n"
+           "Exit codes: 0 stopped cleanly; 2 usage or configuration error (missing or invalid file, too\n"
+           "low an open file limit); 3 the bridge cannot start (database, HTTP port, MQTT settings)."_s.arg(
+               app::defaultConfigPath());
+}
+
+} // namespace
+
+int runRunCommand(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(helpText());
+    parser.addHelpOption();
+    parser.addOptions({
+        {u"config"_s, u"Configuration file (default: %1)."_s.arg(app::defaultConfigPath()), u"FILE"_s},
+        {u"check"_s, u"Validate the configuration, print a summary line and exit (0 valid, 2 not)."_s},
+        {u"seconds"_s, u"Stop after N seconds (default 0: run until SIGTERM/SIGINT)."_s, u"N"_s, u"0"_s},
+    });
+    if (const auto done = parseVerbArguments(parser, arguments, u"run"_s, false))
+        return *done;
+    const QString configPath
+        = parser.isSet(u"config"_s) ? parser.value(u"config"_s) : app::defaultConfigPath();
+    if (configPath.isEmpty()) {
+        printLine(stderr, u"dlmsctl: --config needs a file name"_s);
+        return 2;
+    }
+    const auto seconds = integerOption(u"seconds"_s, parser.value(u"seconds"_s), 0, 366LL * 86400);
+    if (!seconds) {
+        printLine(stderr, u"dlmsctl: "_s + seconds.error().message);
+        return 2;
+    }
+    if (!QFileInfo::exists(configPath)) {
+        printLine(stderr,
+            u"dlmsctl: cannot read %1: No such file or directory (create one: see "
+            "packaging/dlmsbridge.example.json)"_s.arg(configPath));
+        return 2;
+    }
+
+    if (parser.isSet(u"check"_s)) {
+        QStringList warnings;
+        const auto config = app::loadBridgeConfig(configPath, &warnings);
+        for (const QString &warning : std::as_const(warnings))
+            printLine(stderr, u"dlmsctl: warning: "_s + warning);
+        if (!config) {
+            printLine(stderr, u"dlmsctl: "_s + config.error().message);
+            return 2;
+        }
+        printLine(stdout, u"%1: ok: %2"_s.arg(configPath, configSummary(*config)));
+        return 0;
+    }
+
+    const LogSession logging;
+    // The handlers first: systemd may send SIGHUP as soon as the process runs, and its default
+    // action would end it. A signal before exec() waits in the pipe.
+    app::Bridge bridge;
+    // Declared after the bridge: the signal notifiers and timers go first.
+    QObject context;
+    bool stopping = false;
+
+    auto stop = [&] {
+        if (stopping) {
+            qCWarning(lcRun, "run: interrupted again, not waiting for the bridge to stop");
+            QCoreApplication::quit();
+            return;
+        }
+        stopping = true;
+        if (bridge.state() == app::BridgeState::Stopped) {
+            QCoreApplication::quit();
+            return;
+        }
+        bridge.stop();
+        QTimer::singleShot(StopGuardMs, &context, [] {
+            qCWarning(lcRun, "run: the bridge did not stop in time, quitting");
+            QCoreApplication::quit();
+        });
+    };
+    auto reload = [&] {
+        if (stopping || bridge.state() != app::BridgeState::Running)
+            return;
+        qCInfo(lcRun).noquote() << u"run: reloading "_s + QFileInfo(configPath).absoluteFilePath();
+        QStringList reloadWarnings;
+        const auto next = app::loadBridgeConfig(configPath, &reloadWarnings);
+        if (next)
+            LogSink::instance().addSecrets(secretsOf(*next));
+        for (const QString &warning : std::as_const(reloadWarnings))
+            qCWarning(lcRun).noquote() << warning;
+        auto failed = [](const QString &why) {
+            qCWarning(lcRun).noquote()
+                << u"run: reload failed: %1; keeping the configuration in force"_s.arg(why);
+        };
+        if (!next) {
+            failed(next.error().message);
+            return;
+        }
+        if (const auto shortage = openFileShortage(configPath, qsizetype(next->site.meters.size()))) {
+            failed(*shortage);
+            return;
+        }
+        const auto changes = bridge.applyConfig(*next);
+        if (!changes) {
+            failed(changes.error().message);
+            return;
+        }
+        qCInfo(lcRun).noquote() << u"run: reloaded: "_s + changes->summary();
+        if (!changes->needsRestart.isEmpty())
+            qCWarning(lcRun).noquote()
+                << u"run: needs a restart to apply: "_s + changes->needsRestart.join(u", "_s);
+    };
+    if (!onTerminationSignal(&context, stop) || !onHangupSignal(&context, reload)) {
+        printLine(stderr, u"dlmsctl: cannot install the signal handlers: "_s + qt_error_string(errno));
+        return 2;
+    }
+    // Queued: stopped() is emitted from inside the bridge's own slots.
+    QObject::connect(
+        &bridge, &app::Bridge::stopped, &context, [] { QCoreApplication::quit(); }, Qt::QueuedConnection);
+
+    QStringList warnings;
+    const auto config = app::loadBridgeConfig(configPath, &warnings);
+    if (config)
+        LogSink::instance().addSecrets(secretsOf(*config));
+    for (const QString &warning : std::as_const(warnings))
+        qCWarning(lcRun).noquote() << warning;
+    if (!config) {
+        printLine(stderr, u"dlmsctl: "_s + config.error().message);
+        return 2;
+    }
+    if (const auto shortage = openFileShortage(configPath, qsizetype(config->site.meters.size()))) {
+        printLine(stderr, u"dlmsctl: "_s + *shortage);
+        return 2;
+    }
+    qCInfo(lcRun).noquote() << u"run: configuration "_s + QFileInfo(configPath).absoluteFilePath();
+    if (const auto started = bridge.start(*config); !started) {
+        printLine(stderr, u"dlmsctl: "_s + started.error().message);
+        return 3;
+    }
+    if (*seconds > 0)
+        QTimer::singleShot(std::chrono::seconds(*seconds), &context, stop);
+    QCoreApplication::exec();
+    return 0;
+}
