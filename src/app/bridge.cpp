@@ -8,9 +8,13 @@
 #include <storage.h>
 #include <trafficmonitor.h>
 
+#include <QtCore/QCoreApplication>
 #include <QtCore/QDateTime>
+#include <QtCore/QDir>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QEventLoop>
+#include <QtCore/QFile>
+#include <QtCore/QFileInfo>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QSet>
 #include <QtCore/QThread>
@@ -31,6 +35,9 @@ Q_LOGGING_CATEGORY(lcBridge, "dlmsbridge.app")
 // clean shutdown normally leaves the outbox empty; what is left waits for the next start.
 constexpr int kDrainTimeoutMs = 3000;
 constexpr int kDrainCheckMs = 20;
+// The drain also ends when nothing moved (no row acknowledged, the outbox level unchanged) for
+// this long: what is left cannot be sent now (Device mode: a meter without a token).
+constexpr qint64 kDrainIdleMs = 300;
 // A publisher still connecting this long after start is worth a line in health().
 constexpr qint64 kConnectGraceMs = 10'000;
 // Beyond stopTimeoutMs: only a scheduler whose stopped() never comes reaches it.
@@ -78,6 +85,62 @@ dlms::Error prefixed(const QString &prefix, const dlms::Error &error)
 QString idList(const QStringList &ids)
 {
     return ids.join(u", "_s);
+}
+
+// "a", "a and b", "a, b and c".
+QString spokenList(const QStringList &items)
+{
+    if (items.size() <= 1)
+        return items.join(QString());
+    return items.mid(0, items.size() - 1).join(u", "_s) + u" and "_s + items.last();
+}
+
+// What the MQTT client refuses at once and for good (an unreadable TLS file, a keepalive out of
+// range): it would start and then fail without retrying, so a reload checks this before it
+// retires the running publisher, and start() before it starts anything.
+dlms::Result<void> checkMqttClient(const MqttSettings &settings)
+{
+    const mqtt::ClientOptions &o = settings.client;
+    auto invalid
+        = [](const QString &message) { return dlms::makeError(dlms::ErrorCode::InvalidArgument, message); };
+    if (o.keepAliveS < 5 || o.keepAliveS > 65'535)
+        return invalid(u"mqtt: the keepalive must be 5 to 65535 s (got %1)"_s.arg(o.keepAliveS));
+    if (o.username.isEmpty() && !o.password.isEmpty() && o.version == mqtt::ProtocolVersion::V311)
+        return invalid(u"mqtt: MQTT 3.1.1 does not allow a password without a username"_s);
+    if (!o.tls.enabled)
+        return {};
+    if (o.tls.caFile.isEmpty())
+        return invalid(u"mqtt: TLS needs a CA file"_s);
+    if (o.tls.certFile.isEmpty() != o.tls.keyFile.isEmpty())
+        return invalid(u"mqtt: a TLS client certificate needs both a certificate and a key file"_s);
+    for (const QString &file : {o.tls.caFile, o.tls.certFile, o.tls.keyFile}) {
+        if (!file.isEmpty() && !QFileInfo(file).isReadable())
+            return invalid(u"mqtt: cannot read TLS file "_s + file);
+    }
+    return {};
+}
+
+// The database's directory, made when missing (the default one under XDG_DATA_HOME is, on a
+// first run); the directories made here are private (0700): the database holds meter data.
+dlms::Result<void> makeDatabaseDirectory(const QString &databasePath)
+{
+    const QString directory = QFileInfo(databasePath).absolutePath();
+    if (QFileInfo(directory).isDir())
+        return {};
+    QStringList missing;
+    for (QString path = directory; !QFileInfo::exists(path);) {
+        missing.prepend(path);
+        const QString parent = QFileInfo(path).path();
+        if (parent == path)
+            break;
+        path = parent;
+    }
+    if (!QDir().mkpath(directory)) {
+        return dlms::makeError(dlms::ErrorCode::IoError, u"cannot create the directory "_s + directory);
+    }
+    for (const QString &path : std::as_const(missing))
+        QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+    return {};
 }
 
 } // namespace
@@ -144,6 +207,8 @@ struct Bridge::Private {
     void retirePublisher();
     dlms::Result<void> startHttp(const HttpSettings &settings);
     void connectScheduler();
+    // Delivers what the workers already posted (readings, traffic), then drops the rest.
+    void dropScheduler();
     // Everything down at once, in dependency order (a failed start, a stop that timed out).
     void teardown();
 
@@ -157,12 +222,14 @@ struct Bridge::Private {
     // Stop sequence.
     void onPollingStopped();
     void checkDrained();
+    void endDrain(const QString &why);
     void finishStop();
 
     // Meters on the running parts.
     void meterAdded(const polling::MeterConfig &meter, const BridgeConfig &config, bool announce);
     void meterRemoved(const QString &id, bool announce);
     void setPublisherMeter(const mqtt::MeterDevice &device);
+    void removePublisherMeter(const QString &id);
     QString runningLine() const;
     // The configuration's view of a meter with what the last run knows of it.
     MeterStatus statusFor(const polling::MeterConfig &meter) const;
@@ -172,6 +239,10 @@ struct Bridge::Private {
     QThread *mqttThread = nullptr;
     mqtt::OutboxPublisher *publisher = nullptr; // lives in mqttThread
     QObject *mqttContext = nullptr; // context of the current publisher's connections
+    bool retiring = false; // the publisher's last state changes are not news
+    // Why MQTT is off although the configuration wanted it (a reload that could start neither
+    // the new settings nor the previous ones again); empty otherwise.
+    QString mqttProblem;
     std::unique_ptr<monitor::InterfaceSampler> sampler;
     std::unique_ptr<HttpApi> http;
     QHash<QString, MeterStatus> statuses;
@@ -182,8 +253,13 @@ struct Bridge::Private {
     qint64 startedMs = 0;
     qint64 mqttStartedMs = 0; // the current publisher's start: connecting is news only after a while
     bool pollingStopped = false;
+    bool pollingCut = false; // this stop did not wait for polling: timed out, or abort()
+    bool lastStopComplete = false;
     QTimer *drainTimer = nullptr; // child of run
     QElapsedTimer drainClock;
+    QElapsedTimer drainIdleClock; // since the drain last moved
+    quint64 drainAcknowledged = 0;
+    qint64 drainOutboxRows = -1;
 };
 
 void Bridge::Private::connectStorage()
@@ -272,7 +348,10 @@ dlms::Result<void> Bridge::Private::startPublisher(const BridgeConfig &config)
                 q->m_monitor->setOutboxStatus(status);
         });
     QObject::connect(publisher, &mqtt::OutboxPublisher::stateChanged, mqttContext,
-        [this](mqtt::PublisherState state, const QString &message) { onPublisherState(state, message); });
+        [this](mqtt::PublisherState state, const QString &message) {
+            if (!retiring)
+                onPublisherState(state, message);
+        });
 
     std::vector<mqtt::MeterDevice> devices;
     devices.reserve(config.site.meters.size());
@@ -299,9 +378,6 @@ void Bridge::Private::retirePublisher()
 {
     if (!publisher)
         return;
-    // Its queued signals still on their way belong to a publisher that is gone.
-    delete mqttContext;
-    mqttContext = nullptr;
     mqtt::OutboxPublisher *target = publisher;
     QMetaObject::invokeMethod(
         publisher, [target] { target->stop(); }, Qt::BlockingQueuedConnection);
@@ -312,6 +388,13 @@ void Bridge::Private::retirePublisher()
     delete mqttThread;
     mqttThread = nullptr;
     publisher = nullptr;
+    // Everything it emitted is queued here now: its last acknowledgements still count in the
+    // monitor (the final rollup comes after this); its state changes are old news.
+    retiring = true;
+    QCoreApplication::sendPostedEvents(mqttContext, QEvent::MetaCall);
+    retiring = false;
+    delete mqttContext;
+    mqttContext = nullptr;
 }
 
 dlms::Result<void> Bridge::Private::startHttp(const HttpSettings &settings)
@@ -344,14 +427,23 @@ void Bridge::Private::connectScheduler()
         Qt::QueuedConnection);
 }
 
+void Bridge::Private::dropScheduler()
+{
+    if (!q->m_scheduler)
+        return;
+    // Readings a worker finished before this are stored; without a prior stop() the scheduler
+    // then drops its connections (no release) and joins its threads.
+    QCoreApplication::sendPostedEvents(q->m_scheduler.get(), QEvent::MetaCall);
+    q->m_scheduler.reset();
+}
+
 void Bridge::Private::teardown()
 {
     http.reset();
     if (sampler)
         sampler->stop();
     sampler.reset();
-    // Without a prior stop() the scheduler drops its connections and joins its threads.
-    q->m_scheduler.reset();
+    dropScheduler();
     retirePublisher();
     q->m_monitor.reset();
     if (q->m_storage)
@@ -364,7 +456,9 @@ void Bridge::Private::teardown()
     samplerErrors.clear();
     storageFailing = false;
     storageMessage.clear();
+    mqttProblem.clear();
     pollingStopped = false;
+    pollingCut = false;
 }
 
 void Bridge::Private::onReadings(const polling::ReadingsBatch &batch)
@@ -440,9 +534,9 @@ void Bridge::Private::onMeterState(const QString &id, polling::MeterState state,
 
 void Bridge::Private::onStorageState(storage::StorageState state, const QString &message)
 {
+    // The writer logs each distinct failure itself (category dlmsbridge.storage); the bridge
+    // adds the recovery, which the writer does not announce.
     if (state == storage::StorageState::Failing) {
-        if (!storageFailing || storageMessage != message)
-            qCWarning(lcBridge).noquote() << u"storage: failing: "_s + message;
         storageFailing = true;
         storageMessage = message;
     } else if (state == storage::StorageState::Ok && storageFailing) {
@@ -487,16 +581,17 @@ void Bridge::Private::onPollingStopped()
     if (pollingStopped || q->m_state != BridgeState::Stopping)
         return;
     pollingStopped = true;
-    // Every traffic delta is in the monitor now: the partial period's rows are complete.
-    if (q->m_monitor)
-        q->m_monitor->flushRollup();
     const bool connected = publisher && publisher->status().state == mqtt::PublisherState::Publishing;
     if (!connected || !q->m_storage) {
         finishStop();
         return;
     }
+    // The last polls' rows: committed now rather than after commitIntervalMs, then published.
     q->m_storage->flush();
     drainClock.start();
+    drainIdleClock.start();
+    drainAcknowledged = publisher->status().rowsAcknowledged;
+    drainOutboxRows = -1;
     drainTimer = new QTimer(run);
     drainTimer->setInterval(kDrainCheckMs);
     QObject::connect(drainTimer, &QTimer::timeout, run, [this] { checkDrained(); });
@@ -505,31 +600,70 @@ void Bridge::Private::onPollingStopped()
 
 void Bridge::Private::checkDrained()
 {
-    const storage::StorageStatus status = q->m_storage->status();
-    const bool drained = status.outbox.rows == 0 && status.queuedReadings == 0;
-    const bool connected = publisher && publisher->status().state == mqtt::PublisherState::Publishing;
-    if (drained || !connected || drainClock.elapsed() >= kDrainTimeoutMs) {
-        drainTimer->stop();
-        finishStop();
+    const storage::StorageStatus stored = q->m_storage->status();
+    const mqtt::PublisherStatus published = publisher->status();
+    if (stored.outbox.rows == 0 && stored.queuedReadings == 0) {
+        endDrain({});
+        return;
+    }
+    if (published.state != mqtt::PublisherState::Publishing) {
+        endDrain(u"MQTT is not connected"_s);
+        return;
+    }
+    // Progress: a row acknowledged or deleted, or readings still to be written (their rows are
+    // yet to come). A rate cap slower than the idle window would look idle between messages.
+    const double rate = q->m_config.mqtt.maxMessagesPerSecond;
+    const qint64 idleMs = rate > 0 ? std::max(kDrainIdleMs, qint64(3000.0 / rate)) : kDrainIdleMs;
+    if (published.rowsAcknowledged != drainAcknowledged || stored.outbox.rows != drainOutboxRows
+        || stored.queuedReadings > 0) {
+        drainAcknowledged = published.rowsAcknowledged;
+        drainOutboxRows = stored.outbox.rows;
+        drainIdleClock.restart();
+    } else if (drainIdleClock.elapsed() >= idleMs) {
+        endDrain(u"nothing more can be published now"_s);
+        return;
+    }
+    if (drainClock.elapsed() >= kDrainTimeoutMs) {
+        endDrain(u"the drain was cut after %1 s"_s.arg(kDrainTimeoutMs / 1000));
         return;
     }
     // Acknowledged rows are deleted by the next transaction: do not wait for commitIntervalMs.
     q->m_storage->flush();
 }
 
+void Bridge::Private::endDrain(const QString &why)
+{
+    drainTimer->stop();
+    if (!why.isEmpty()) {
+        qCInfo(lcBridge).noquote() << u"bridge: stopping: %1 outbox rows wait for the next start: %2"_s
+                                          .arg(q->m_storage->status().outbox.rows)
+                                          .arg(why);
+    }
+    finishStop();
+}
+
 void Bridge::Private::finishStop()
 {
     if (q->m_state == BridgeState::Stopped)
         return;
-    // The publisher first: rows in flight stay in the outbox; then the writer drains its queue.
+    if (drainTimer)
+        drainTimer->stop();
+    // In order: no more readings (what the workers finished is stored); the publisher stopped
+    // (rows in flight stay in the outbox) and its last acknowledgements counted; then the
+    // monitor's partial rollup, complete now; then the writer drains its queue.
+    dropScheduler();
     retirePublisher();
+    if (q->m_monitor)
+        q->m_monitor->flushRollup();
+    bool complete = !pollingCut;
     storage::StorageStatus stored;
     if (q->m_storage) {
         // stop() clears the state's message: keep why it was failing, if it was.
         const QString problem = q->m_storage->status().message;
-        const bool complete = q->m_storage->stop();
+        const bool written = q->m_storage->stop();
         stored = q->m_storage->status();
-        if (!complete) {
+        complete = complete && written && stored.droppedReadings == 0;
+        if (!written || stored.droppedReadings > 0) {
             qCWarning(lcBridge).noquote()
                 << u"storage: not everything could be written (%1 readings dropped)%2"_s
                        .arg(stored.droppedReadings)
@@ -537,6 +671,7 @@ void Bridge::Private::finishStop()
         }
     }
     teardown();
+    lastStopComplete = complete;
     // The last counters stay readable until the next start; nothing is connected any more.
     for (MeterStatus &status : statuses) {
         if (status.state != polling::MeterState::Disconnected) {
@@ -570,11 +705,8 @@ void Bridge::Private::meterRemoved(const QString &id, bool announce)
     q->m_scheduler->removeMeter(id);
     q->m_storage->markMeterRemoved(id);
     q->m_monitor->removeMeter(id);
-    if (announce && publisher) {
-        mqtt::OutboxPublisher *target = publisher;
-        QMetaObject::invokeMethod(
-            publisher, [target, id] { target->removeMeter(id); }, Qt::QueuedConnection);
-    }
+    if (announce)
+        removePublisherMeter(id);
     statuses.remove(id);
     meterLog.remove(id);
 }
@@ -586,6 +718,16 @@ void Bridge::Private::setPublisherMeter(const mqtt::MeterDevice &device)
     mqtt::OutboxPublisher *target = publisher;
     QMetaObject::invokeMethod(
         publisher, [target, device] { target->setMeter(device); }, Qt::QueuedConnection);
+}
+
+void Bridge::Private::removePublisherMeter(const QString &id)
+{
+    if (!publisher)
+        return;
+    // Gateway mode: v1/gateway/disconnect for it.
+    mqtt::OutboxPublisher *target = publisher;
+    QMetaObject::invokeMethod(
+        publisher, [target, id] { target->removeMeter(id); }, Qt::QueuedConnection);
 }
 
 MeterStatus Bridge::Private::statusFor(const polling::MeterConfig &meter) const
@@ -633,8 +775,8 @@ Bridge::Bridge(Options options, QObject *parent)
 
 Bridge::~Bridge()
 {
-    if (m_state != BridgeState::Stopped && !stopAndWait())
-        d->finishStop();
+    // The application may have quit: no nested event loop here, whatever the network does.
+    abort();
 }
 
 dlms::Result<void> Bridge::start(const BridgeConfig &wanted)
@@ -661,10 +803,23 @@ dlms::Result<void> Bridge::start(const BridgeConfig &wanted)
         }
     }
 
+    if (config.mqtt.enabled) {
+        if (auto valid = checkMqttClient(config.mqtt); !valid) {
+            qCWarning(lcBridge).noquote() << u"bridge: cannot start: "_s + valid.error().message;
+            return valid;
+        }
+    }
+
     storage::StorageOptions storageOptions = app::storageOptions(config);
     storageOptions.clock = m_options.clock;
-    m_storage = std::make_unique<storage::Storage>(storageOptions);
-    if (auto opened = m_storage->start(); !opened) {
+    // Without MQTT nobody would ever take the rows out.
+    storageOptions.writeOutbox = config.mqtt.enabled;
+    auto opened = makeDatabaseDirectory(storageOptions.path);
+    if (opened) {
+        m_storage = std::make_unique<storage::Storage>(storageOptions);
+        opened = m_storage->start();
+    }
+    if (!opened) {
         m_storage.reset();
         qCWarning(lcBridge).noquote() << u"bridge: cannot start: storage: "_s + opened.error().message;
         return prefixed(u"storage: "_s, opened.error());
@@ -711,7 +866,6 @@ void Bridge::stop()
         return;
     m_state = BridgeState::Stopping;
     qCInfo(lcBridge).noquote() << u"bridge: stopping"_s;
-    Q_EMIT stateChanged(m_state);
     d->http.reset();
     if (d->sampler)
         d->sampler->stop();
@@ -721,10 +875,37 @@ void Bridge::stop()
         if (!d->pollingStopped) {
             qCWarning(lcBridge).noquote() << u"bridge: polling did not stop in time"_s;
             d->pollingStopped = true;
+            d->pollingCut = true;
             d->finishStop();
         }
     });
     m_scheduler->stop();
+    // Last: a receiver may call abort() from here.
+    Q_EMIT stateChanged(m_state);
+}
+
+void Bridge::abort()
+{
+    if (m_state == BridgeState::Stopped)
+        return;
+    // A stop whose polling had not finished is cut short: not complete. From Running nothing was
+    // asked of the meters yet: dropping the associations loses no reading already made.
+    const bool cut = m_state == BridgeState::Stopping && !d->pollingStopped;
+    qCWarning(lcBridge).noquote() << (cut
+            ? u"bridge: aborting the stop: associations dropped without release"_s
+            : u"bridge: aborting: associations dropped without release"_s);
+    m_state = BridgeState::Stopping;
+    d->http.reset();
+    if (d->sampler)
+        d->sampler->stop();
+    d->pollingStopped = true;
+    d->pollingCut = cut;
+    d->finishStop();
+}
+
+bool Bridge::lastStopComplete() const
+{
+    return d->lastStopComplete;
 }
 
 bool Bridge::stopAndWait(int timeoutMs)
@@ -744,8 +925,10 @@ dlms::Result<ConfigChanges> Bridge::applyConfig(const BridgeConfig &wanted)
 {
     // A copy: the caller may pass config() itself, which this changes as it goes.
     const BridgeConfig config = wanted;
-    if (m_state == BridgeState::Stopping)
-        return dlms::makeError(dlms::ErrorCode::InvalidArgument, u"bridge: stopping, cannot reload"_s);
+    if (m_state == BridgeState::Stopping) {
+        return dlms::makeError(dlms::ErrorCode::InvalidArgument,
+            u"bridge: stopping; apply the configuration after it stopped"_s);
+    }
 
     ConfigChanges changes;
     QSet<QString> newIds;
@@ -832,25 +1015,56 @@ dlms::Result<ConfigChanges> Bridge::applyConfig(const BridgeConfig &wanted)
         changes.httpRestarted = true;
     }
 
-    const bool mqttChanged = !(next.mqtt == m_config.mqtt);
-    if (mqttChanged) {
-        d->retirePublisher();
-        if (next.mqtt.enabled) {
-            if (auto started = d->startPublisher(next); !started) {
-                // The settings in force keep publishing.
-                if (m_config.mqtt.enabled) {
-                    if (auto again = d->startPublisher(m_config); !again)
-                        qCWarning(lcBridge).noquote() << u"bridge: reload: "_s + again.error().message;
-                }
-                m_config.http = next.http;
-                qCWarning(lcBridge).noquote() << u"bridge: reload failed: "_s + started.error().message;
-                return started.error();
-            }
+    // MQTT: what can fail at once is checked before the running publisher goes. A failure keeps
+    // the previous settings (or, when even those cannot start again, MQTT off) and the rest of
+    // the reload still applies; the error says which is which.
+    std::optional<dlms::Error> mqttFailure;
+    if (!(next.mqtt == m_config.mqtt)) {
+        dlms::Result<void> usable;
+        if (next.mqtt.enabled)
+            usable = checkMqttClient(next.mqtt);
+        if (!usable) {
+            mqttFailure = usable.error();
+            mqttFailure->message += u"; kept the previous MQTT settings"_s;
         } else {
-            Q_EMIT publisherStateChanged(mqtt::PublisherState::Stopped, {});
+            // Removed meters leave through the publisher that announced them
+            // (v1/gateway/disconnect); a new one is told only of the meters that stay.
+            for (const QString &id : std::as_const(changes.metersRemoved))
+                d->removePublisherMeter(id);
+            d->retirePublisher();
+            dlms::Result<void> started;
+            if (next.mqtt.enabled)
+                started = d->startPublisher(next);
+            if (started) {
+                changes.mqttRestarted = true;
+                d->mqttProblem.clear();
+                if (!next.mqtt.enabled)
+                    Q_EMIT publisherStateChanged(mqtt::PublisherState::Stopped, {});
+            } else {
+                mqttFailure = started.error();
+                if (!m_config.mqtt.enabled) {
+                    mqttFailure->message += u"; kept the previous MQTT settings (off)"_s;
+                } else if (auto again = d->startPublisher(m_config); again) {
+                    mqttFailure->message += u"; kept the previous MQTT settings"_s;
+                } else {
+                    // Never off in silence while the configuration in force says on.
+                    mqttFailure->message
+                        += u"; the previous MQTT settings failed too (%1): MQTT is off"_s.arg(
+                            again.error().message);
+                    d->mqttProblem = u"mqtt: off: a reload could start neither the new settings nor the "
+                                     "previous ones: "_s
+                        + again.error().message;
+                    Q_EMIT publisherStateChanged(mqtt::PublisherState::Stopped, {});
+                }
+            }
         }
-        changes.mqttRestarted = true;
+        if (mqttFailure) {
+            next.mqtt = m_config.mqtt;
+            next.mqtt.enabled = d->publisher != nullptr;
+        }
     }
+    if (!next.mqtt.enabled && !mqttFailure)
+        d->mqttProblem.clear(); // off on purpose now
 
     // Meters: only the ones that changed are touched. A new publisher knows them all already.
     const bool announce = !changes.mqttRestarted;
@@ -882,7 +1096,26 @@ dlms::Result<ConfigChanges> Bridge::applyConfig(const BridgeConfig &wanted)
         changes.samplerRestarted = true;
     }
 
+    // Outbox rows only while a publisher takes them out (from now on; rows there stay).
+    m_storage->setWriteOutbox(next.mqtt.enabled);
     m_config = std::move(next);
+    if (mqttFailure) {
+        QStringList applied;
+        if (!changes.metersAdded.isEmpty() || !changes.metersRemoved.isEmpty()
+            || !changes.metersUpdated.isEmpty())
+            applied << u"meters"_s;
+        if (changes.httpRestarted)
+            applied << u"http"_s;
+        if (changes.samplerRestarted)
+            applied << u"monitor.interface"_s;
+        dlms::Error error = *mqttFailure;
+        error.message += applied.isEmpty() ? u"; nothing else changed"_s
+                                           : u"; "_s + spokenList(applied) + u" applied"_s;
+        if (!changes.needsRestart.isEmpty())
+            error.message += u"; needs a restart: "_s + changes.needsRestart.join(u", "_s);
+        qCWarning(lcBridge).noquote() << u"bridge: reload failed: "_s + error.message;
+        return error;
+    }
     qCInfo(lcBridge).noquote() << u"bridge: reloaded: "_s + changes.summary();
     return changes;
 }
@@ -1021,6 +1254,8 @@ BridgeHealth Bridge::health() const
 
     if (m_state != BridgeState::Running)
         health.problems << u"bridge: "_s + bridgeStateName(m_state);
+    if (!d->mqttProblem.isEmpty())
+        health.problems << d->mqttProblem;
     if (health.storage.state == storage::StorageState::Failing)
         health.problems << u"storage: failing: "_s + health.storage.message;
     // Without MQTT nobody drains the outbox: its bounds dropping rows is expected then.

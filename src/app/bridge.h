@@ -63,7 +63,8 @@ struct BridgeHealth {
     bool mqttEnabled = false;
     mqtt::PublisherStatus mqtt;
     // One line per thing that needs attention ("storage: failing: database or disk is full",
-    // "mqtt: failing: not authorized", "2 meters failing"); empty = healthy.
+    // "mqtt: failing: not authorized", "mqtt: off: …" after a reload that could start no
+    // publisher, "2 meters failing"); empty = healthy.
     QStringList problems;
 };
 
@@ -86,7 +87,8 @@ struct ConfigChanges {
 // The composition root: owns the poller (its worker threads), the storage writer (its thread),
 // the MQTT publisher (in a thread of its own), the traffic monitor and interface sampler, and
 // the HTTP API, and routes between them:
-//   readings → Storage (readings + outbox, one transaction) → committed → OutboxPublisher
+//   readings → Storage (readings + outbox, one transaction; the outbox only while MQTT is
+//   enabled) → committed → OutboxPublisher
 //   → PUBACK → Storage::acknowledgeOutbox and TrafficMonitor::addMqttAck;
 //   traffic deltas and interface rates → TrafficMonitor → rollups → Storage (network_metrics);
 //   meter state changes → events table.
@@ -112,32 +114,56 @@ public:
 
     explicit Bridge(QObject *parent = nullptr);
     explicit Bridge(Options options, QObject *parent = nullptr);
-    // Stops and waits (bounded) when still running.
+    // abort() when not stopped: no nested event loop (the application may have quit already).
     ~Bridge() override;
 
-    // Starts everything from `config`, in order: storage (the database opened and migrated —
-    // a failure here starts nothing), the monitor and sampler, the MQTT thread and publisher
-    // (when mqtt.enabled), the HTTP API (when enabled; a port in use fails start and undoes
-    // the rest), then polling with every meter. Errors say which part and why.
+    // Starts everything from `config`, in order: storage (the database's directory made when
+    // missing, mode 0700; the database opened and migrated — a failure here starts nothing;
+    // outbox rows written only when mqtt.enabled), the monitor and sampler, the MQTT thread and
+    // publisher (when mqtt.enabled; settings the MQTT client would refuse for good, such as an
+    // unreadable TLS file, fail start before anything opens), the HTTP API (when enabled; a
+    // port in use fails start and undoes the rest), then polling with every meter. Errors say
+    // which part and why.
     dlms::Result<void> start(const BridgeConfig &config);
-    // Clean shutdown, asynchronous: stops polling (associations released, bounded by
-    // stopTimeoutMs) and the HTTP API, then — once the last traffic deltas are in — flushes
-    // the monitor's partial rollup, stops the publisher (rows in flight stay in the outbox for
-    // next time) and drains the storage writer. Emits stopped() at the end. A second call
-    // while stopping is ignored.
+    // Clean shutdown, asynchronous, in this order: stops polling (associations released,
+    // bounded by stopTimeoutMs) and the HTTP API; once the last traffic deltas are in, a
+    // connected publisher gets up to 3 s to publish what the last polls wrote (less when the
+    // outbox empties or nothing has moved for ~300 ms: what is left cannot be sent now); the
+    // publisher is stopped (rows not acknowledged stay in the outbox for next time) and its last
+    // acknowledgements counted; then the monitor's partial rollup is flushed and the storage
+    // writer drained. Emits stopped() at the end. A second call while stopping is ignored.
     void stop();
     // stop(), then spins a local event loop until stopped() (at most timeoutMs). Returns
     // whether it stopped in time.
     bool stopAndWait(int timeoutMs = 20'000);
+    // Stop now, without waiting for the network (a second SIGTERM, a stop that hangs): the
+    // associations are dropped without release and nothing more is published, but the readings
+    // the workers already delivered are stored, the monitor's partial rollup is flushed and the
+    // storage writer drained (its bounded stop), so what was stored stays consistent and
+    // unpublished rows stay in the outbox. Emits stopped() once. Valid in any state (no-op when
+    // Stopped); returns once done.
+    void abort();
+    // Whether the last stop (or abort) completed: polling stopped in time and the writer stored
+    // everything it was given (no reading dropped). An abort() while a stop was still waiting
+    // for polling counts as polling not stopped in time; an abort() from Running drops no
+    // reading already made, and counts by the writer alone. False before any stop.
+    bool lastStopComplete() const;
     BridgeState state() const { return m_state; }
 
     // SIGHUP and the GUI's settings: applies only what differs from the configuration in force
     // — meters added, removed or updated one by one (only the changed ones reconnect), the
     // publisher restarted when mqtt changed (its meters re-announced when only they changed),
     // the HTTP API restarted when http changed, the sampler when monitor.interface changed;
-    // storage.path, storage retention and monitor.rollup_s and polling.workers are reported in
-    // needsRestart (retention applies at once). A configuration that cannot apply (an HTTP
-    // port in use) fails with the reason and leaves the previous in force for that part.
+    // storage settings, monitor.rollup_s and polling.workers are reported in needsRestart and
+    // keep their values in force; outbox rows are written from now on only while mqtt.enabled.
+    // Fails while Stopping, changing nothing. An HTTP API that cannot listen (a port in use)
+    // fails the reload before anything changes. MQTT settings that cannot start (an unreadable
+    // TLS file: checked before the running publisher goes) keep the previous ones while the
+    // rest still applies; the error says what was applied and what not ("mqtt: <reason>; kept
+    // the previous MQTT settings; meters and http applied"). When the previous settings cannot
+    // start again either, MQTT is off: config().mqtt.enabled false and a line in
+    // health().problems. Removed meters leave the publisher that announced them (gateway
+    // disconnect) before a restart.
     dlms::Result<ConfigChanges> applyConfig(const BridgeConfig &config);
 
     // Meters while running (and before start: recorded in the configuration). Validation as

@@ -121,7 +121,7 @@ public:
             if (!sections.contains(it.key()))
                 warn(it.key(), u"unknown key, ignored"_s);
 
-        auto site = polling::parseSiteConfig(root, m_file, m_warnings);
+        auto site = polling::parseSiteConfig(root, m_file, m_warnings, m_base);
         if (!site)
             return site.error();
         config.site = std::move(*site);
@@ -229,7 +229,7 @@ private:
         if (!value.isString() || value.toString().isEmpty())
             return error(path, u"must be a non-empty string (a literal, env:VARIABLE or file:/path)"_s);
         const QString reference = value.toString();
-        auto resolved = polling::resolveSecret(reference);
+        auto resolved = polling::resolveSecret(reference, m_base);
         if (!resolved)
             return error(path, resolved.error().message);
         out = std::move(*resolved);

@@ -13,6 +13,8 @@
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QLoggingCategory>
+#include <QtCore/QPointer>
+#include <QtCore/QThread>
 #include <QtCore/QUrl>
 #include <QtCore/QUrlQuery>
 #include <QtHttpServer/QHttpServer>
@@ -20,10 +22,16 @@
 #include <QtHttpServer/QHttpServerResponder>
 #include <QtNetwork/QHostAddress>
 #include <QtNetwork/QTcpServer>
+#include <QtNetwork/QTcpSocket>
 
+#include <atomic>
+#include <charconv>
 #include <cmath>
+#include <deque>
+#include <map>
 #include <optional>
 #include <utility>
+#include <variant>
 
 using namespace Qt::StringLiterals;
 
@@ -38,6 +46,9 @@ using Method = QHttpServerRequest::Method;
 
 constexpr int DefaultHistoryRows = 60;
 constexpr int MaxHistoryRows = 1440;
+// Statistics queries given to the database thread and not answered yet, at most; beyond, the
+// request is refused at once (503 busy) instead of queueing work nobody may wait for.
+constexpr int MaxQueuedQueries = 64;
 
 enum class Route : quint8 { Health, Meters, Meter, NetworkStats };
 
@@ -48,13 +59,28 @@ struct Target {
 
 struct Reply {
     Status status = Status::Ok;
-    QJsonObject body;
+    QByteArray body; // compact JSON
     QList<std::pair<QByteArray, QByteArray>> headers;
+    bool quiet = false; // no log line even when it is an error (a repeated 503 busy)
 };
+
+// What a statistics request asks of the database thread.
+struct StatsQuery {
+    QString meterId;
+    int history = DefaultHistoryRows;
+};
+
+using Dispatched = std::variant<Reply, StatsQuery>;
+
+QByteArray compact(const QJsonObject &object)
+{
+    return QJsonDocument(object).toJson(QJsonDocument::Compact);
+}
 
 Reply errorReply(Status status, const QString &message)
 {
-    return Reply {status, QJsonObject {{u"error"_s, message}, {u"status"_s, int(status)}}, {}};
+    return Reply {
+        status, compact(QJsonObject {{u"error"_s, message}, {u"status"_s, int(status)}}), {}, false};
 }
 
 // Paths are split while still encoded, then each segment decoded: QHttpServer 6.4 routes match
@@ -209,50 +235,389 @@ QJsonObject meterSummary(const MeterStatus &status, const monitor::MeterStats &s
     };
 }
 
+// A JSON writer for the fixed shape of /meters: with thousands of meters, building QJsonObjects
+// (a tree of small allocations per meter) and serializing them took most of the request.
+class JsonWriter {
+public:
+    explicit JsonWriter(qsizetype reserve) { m_out.reserve(reserve); }
+
+    void beginObject() { open('{'); }
+    void endObject() { close('}'); }
+    void beginArray() { open('['); }
+    void endArray() { close(']'); }
+    void key(QByteArrayView name)
+    {
+        separate();
+        m_out += '"';
+        m_out += name;
+        m_out += "\":";
+        m_comma = false;
+    }
+    void string(QStringView text);
+    void number(double value);
+    void boolean(bool value) { raw(value ? QByteArrayView("true") : QByteArrayView("false")); }
+    void null() { raw("null"); }
+    // ISO-8601 UTC with milliseconds as QDateTime writes it, null for 0 (as isoUtc).
+    void timestamp(qint64 ms);
+    QByteArray take() { return std::move(m_out); }
+
+private:
+    void separate()
+    {
+        if (m_comma)
+            m_out += ',';
+    }
+    void open(char bracket)
+    {
+        separate();
+        m_out += bracket;
+        m_comma = false;
+    }
+    void close(char bracket)
+    {
+        m_out += bracket;
+        m_comma = true;
+    }
+    void raw(QByteArrayView text)
+    {
+        separate();
+        m_out += text;
+        m_comma = true;
+    }
+
+    QByteArray m_out;
+    bool m_comma = false;
+};
+
+void JsonWriter::string(QStringView text)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    separate();
+    m_out += '"';
+    const qsizetype size = text.size();
+    for (qsizetype i = 0; i < size; ++i) {
+        const char16_t c = text[i].unicode();
+        if (c < 0x80) {
+            if (c == u'"' || c == u'\\') {
+                m_out += '\\';
+                m_out += char(c);
+            } else if (c >= 0x20) {
+                m_out += char(c);
+            } else if (c == u'\n') {
+                m_out += "\\n";
+            } else if (c == u'\r') {
+                m_out += "\\r";
+            } else if (c == u'\t') {
+                m_out += "\\t";
+            } else if (c == u'\b') {
+                m_out += "\\b";
+            } else if (c == u'\f') {
+                m_out += "\\f";
+            } else {
+                m_out += "\\u00";
+                m_out += hex[c >> 4];
+                m_out += hex[c & 0xf];
+            }
+            continue;
+        }
+        char32_t code = c;
+        if (QChar::isHighSurrogate(c) && i + 1 < size && text[i + 1].isLowSurrogate())
+            code = QChar::surrogateToUcs4(c, text[++i].unicode());
+        else if (QChar::isSurrogate(c))
+            code = 0xfffd; // a lone surrogate has no UTF-8 form
+        if (code < 0x800) {
+            m_out += char(0xc0 | (code >> 6));
+        } else if (code < 0x10000) {
+            m_out += char(0xe0 | (code >> 12));
+            m_out += char(0x80 | ((code >> 6) & 0x3f));
+        } else {
+            m_out += char(0xf0 | (code >> 18));
+            m_out += char(0x80 | ((code >> 12) & 0x3f));
+            m_out += char(0x80 | ((code >> 6) & 0x3f));
+        }
+        m_out += char(0x80 | (code & 0x3f));
+    }
+    m_out += '"';
+    m_comma = true;
+}
+
+void JsonWriter::number(double value)
+{
+    if (!std::isfinite(value)) {
+        null(); // what QJsonDocument writes for them
+        return;
+    }
+    char buffer[32];
+    std::to_chars_result result {};
+    // Integers as integers (counters), up to where a double still holds every one of them.
+    if (value == std::trunc(value) && std::fabs(value) < 9007199254740992.0)
+        result = std::to_chars(buffer, buffer + sizeof buffer, qint64(value));
+    else
+        result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    raw(QByteArrayView(buffer, result.ptr - buffer));
+}
+
+void JsonWriter::timestamp(qint64 ms)
+{
+    if (ms <= 0) {
+        null();
+        return;
+    }
+    // Days since 1970-01-01 to a civil date (proleptic Gregorian), as QDateTime counts them.
+    const qint64 days = ms / 86'400'000;
+    const qint64 msOfDay = ms % 86'400'000;
+    const qint64 z = days + 719'468;
+    const qint64 era = z / 146'097;
+    const qint64 dayOfEra = z - era * 146'097;
+    const qint64 yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36'524 - dayOfEra / 146'096) / 365;
+    const qint64 dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100);
+    const qint64 shiftedMonth = (5 * dayOfYear + 2) / 153;
+    const int day = int(dayOfYear - (153 * shiftedMonth + 2) / 5 + 1);
+    const int month = int(shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9);
+    const qint64 year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+    if (year > 9999) {
+        separate();
+        m_out += '"';
+        m_out += QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs).toLatin1();
+        m_out += '"';
+        m_comma = true;
+        return;
+    }
+    char text[] = "\"0000-00-00T00:00:00.000Z\"";
+    const auto put = [&text](int at, qint64 value, int digits) {
+        for (int i = digits - 1; i >= 0; --i, value /= 10)
+            text[at + i] = char('0' + value % 10);
+    };
+    put(1, year, 4);
+    put(6, month, 2);
+    put(9, day, 2);
+    put(12, msOfDay / 3'600'000, 2);
+    put(15, msOfDay / 60'000 % 60, 2);
+    put(18, msOfDay / 1000 % 60, 2);
+    put(21, msOfDay % 1000, 3);
+    raw(QByteArrayView(text, sizeof text - 1));
+}
+
+// meterSummary(), written directly: the same keys, order and values.
+void writeMeterSummary(JsonWriter &w, const MeterStatus &status, const monitor::MeterStats &stats)
+{
+    const polling::TrafficCounters &dlms = stats.counters.dlms;
+    const monitor::MeterCounters &counters = stats.counters;
+    const auto number = [&w](QByteArrayView key, double value) {
+        w.key(key);
+        w.number(value);
+    };
+    w.beginObject();
+    w.key("id");
+    w.string(status.id);
+    w.key("name");
+    w.string(status.name);
+    w.key("host");
+    w.string(status.host);
+    number("port", status.port);
+    w.key("transport");
+    w.string(status.transport);
+    w.key("state");
+    w.string(polling::meterStateName(status.state));
+    w.key("reason");
+    w.string(status.reason);
+    w.key("state_since");
+    w.timestamp(status.stateSinceMs);
+    w.key("paused");
+    w.boolean(status.paused);
+    w.key("last_reading");
+    w.timestamp(status.lastReadingsMs);
+    number("batches", double(status.batches));
+    number("values", double(status.values));
+    number("failed_values", double(status.failedValues));
+    w.key("dlms");
+    w.beginObject();
+    number("requests_sent", double(dlms.requestsSent));
+    number("responses_recv", double(dlms.responsesReceived));
+    number("bytes_sent", double(dlms.bytesSent));
+    number("bytes_recv", double(dlms.bytesReceived));
+    number("timeouts", double(dlms.timeouts));
+    number("protocol_errors", double(dlms.protocolErrors));
+    number("reconnects", double(dlms.reconnects));
+    w.endObject();
+    w.key("mqtt");
+    w.beginObject();
+    number("messages_sent", double(counters.mqttMessages));
+    number("bytes_sent", double(counters.mqttPayloadBytes));
+    number("publish_failures", double(counters.mqttPublishFailures));
+    w.endObject();
+    w.key("polls");
+    w.beginObject();
+    number("attempted", double(dlms.pollsAttempted));
+    number("completed", double(dlms.pollsCompleted));
+    number("failed", double(dlms.pollsFailed));
+    w.key("success_rate");
+    if (stats.pollSuccessRate < 0)
+        w.null();
+    else
+        w.number(rounded(stats.pollSuccessRate, 4));
+    w.endObject();
+    w.key("rtt_ms");
+    w.beginObject();
+    number("avg", rounded(stats.rttAvgMs));
+    number("p95", rounded(stats.rttP95Ms));
+    number("max", rounded(stats.rttMaxMs));
+    w.endObject();
+    w.endObject();
+}
+
+// The database side of the statistics: the reader lives in (and is only touched by) the
+// database thread; `stopping` is set by the API's thread before it joins.
+struct Database {
+    QString path;
+    std::optional<storage::Reader> reader; // opened on first use, dropped after an error
+    std::atomic<bool> stopping {false};
+};
+
+Reply computeStats(Database &db, const StatsQuery &query)
+{
+    if (!db.reader) {
+        auto opened = storage::Reader::open(db.path);
+        if (!opened)
+            return errorReply(Status::InternalServerError, opened.error().message);
+        db.reader.emplace(std::move(*opened));
+    }
+    auto document = storage::networkStatsDocument(*db.reader, query.meterId, query.history);
+    if (!document) {
+        if (document.error().code == dlms::ErrorCode::InvalidArgument
+            && document.error().message.contains(u"unknown meter"_s))
+            return errorReply(Status::NotFound, u"unknown meter '%1'"_s.arg(query.meterId));
+        // A broken connection stays broken: the next request opens a new one.
+        db.reader.reset();
+        return errorReply(Status::InternalServerError, document.error().message);
+    }
+    return Reply {Status::Ok, compact(*document), {}, false};
+}
+
 } // namespace
 
 struct HttpApi::Private {
+    // A request answered later (a statistics query, or any request behind one on the same
+    // connection: HTTP/1.1 answers in request order).
+    struct Pending {
+        QTcpSocket *connection = nullptr; // the key in `connections`, never dereferenced
+        QPointer<QTcpSocket> socket;
+        // The 6.4 responder keeps a raw socket pointer and writes through it unchecked; its
+        // destructor does not touch the socket. So it is written to only while `socket` lives
+        // and is connected, and otherwise just destroyed.
+        std::unique_ptr<QHttpServerResponder> responder;
+        Method method = Method::Get;
+        QString path;
+        std::optional<Reply> reply;
+        std::shared_ptr<std::atomic<bool>> cancelled; // set when nobody waits for the query
+    };
+
+    HttpApi *q = nullptr;
     Bridge *bridge = nullptr;
     QString databasePath;
     QByteArray tokenDigest; // empty: no authentication
     QHttpServer server;
     QTcpServer *listener = nullptr; // owned by `server` once bound
-    std::optional<storage::Reader> reader; // opened on first use, dropped after an error
     quint64 served = 0;
 
+    // /meters serialized once per monitor tick (and again after a meter's state changed or the
+    // meters changed): repeated requests within the second get the same bytes.
+    QPointer<monitor::TrafficMonitor> watchedMonitor;
+    QList<QMetaObject::Connection> monitorConnections;
+    QByteArray metersBody;
+    bool metersBodyValid = false;
+
+    // The database thread, started with the first statistics request.
+    std::shared_ptr<Database> database;
+    QThread *thread = nullptr;
+    QObject *worker = nullptr; // lives in `thread`
+    int queued = 0; // queries given to the thread, not answered yet
+    bool busyLogged = false;
+
+    std::map<quint64, Pending> pending; // by id
+    QHash<QTcpSocket *, std::deque<quint64>> connections; // pending ids in request order
+    quint64 nextId = 0;
+    // Context of the sockets' destroyed connections: reset before anything else goes.
+    std::unique_ptr<QObject> socketWatch = std::make_unique<QObject>();
+
     void handle(const QHttpServerRequest &request, QHttpServerResponder &responder);
-    Reply dispatch(const QHttpServerRequest &request);
+    void write(QHttpServerResponder &responder, Method method, const QString &path, const Reply &reply);
+    Dispatched dispatch(const QHttpServerRequest &request);
     std::optional<Reply> checkAuthorization(const QHttpServerRequest &request) const;
     monitor::MeterStats statsOf(const QString &meterId) const;
     Reply health() const;
-    Reply meters() const;
+    Reply meters();
+    QByteArray buildMeters() const;
+    void watchMonitor();
     Reply meter(const QString &meterId) const;
-    Reply networkStats(const QString &meterId, const QUrlQuery &query);
+    Dispatched networkStats(const QString &meterId, const QUrlQuery &query) const;
+
+    Reply busy();
+    void startDatabaseThread();
+    void stopDatabaseThread();
+    void queueQuery(quint64 id, StatsQuery query, std::shared_ptr<std::atomic<bool>> cancelled);
+    void queryDone(quint64 id, const Reply &reply);
+    std::deque<quint64> &watchConnection(QTcpSocket *socket);
+    void connectionGone(QTcpSocket *socket);
+    void flush(QTcpSocket *connection);
+    void shutdown();
 };
 
 void HttpApi::Private::handle(const QHttpServerRequest &request, QHttpServerResponder &responder)
 {
-    const Reply reply = dispatch(request);
-    const QByteArray body = QJsonDocument(reply.body).toJson(QJsonDocument::Compact);
+    Dispatched dispatched = dispatch(request);
+    const QString path = request.url().path(QUrl::FullyEncoded);
+    if (std::holds_alternative<StatsQuery>(dispatched) && queued >= MaxQueuedQueries)
+        dispatched = busy();
+
+    QTcpSocket *socket = responder.socket();
+    const auto waiting = connections.constFind(socket);
+    const bool behindOthers = waiting != connections.constEnd() && !waiting->empty();
+    if (const Reply *reply = std::get_if<Reply>(&dispatched); reply && !behindOthers) {
+        write(responder, request.method(), path, *reply);
+        return;
+    }
+
+    const quint64 id = ++nextId;
+    Pending &job = pending[id];
+    job.connection = socket;
+    job.socket = socket;
+    job.responder = std::make_unique<QHttpServerResponder>(std::move(responder));
+    job.method = request.method();
+    job.path = path;
+    if (Reply *reply = std::get_if<Reply>(&dispatched)) {
+        job.reply = std::move(*reply);
+    } else {
+        job.cancelled = std::make_shared<std::atomic<bool>>(false);
+        queueQuery(id, std::get<StatsQuery>(std::move(dispatched)), job.cancelled);
+    }
+    watchConnection(socket).push_back(id);
+    flush(socket);
+}
+
+void HttpApi::Private::write(
+    QHttpServerResponder &responder, Method method, const QString &path, const Reply &reply)
+{
     responder.writeStatusLine(reply.status);
     responder.writeHeader(QByteArrayLiteral("Content-Type"), QByteArrayLiteral("application/json"));
     responder.writeHeader(QByteArrayLiteral("Cache-Control"), QByteArrayLiteral("no-store"));
     for (const auto &[name, value] : reply.headers)
         responder.writeHeader(name, value);
     // HEAD: the headers GET would send (its Content-Length included), no body.
-    responder.writeHeader(QByteArrayLiteral("Content-Length"), QByteArray::number(body.size()));
-    responder.writeBody(request.method() == Method::Head ? QByteArray() : body);
+    responder.writeHeader(QByteArrayLiteral("Content-Length"), QByteArray::number(reply.body.size()));
+    responder.writeBody(method == Method::Head ? QByteArray() : reply.body);
     ++served;
 
+    // A 503 from /health is the answer asked for (the bridge is degraded, and the bridge logs
+    // why); a monitor polling it would otherwise add a line per poll.
     const int status = int(reply.status);
-    if (status >= 500 || status == 401) {
-        qCWarning(lcHttp).noquote() << u"http: %1 %2 -> %3"_s.arg(
-            QString::fromLatin1(methodName(request.method())), request.url().path(QUrl::FullyEncoded),
-            QString::number(status));
+    if (!reply.quiet && (status >= 500 || status == 401) && !(status == 503 && path == u"/health")) {
+        qCWarning(lcHttp).noquote() << u"%1 %2 -> %3"_s.arg(
+            QString::fromLatin1(methodName(method)), path, QString::number(status));
     }
 }
 
-Reply HttpApi::Private::dispatch(const QHttpServerRequest &request)
+Dispatched HttpApi::Private::dispatch(const QHttpServerRequest &request)
 {
     // Authorization first: without the token not even the existence of a path is told.
     if (auto refused = checkAuthorization(request))
@@ -359,16 +724,60 @@ Reply HttpApi::Private::health() const
             }},
         {u"version"_s, QCoreApplication::applicationVersion()},
     };
-    return Reply {problems.isEmpty() ? Status::Ok : Status::ServiceUnavailable, body, {}};
+    return Reply {problems.isEmpty() ? Status::Ok : Status::ServiceUnavailable, compact(body), {}, false};
 }
 
-Reply HttpApi::Private::meters() const
+Reply HttpApi::Private::meters()
 {
-    QJsonArray list;
+    watchMonitor();
+    if (watchedMonitor && metersBodyValid)
+        return Reply {Status::Ok, metersBody, {}, false};
+    QByteArray body = buildMeters();
+    // Without a monitor (the bridge stopped) nothing says when the list changes: no cache.
+    if (watchedMonitor) {
+        metersBody = body;
+        metersBodyValid = true;
+    }
+    return Reply {Status::Ok, std::move(body), {}, false};
+}
+
+QByteArray HttpApi::Private::buildMeters() const
+{
     const QList<MeterStatus> statuses = bridge->meters();
+    JsonWriter writer(256 + statuses.size() * 720);
+    writer.beginObject();
+    writer.key("meters");
+    writer.beginArray();
     for (const MeterStatus &status : statuses)
-        list.append(meterSummary(status, statsOf(status.id)));
-    return Reply {Status::Ok, QJsonObject {{u"meters"_s, list}, {u"count"_s, int(list.size())}}, {}};
+        writeMeterSummary(writer, status, statsOf(status.id));
+    writer.endArray();
+    writer.key("count");
+    writer.number(double(statuses.size()));
+    writer.endObject();
+    return writer.take();
+}
+
+// The cached list is dropped at every tick of the monitor in force (its counters and rates
+// move once a second), when it adds or removes a meter, and when a meter's state or the
+// bridge's changes; counters of readings batches in between show at the next tick.
+void HttpApi::Private::watchMonitor()
+{
+    monitor::TrafficMonitor *monitor = bridge->monitor();
+    if (monitor == watchedMonitor.data() && !(monitor == nullptr && !monitorConnections.isEmpty()))
+        return;
+    for (const QMetaObject::Connection &connection : std::as_const(monitorConnections))
+        QObject::disconnect(connection);
+    monitorConnections.clear();
+    watchedMonitor = monitor;
+    metersBodyValid = false;
+    if (!monitor)
+        return;
+    const auto invalidate = [this] { metersBodyValid = false; };
+    monitorConnections = {
+        QObject::connect(monitor, &monitor::TrafficMonitor::ticked, q, invalidate),
+        QObject::connect(monitor, &monitor::TrafficMonitor::meterAdded, q, invalidate),
+        QObject::connect(monitor, &monitor::TrafficMonitor::meterRemoved, q, invalidate),
+    };
 }
 
 Reply HttpApi::Private::meter(const QString &meterId) const
@@ -403,10 +812,10 @@ Reply HttpApi::Private::meter(const QString &meterId) const
             {u"window_average"_s, ratesJson(stats.windowAverage)},
             {u"window_peak"_s, ratesJson(stats.windowPeak)},
         });
-    return Reply {Status::Ok, body, {}};
+    return Reply {Status::Ok, compact(body), {}, false};
 }
 
-Reply HttpApi::Private::networkStats(const QString &meterId, const QUrlQuery &query)
+Dispatched HttpApi::Private::networkStats(const QString &meterId, const QUrlQuery &query) const
 {
     int history = DefaultHistoryRows;
     if (query.hasQueryItem(u"history"_s)) {
@@ -420,28 +829,163 @@ Reply HttpApi::Private::networkStats(const QString &meterId, const QUrlQuery &qu
         }
         history = value;
     }
+    return StatsQuery {meterId, history};
+}
 
-    if (!reader) {
-        auto opened = storage::Reader::open(databasePath);
-        if (!opened)
-            return errorReply(Status::InternalServerError, opened.error().message);
-        reader.emplace(std::move(*opened));
+Reply HttpApi::Private::busy()
+{
+    Reply reply = errorReply(Status::ServiceUnavailable, u"busy"_s);
+    reply.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("1")});
+    // One line per overload, not one per refused request.
+    reply.quiet = busyLogged;
+    busyLogged = true;
+    return reply;
+}
+
+void HttpApi::Private::startDatabaseThread()
+{
+    if (thread)
+        return;
+    database = std::make_shared<Database>();
+    database->path = databasePath;
+    thread = new QThread;
+    thread->setObjectName(u"http-database"_s);
+    worker = new QObject;
+    worker->moveToThread(thread);
+    // The reader was opened in the thread (QSqlDatabase connections are per thread): it is
+    // closed there too, as the thread ends.
+    QObject::connect(
+        thread, &QThread::finished, worker, [db = database] { db->reader.reset(); }, Qt::DirectConnection);
+    thread->start();
+}
+
+// Joins the thread: a query being computed runs to its end (it cannot be interrupted), the
+// queued ones are skipped.
+void HttpApi::Private::stopDatabaseThread()
+{
+    if (!thread)
+        return;
+    database->stopping = true;
+    thread->quit();
+    thread->wait();
+    delete worker; // with the skipped queries still posted to it
+    worker = nullptr;
+    delete thread;
+    thread = nullptr;
+}
+
+void HttpApi::Private::queueQuery(quint64 id, StatsQuery query, std::shared_ptr<std::atomic<bool>> cancelled)
+{
+    startDatabaseThread();
+    ++queued;
+    // The answer is posted to q: the thread is joined before q goes, and q's posted events go
+    // with it, so an answer never reaches a Private that is gone.
+    QMetaObject::invokeMethod(
+        worker,
+        [db = database, api = q, self = this, id, query = std::move(query),
+            cancelled = std::move(cancelled)] {
+            if (db->stopping)
+                return;
+            // Nobody waits for it any more (the connection closed): only the count is settled.
+            Reply reply = *cancelled ? Reply {} : computeStats(*db, query);
+            if (db->stopping)
+                return;
+            QMetaObject::invokeMethod(
+                api, [self, id, reply = std::move(reply)] { self->queryDone(id, reply); },
+                Qt::QueuedConnection);
+        },
+        Qt::QueuedConnection);
+}
+
+void HttpApi::Private::queryDone(quint64 id, const Reply &reply)
+{
+    --queued;
+    if (queued < MaxQueuedQueries)
+        busyLogged = false;
+    const auto it = pending.find(id);
+    if (it == pending.end())
+        return; // its connection went away meanwhile
+    it->second.reply = reply;
+    flush(it->second.connection);
+}
+
+std::deque<quint64> &HttpApi::Private::watchConnection(QTcpSocket *socket)
+{
+    auto it = connections.find(socket);
+    if (it == connections.end()) {
+        it = connections.insert(socket, {});
+        QObject::connect(
+            socket, &QObject::destroyed, socketWatch.get(), [this, socket] { connectionGone(socket); });
     }
-    auto document = storage::networkStatsDocument(*reader, meterId, history);
-    if (!document) {
-        if (document.error().code == dlms::ErrorCode::InvalidArgument
-            && document.error().message.contains(u"unknown meter"_s))
-            return errorReply(Status::NotFound, u"unknown meter '%1'"_s.arg(meterId));
-        // A broken connection stays broken: the next request opens a new one.
-        reader.reset();
-        return errorReply(Status::InternalServerError, document.error().message);
+    return *it;
+}
+
+void HttpApi::Private::connectionGone(QTcpSocket *socket)
+{
+    const std::deque<quint64> ids = connections.take(socket);
+    for (const quint64 id : ids) {
+        const auto it = pending.find(id);
+        if (it == pending.end())
+            continue;
+        if (it->second.cancelled)
+            *it->second.cancelled = true;
+        pending.erase(it);
     }
-    return Reply {Status::Ok, *document, {}};
+}
+
+// Writes the answers that are ready at the head of the connection's queue.
+void HttpApi::Private::flush(QTcpSocket *connection)
+{
+    const auto queue = connections.find(connection);
+    if (queue == connections.end())
+        return;
+    std::deque<quint64> &ids = *queue;
+    while (!ids.empty()) {
+        const auto it = pending.find(ids.front());
+        if (it != pending.end()) {
+            Pending &job = it->second;
+            if (!job.reply)
+                return;
+            if (job.socket && job.socket->state() == QAbstractSocket::ConnectedState)
+                write(*job.responder, job.method, job.path, *job.reply);
+            pending.erase(it);
+        }
+        ids.pop_front();
+    }
+}
+
+void HttpApi::Private::shutdown()
+{
+    stopDatabaseThread();
+    socketWatch.reset();
+    // Whoever still waits gets an answer (in request order) before the server closes the
+    // connections; what does not fit the socket's buffer now is lost with them.
+    for (auto &[id, job] : pending) {
+        if (!job.reply)
+            job.reply = errorReply(Status::ServiceUnavailable, u"shutting down"_s);
+    }
+    const QList<QTcpSocket *> open = connections.keys();
+    for (QTcpSocket *connection : open) {
+        QPointer<QTcpSocket> socket;
+        if (const std::deque<quint64> &ids = connections.value(connection); !ids.empty()) {
+            if (const auto it = pending.find(ids.front()); it != pending.end())
+                socket = it->second.socket;
+        }
+        flush(connection);
+        if (socket && socket->state() == QAbstractSocket::ConnectedState)
+            socket->flush();
+    }
+    pending.clear();
+    connections.clear();
+    for (const QMetaObject::Connection &connection : std::as_const(monitorConnections))
+        QObject::disconnect(connection);
+    monitorConnections.clear();
 }
 
 HttpApi::HttpApi(Bridge *bridge, HttpSettings settings, QString databasePath, QObject *parent)
     : QObject(parent), d(std::make_unique<Private>()), m_settings(std::move(settings))
 {
+    d->q = this;
     d->bridge = bridge;
     d->databasePath = std::move(databasePath);
     if (!m_settings.token.isEmpty())
@@ -449,9 +993,15 @@ HttpApi::HttpApi(Bridge *bridge, HttpSettings settings, QString databasePath, QO
     // One handler for every path: the paths are resolved from their encoded form (see resolve).
     d->server.setMissingHandler([p = d.get()](const QHttpServerRequest &request,
                                     QHttpServerResponder &&responder) { p->handle(request, responder); });
+    const auto invalidate = [p = d.get()] { p->metersBodyValid = false; };
+    connect(bridge, &Bridge::meterStateChanged, this, invalidate);
+    connect(bridge, &Bridge::stateChanged, this, invalidate);
 }
 
-HttpApi::~HttpApi() = default;
+HttpApi::~HttpApi()
+{
+    d->shutdown();
+}
 
 dlms::Result<void> HttpApi::listen()
 {
@@ -486,7 +1036,7 @@ dlms::Result<void> HttpApi::listen()
     }
     d->listener = listener.release();
     d->server.bind(d->listener);
-    qCInfo(lcHttp).noquote() << u"http: listening on %1"_s.arg(
+    qCInfo(lcHttp).noquote() << u"listening on %1"_s.arg(
         polling::formatEndpoint(address.toString(), d->listener->serverPort()));
     return {};
 }

@@ -22,12 +22,18 @@ class Bridge;
 //                                    ?history=N rows (1..1440, default 60); id '*' = the system
 // Errors are JSON {"error": "<message>", "status": <code>}: 400 bad parameter, 401 missing or
 // wrong bearer token (with WWW-Authenticate: Bearer), 404 unknown meter or path, 405 a method
-// other than GET/HEAD, 500 a database error. With a token configured every path needs
-// "Authorization: Bearer <token>" (compared in constant time); the token never appears in a
-// log or response.
+// other than GET/HEAD, 500 a database error, 503 busy (see below). With a token configured
+// every path needs "Authorization: Bearer <token>" (compared in constant time); the token
+// never appears in a log or response.
 //
-// Lives in the bridge's thread; reads the database through a storage::Reader of its own,
-// opened on first use. Meter ids in paths are percent-decoded.
+// Lives in the bridge's thread, which only routes and answers from memory: the statistics are
+// computed in a thread of the API's own (started with the first such request, with a
+// storage::Reader opened there), at most 64 queued — beyond, 503 {"error": "busy"} with
+// Retry-After. Answers on one connection go out in request order. /meters is serialized once
+// per tick of the bridge's monitor (and again after a state change), so repeated requests
+// within the second get the same bytes. Destroying the API joins that thread (a query being
+// computed runs to its end) and answers whoever still waits with 503 "shutting down". Meter
+// ids in paths are percent-decoded.
 class HttpApi final : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(HttpApi)

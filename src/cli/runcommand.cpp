@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -34,9 +35,13 @@ Q_LOGGING_CATEGORY(lcRun, "dlmsbridge.app")
 // garble timestamps and counters without protecting anything.
 constexpr qsizetype MinScrubbedSecret = 4;
 
-// How long to wait for the bridge's own stop (releasing associations is bounded by its
-// stopTimeoutMs, the final writes are quick) before quitting anyway.
-constexpr int StopGuardMs = 25'000;
+// QTimer counts in int milliseconds: --seconds beyond this would overflow it.
+constexpr qint64 MaxRunSeconds = std::numeric_limits<int>::max() / 1000;
+constexpr qint64 DefaultStopTimeoutS = 3;
+constexpr qint64 MaxStopTimeoutS = 600;
+// Beyond --stop-timeout, what a clean stop may still take: the publisher's drain of the last
+// rows and the writer's final transaction. Past it the stop is aborted.
+constexpr int StopGuardExtraMs = 22'000;
 
 void printLine(FILE *to, const QString &line)
 {
@@ -259,7 +264,9 @@ QString helpText()
            "Signals:\n"
            "  SIGTERM, SIGINT  clean shutdown: associations released, the current rollup period written,\n"
            "                   the outbox left consistent (unacknowledged rows are sent next time).\n"
-           "                   A second signal while stopping stops waiting for the meters.\n"
+           "                   Releasing the associations waits at most --stop-timeout seconds. A\n"
+           "                   second signal while stopping aborts the stop: associations dropped\n"
+           "                   without release, the current rollup and the database still written.\n"
            "  SIGHUP           reload the same file and apply only what changed (meters added, removed\n"
            "                   or edited; MQTT, HTTP or the monitored interface restarted when theirs\n"
            "                   changed). A broken file is logged and the configuration in force kept;\n"
@@ -271,8 +278,10 @@ QString helpText()
            "level. Debug lines are off unless QT_LOGGING_RULES turns them on\n"
            "(e.g. QT_LOGGING_RULES='dlmsbridge.*.debug=true').\n\n"
            "Exit codes: 0 stopped cleanly; 2 usage or configuration error (missing or invalid file, too\n"
-           "low an open file limit); 3 the bridge cannot start (database, HTTP port, MQTT settings)."_s.arg(
-               app::defaultConfigPath());
+           "low an open file limit); 3 the bridge cannot start (database, HTTP port, MQTT settings); 4\n"
+           "the bridge did not stop cleanly (readings the database could not take were dropped, or the\n"
+           "associations were dropped without release: a hung stop, or a second signal while\n"
+           "releasing; unpublished rows stay in the outbox)."_s.arg(app::defaultConfigPath());
 }
 
 } // namespace
@@ -285,7 +294,14 @@ int runRunCommand(const QStringList &arguments)
     parser.addOptions({
         {u"config"_s, u"Configuration file (default: %1)."_s.arg(app::defaultConfigPath()), u"FILE"_s},
         {u"check"_s, u"Validate the configuration, print a summary line and exit (0 valid, 2 not)."_s},
-        {u"seconds"_s, u"Stop after N seconds (default 0: run until SIGTERM/SIGINT)."_s, u"N"_s, u"0"_s},
+        {u"seconds"_s,
+            u"Stop after N seconds, at most %1 (default 0: run until SIGTERM/SIGINT)."_s.arg(MaxRunSeconds),
+            u"N"_s, u"0"_s},
+        {u"stop-timeout"_s,
+            u"On SIGTERM/SIGINT, wait at most N seconds (1 to %1, default %2) for the meters to release "
+            "their associations."_s.arg(MaxStopTimeoutS)
+                .arg(DefaultStopTimeoutS),
+            u"N"_s, QString::number(DefaultStopTimeoutS)},
     });
     if (const auto done = parseVerbArguments(parser, arguments, u"run"_s, false))
         return *done;
@@ -295,9 +311,15 @@ int runRunCommand(const QStringList &arguments)
         printLine(stderr, u"dlmsctl: --config needs a file name"_s);
         return 2;
     }
-    const auto seconds = integerOption(u"seconds"_s, parser.value(u"seconds"_s), 0, 366LL * 86400);
+    const auto seconds = integerOption(u"seconds"_s, parser.value(u"seconds"_s), 0, MaxRunSeconds);
     if (!seconds) {
         printLine(stderr, u"dlmsctl: "_s + seconds.error().message);
+        return 2;
+    }
+    const auto stopTimeout
+        = integerOption(u"stop-timeout"_s, parser.value(u"stop-timeout"_s), 1, MaxStopTimeoutS);
+    if (!stopTimeout) {
+        printLine(stderr, u"dlmsctl: "_s + stopTimeout.error().message);
         return 2;
     }
     if (!QFileInfo::exists(configPath)) {
@@ -323,14 +345,34 @@ int runRunCommand(const QStringList &arguments)
     const LogSession logging;
     // The handlers first: systemd may send SIGHUP as soon as the process runs, and its default
     // action would end it. A signal before exec() waits in the pipe.
-    app::Bridge bridge;
+    app::Bridge::Options options;
+    options.stopTimeoutMs = int(*stopTimeout * 1000);
+    app::Bridge bridge(options);
     // Declared after the bridge: the signal notifiers and timers go first.
     QObject context;
     bool stopping = false;
+    bool interrupted = false; // a second signal aborted the stop
+    bool guardFired = false; // the stop hung and was aborted
+    const int guardMs = options.stopTimeoutMs + StopGuardExtraMs;
+    // The writer's last trouble: what a stop that dropped readings reports.
+    QString storageProblem;
+    QObject::connect(&bridge, &app::Bridge::storageStateChanged, &context,
+        [&](storage::StorageState state, const QString &message) {
+            if (state == storage::StorageState::Failing)
+                storageProblem = message;
+            else if (state == storage::StorageState::Ok)
+                storageProblem.clear();
+        });
 
+    // abort() drops the associations without release but still writes the current rollup and
+    // drains the writer, so the database and the outbox stay consistent.
     auto stop = [&] {
         if (stopping) {
-            qCWarning(lcRun, "run: interrupted again, not waiting for the bridge to stop");
+            if (bridge.state() == app::BridgeState::Stopped)
+                return; // stopped already; the quit is on its way
+            qCWarning(lcRun, "run: interrupted again, not waiting for the meters: aborting the stop");
+            interrupted = true;
+            bridge.abort();
             QCoreApplication::quit();
             return;
         }
@@ -340,8 +382,12 @@ int runRunCommand(const QStringList &arguments)
             return;
         }
         bridge.stop();
-        QTimer::singleShot(StopGuardMs, &context, [] {
-            qCWarning(lcRun, "run: the bridge did not stop in time, quitting");
+        QTimer::singleShot(guardMs, &context, [&] {
+            if (bridge.state() == app::BridgeState::Stopped)
+                return;
+            qCWarning(lcRun, "run: the bridge did not stop within %d s: aborting the stop", guardMs / 1000);
+            guardFired = true;
+            bridge.abort();
             QCoreApplication::quit();
         });
     };
@@ -404,8 +450,27 @@ int runRunCommand(const QStringList &arguments)
         printLine(stderr, u"dlmsctl: "_s + started.error().message);
         return 3;
     }
-    if (*seconds > 0)
-        QTimer::singleShot(std::chrono::seconds(*seconds), &context, stop);
+    // The end of --seconds is no second signal: a stop already under way goes on.
+    if (*seconds > 0) {
+        QTimer::singleShot(std::chrono::seconds(*seconds), &context, [&] {
+            if (!stopping)
+                stop();
+        });
+    }
     QCoreApplication::exec();
-    return 0;
+    if (bridge.state() != app::BridgeState::Stopped)
+        bridge.abort();
+    if (!guardFired && bridge.lastStopComplete())
+        return 0;
+    QStringList why;
+    if (guardFired)
+        why << u"it did not stop within %1 s (associations dropped without release)"_s.arg(guardMs / 1000);
+    else if (interrupted)
+        why << u"a second signal aborted the stop (associations dropped without release)"_s;
+    if (!storageProblem.isEmpty())
+        why << u"the database was failing (%1): readings left unwritten were dropped"_s.arg(storageProblem);
+    if (why.isEmpty())
+        why << u"polling did not stop in time or readings were dropped (see the log above)"_s;
+    printLine(stderr, u"dlmsctl: the bridge did not stop cleanly: "_s + why.join(u"; "_s));
+    return 4;
 }

@@ -179,7 +179,7 @@ void MqttClient::Private::setState(ClientState state)
     if (q->m_state == state)
         return;
     q->m_state = state;
-    qCInfo(lcMqttClient).noquote() << "MQTT" << endpoint() << clientStateName(state);
+    qCDebug(lcMqttClient).noquote() << "MQTT" << endpoint() << clientStateName(state);
     Q_EMIT q->stateChanged(state);
 }
 
@@ -555,7 +555,7 @@ void MqttClient::Private::scheduleReconnect()
     const int maxMs = std::max(minMs, o.reconnectMaxMs);
     const int delay = std::clamp(backoffMs > 0 ? backoffMs : minMs, minMs, maxMs);
     backoffMs = int(std::min<qint64>(qint64(delay) * 2, maxMs));
-    qCInfo(lcMqttClient).noquote() << "MQTT" << endpoint() << "retry in" << delay << "ms";
+    qCDebug(lcMqttClient).noquote() << "MQTT" << endpoint() << "retry in" << delay << "ms";
     reconnectTimer->start(delay);
 }
 

@@ -35,6 +35,18 @@ constexpr qint64 kDrainWindowMs = 10'000;
 // The token bucket holds a quarter second of the cap: a drain never bursts far above it, so a
 // per-second platform limit equal to the cap is not tripped by the burst.
 constexpr double kBurstSeconds = 0.25;
+// Gateway: the first attributes batch after a connect covers at most this many meters, later
+// ones at most as many as are announced already (and what fits in a payload): telemetry of
+// the first meters starts after a few connects, not after thousands, for ~log2(N/16) extra
+// messages.
+constexpr qsizetype kFirstBatchMeters = 16;
+// Rows of meters waiting for their announcement are held in memory up to maxInflightBytes and
+// this many fetches of rows; past that, reading waits for announcements to release some.
+constexpr qsizetype kHeldFetches = 8;
+// While meters are being announced, telemetry takes every other turn when its message is at
+// least half full, else one turn in this many: the announced meters' rows go out within a few
+// messages without small telemetry messages halving the announcement rate.
+constexpr int kAnnouncementsPerSmallTelemetry = 4;
 
 qint64 systemClock()
 {
@@ -112,8 +124,12 @@ struct OutboxPublisher::Private {
         bool failed = false; // the last attempt failed (as opposed to a lost link)
         QString lastMessage;
         QHash<int, Inflight> inflight; // by the client's message id
-        // Gateway: meters whose connect went out on this connection; Device: attributes sent.
+        // Gateway: meters whose connect (and attributes) went out on this connection; Device:
+        // attributes sent (or none needed). Their rows are sent as they come.
         QSet<QString> announced;
+        QSet<QString> announcing; // waiting in announceQueue or announcePlan: rows held
+        QSet<QString> planned; // in announcePlan (messages built with today's name/attributes)
+        QSet<QString> stale; // planned, then renamed or given new attributes: announced again
         qint64 rewindFrom = kNoId; // the lowest row to read again once (re)connected
         bool refusalLogged = false;
     };
@@ -121,8 +137,16 @@ struct OutboxPublisher::Private {
     struct Queued {
         quint64 connection = 0; // serial
         Message message;
-        bool announce = false; // connect/attributes ahead of telemetry: un-announce if dropped
+        // An announcement's last message: these meters' held rows are released once it is sent.
+        std::vector<QString> release;
     };
+
+    struct PendingAnnouncement {
+        quint64 connection = 0;
+        QString meterId;
+    };
+
+    enum class Source : quint8 { Control, Announcement, Telemetry };
 
     struct DrainSample {
         qint64 ms = 0;
@@ -144,17 +168,30 @@ struct OutboxPublisher::Private {
     quint64 singleConnection = 0; // Gateway / Plain
     quint64 nextSerial = 0;
 
-    // Rows read and not yet built into a message (outbox order), from bufferPos on.
+    // Rows read and not yet routed (outbox order), from bufferPos on.
     std::vector<storage::OutboxRow> buffer;
     std::size_t bufferPos = 0;
+    // Rows of announced meters not yet built into a message, from readyPos on (each meter's
+    // rows in outbox order).
+    std::vector<storage::OutboxRow> ready;
+    std::size_t readyPos = 0;
+    qint64 readyBytes = 0;
+    // Rows of meters whose announcement has not gone out yet, by meter (outbox order).
+    QHash<QString, std::vector<storage::OutboxRow>> held;
+    qint64 heldBytes = 0;
+    qsizetype heldRows = 0;
     qint64 readId = 0; // rows with a greater id have not been read
     qint64 highestReadId = 0;
     qint64 knownLastId = kNoId; // kNoId: unknown, read to find out
 
-    // The next telemetry message, preceded by the connect/attributes it needs.
-    std::vector<Queued> group;
-    std::size_t groupPos = 0;
+    // Announcements and telemetry take turns under the rate cap, so announcing thousands of
+    // meters never holds back the telemetry of those already announced.
+    std::deque<PendingAnnouncement> announceQueue; // meters to announce, in order of need
+    std::deque<Queued> announcePlan; // built: gateway connects then one attributes batch
+    std::optional<Queued> telemetry; // the next telemetry message, built
     std::deque<Queued> control; // out-of-band: disconnect, changed attributes
+    Source nextSource = Source::Control;
+    int announcementsSinceTelemetry = kAnnouncementsPerSmallTelemetry;
 
     QSet<qint64> inflightRows;
     int inflightMessages = 0;
@@ -217,12 +254,21 @@ struct OutboxPublisher::Private {
     void pumpOnce();
     Queued *nextMessage();
     void popMessage();
-    bool buildGroup();
+    bool prepareTelemetry();
+    bool prepareAnnouncement();
+    void routeRows();
+    bool needsAnnouncement(const QString &meterId) const;
+    bool heldFull() const;
+    void pushReady(storage::OutboxRow &&row);
+    void hold(storage::OutboxRow &&row);
+    void compactReady();
+    void release(Connection &connection, const std::vector<QString> &meterIds);
+    void unannounce(Connection &connection, const QString &meterId);
+    qint64 resetConnection(quint64 serial);
     bool readMore();
     bool takeToken();
     void skipRow(const storage::OutboxRow &row, bool fresh);
     void rewindTo(qint64 fromId);
-    qint64 dropGroup(quint64 serial);
     void abandon(Connection &connection, qint64 firstRow, const std::vector<MessagePart> &parts);
     void rememberAcked(qint64 id);
     void pruneAcked(bool force);
@@ -351,7 +397,7 @@ void OutboxPublisher::Private::dropConnection(quint64 serial)
     if (it == connections.end())
         return;
     Connection &connection = *it->second;
-    qint64 lowest = std::min(connection.rewindFrom, dropGroup(serial));
+    qint64 lowest = std::min(connection.rewindFrom, resetConnection(serial));
     for (const Inflight &message : std::as_const(connection.inflight)) {
         for (const MessagePart &part : message.parts) {
             for (const qint64 id : part.rowIds)
@@ -393,7 +439,7 @@ void OutboxPublisher::Private::onConnected(quint64 serial)
     connection->failed = false;
     connection->lastMessage.clear();
     connection->refusalLogged = false;
-    connection->announced.clear();
+    connection->rewindFrom = std::min(connection->rewindFrom, resetConnection(serial));
     nameCache.clear();
     if (connection->rewindFrom != kNoId) {
         const qint64 from = connection->rewindFrom;
@@ -410,7 +456,6 @@ void OutboxPublisher::Private::onDisconnected(quint64 serial)
     if (!connection)
         return;
     connection->up = false;
-    connection->announced.clear();
     QStringList failedMeters; // once per meter per abandoned message, emitted last
     const QHash<int, Inflight> lost = std::exchange(connection->inflight, {});
     for (const Inflight &message : lost) {
@@ -430,7 +475,7 @@ void OutboxPublisher::Private::onDisconnected(quint64 serial)
         status.publishFailures += quint64(lost.size());
     }
     std::erase_if(control, [serial](const Queued &queued) { return queued.connection == serial; });
-    connection->rewindFrom = std::min(connection->rewindFrom, dropGroup(serial));
+    connection->rewindFrom = std::min(connection->rewindFrom, resetConnection(serial));
     if (mode() != Mode::Device && bufferPos < buffer.size()) {
         // One connection carries everything: what was read goes back with the rest.
         connection->rewindFrom = std::min(connection->rewindFrom, buffer[bufferPos].id);
@@ -574,7 +619,7 @@ void OutboxPublisher::Private::setState(PublisherState state, const QString &mes
         status.state = state;
         status.message = message;
     }
-    qCInfo(lcPublisher).noquote() << u"MQTT publisher %1: %2"_s.arg(publisherStateName(state), message);
+    qCDebug(lcPublisher).noquote() << u"MQTT publisher %1: %2"_s.arg(publisherStateName(state), message);
     Q_EMIT q->stateChanged(state, message);
 }
 
@@ -601,14 +646,14 @@ void OutboxPublisher::Private::pumpOnce()
         Queued *next = nextMessage();
         if (!next)
             return;
-        Connection *connection = find(next->connection);
+        const quint64 serial = next->connection;
+        Connection *connection = find(serial);
         if (!connection || !connection->up) {
-            // Its connection went away after it was queued: its rows were noted for re-reading.
-            if (connection && next->announce && !next->message.parts.empty())
-                connection->announced.remove(next->message.parts.front().meterId);
-            if (connection)
-                connection->rewindFrom = std::min(connection->rewindFrom, firstRowId(next->message));
+            // Its connection went away after it was queued: its rows are read again.
+            const qint64 first = firstRowId(next->message);
             popMessage();
+            if (connection)
+                connection->rewindFrom = std::min({connection->rewindFrom, first, resetConnection(serial)});
             continue;
         }
         const qint64 payloadBytes = next->message.payload.size();
@@ -625,9 +670,8 @@ void OutboxPublisher::Private::pumpOnce()
             if (connection->client->state() != ClientState::Connected) {
                 // Going down: disconnected() is on its way and will re-read these rows.
                 connection->up = false;
-                connection->rewindFrom = std::min(connection->rewindFrom, firstRowId(item.message));
-                if (item.announce && !item.message.parts.empty())
-                    connection->announced.remove(item.message.parts.front().meterId);
+                connection->rewindFrom
+                    = std::min({connection->rewindFrom, firstRowId(item.message), resetConnection(serial)});
                 updateState();
                 continue;
             }
@@ -638,12 +682,16 @@ void OutboxPublisher::Private::pumpOnce()
                        "sent again after the next reconnect"_s.arg(payloadBytes)
                            .arg(QString::fromUtf8(item.message.topic.left(200)));
             }
+            // A refused announcement still releases its meters' rows (a refusal on a live link
+            // is about this message, not the device).
+            release(*connection, item.release);
             // A link going down can refuse before it reports: let a queued disconnected() run
             // first rather than refusing the whole outbox in this loop.
             retryTimer.start();
             abandon(*connection, firstRowId(item.message), item.message.parts);
             return;
         }
+        release(*connection, item.release);
 
         Inflight inflight;
         inflight.payloadBytes = quint64(payloadBytes);
@@ -669,34 +717,55 @@ void OutboxPublisher::Private::pumpOnce()
     }
 }
 
+// Out-of-band control first; then announcements and telemetry in turn (small telemetry messages
+// less often), either taking every turn while the other has nothing to send.
 OutboxPublisher::Private::Queued *OutboxPublisher::Private::nextMessage()
 {
-    if (!control.empty())
+    if (!control.empty()) {
+        nextSource = Source::Control;
         return &control.front();
-    if (groupPos < group.size())
-        return &group[groupPos];
-    group.clear();
-    groupPos = 0;
-    if (!buildGroup())
-        return nullptr;
-    return &group[groupPos];
+    }
+    const bool haveTelemetry = prepareTelemetry();
+    const bool haveAnnouncement = prepareAnnouncement();
+    const auto telemetryTurn = [&] {
+        if (announcementsSinceTelemetry >= kAnnouncementsPerSmallTelemetry)
+            return true;
+        return announcementsSinceTelemetry > 0
+            && telemetry->message.payload.size() * 2 >= options().format.maxPayloadBytes;
+    };
+    if (haveTelemetry && (!haveAnnouncement || telemetryTurn())) {
+        nextSource = Source::Telemetry;
+        return &*telemetry;
+    }
+    if (haveAnnouncement) {
+        nextSource = Source::Announcement;
+        return &announcePlan.front();
+    }
+    return nullptr;
 }
 
 void OutboxPublisher::Private::popMessage()
 {
-    if (!control.empty()) {
+    switch (nextSource) {
+    case Source::Control:
         control.pop_front();
-        return;
-    }
-    if (++groupPos >= group.size()) {
-        group.clear();
-        groupPos = 0;
+        break;
+    case Source::Announcement:
+        announcePlan.pop_front();
+        announcementsSinceTelemetry
+            = std::min(announcementsSinceTelemetry + 1, kAnnouncementsPerSmallTelemetry);
+        break;
+    case Source::Telemetry:
+        telemetry.reset();
+        announcementsSinceTelemetry = 0;
+        break;
     }
 }
 
-bool OutboxPublisher::Private::buildGroup()
+bool OutboxPublisher::Private::prepareTelemetry()
 {
-    const PublisherOptions &o = options();
+    if (telemetry)
+        return true;
     if (mode() != Mode::Device) {
         const Connection *single = find(singleConnection);
         if (!single || !single->up)
@@ -709,14 +778,92 @@ bool OutboxPublisher::Private::buildGroup()
     }
     const NameLookup names = [this](const QString &meterId) { return deviceName(meterId); };
     for (;;) {
+        routeRows();
+        if (readyPos >= ready.size()) {
+            ready.clear();
+            readyPos = 0;
+            return false;
+        }
+        const storage::OutboxRow &row = ready[readyPos];
+        Connection *connection = connectionForMeter(row.meterId);
+        if (!connection || !connection->up) {
+            // Device mode: the meter's connection went away (or its token) since routing.
+            if (connection)
+                connection->rewindFrom = std::min(connection->rewindFrom, row.id);
+            else
+                skipRow(row, false);
+            readyBytes -= row.payload.size();
+            ++readyPos;
+            continue;
+        }
+        const std::span<const storage::OutboxRow> rows(ready.data() + readyPos, ready.size() - readyPos);
+        BuiltMessage built = buildTelemetry(options().format, rows, names);
+        const std::size_t consumed = std::size_t(std::max<qsizetype>(built.rowsConsumed, 1));
+        for (std::size_t i = 0; i < consumed; ++i)
+            readyBytes -= ready[readyPos + i].payload.size();
+        readyPos += consumed;
+        if (built.message.parts.empty() || built.message.payload.isEmpty())
+            continue;
+        telemetry = Queued {connection->serial, std::move(built.message), {}};
+        return true;
+    }
+}
+
+bool OutboxPublisher::Private::needsAnnouncement(const QString &meterId) const
+{
+    switch (mode()) {
+    case Mode::Gateway:
+        return true;
+    case Mode::Device:
+        return !meters.value(meterId).attributes.isEmpty();
+    case Mode::Plain:
+        break;
+    }
+    return false;
+}
+
+bool OutboxPublisher::Private::heldFull() const
+{
+    const qint64 rowLimit = qint64(std::max(1, options().fetchRows)) * kHeldFetches;
+    return heldBytes >= options().maxInflightBytes || heldRows >= rowLimit;
+}
+
+void OutboxPublisher::Private::compactReady()
+{
+    if (readyPos == 0)
+        return;
+    ready.erase(ready.begin(), ready.begin() + std::ptrdiff_t(readyPos));
+    readyPos = 0;
+}
+
+void OutboxPublisher::Private::pushReady(storage::OutboxRow &&row)
+{
+    if (readyPos > 0 && readyPos >= ready.size())
+        compactReady();
+    readyBytes += row.payload.size();
+    ready.push_back(std::move(row));
+}
+
+void OutboxPublisher::Private::hold(storage::OutboxRow &&row)
+{
+    heldBytes += row.payload.size();
+    ++heldRows;
+    held[row.meterId].push_back(std::move(row));
+}
+
+// Moves read rows on: to `ready` when their meter is announced on its connection, else (held)
+// behind its announcement, until a full message is ready or nothing more can be read.
+void OutboxPublisher::Private::routeRows()
+{
+    while (readyBytes < options().format.maxPayloadBytes) {
         if (bufferPos >= buffer.size()) {
             buffer.clear();
             bufferPos = 0;
             if (!readMore())
-                return false;
+                return;
             continue;
         }
-        const storage::OutboxRow &row = buffer[bufferPos];
+        storage::OutboxRow &row = buffer[bufferPos];
         Connection *connection = connectionForMeter(row.meterId);
         if (!connection) {
             skipRow(row, false);
@@ -725,47 +872,192 @@ bool OutboxPublisher::Private::buildGroup()
         }
         if (!connection->up) {
             if (mode() != Mode::Device)
-                return false;
+                return;
             connection->rewindFrom = std::min(connection->rewindFrom, row.id);
             ++bufferPos;
             continue;
         }
-        const std::span<const storage::OutboxRow> rows(buffer.data() + bufferPos, buffer.size() - bufferPos);
-        BuiltMessage built = buildTelemetry(o.format, rows, names);
-        bufferPos += std::size_t(std::max<qsizetype>(built.rowsConsumed, 1));
-        if (built.message.parts.empty() || built.message.payload.isEmpty())
+        if (connection->announced.contains(row.meterId) || !needsAnnouncement(row.meterId)) {
+            connection->announced.insert(row.meterId);
+            pushReady(std::move(row));
+            ++bufferPos;
             continue;
-
-        for (const MessagePart &part : built.message.parts) {
-            if (connection->announced.contains(part.meterId))
-                continue;
-            if (mode() == Mode::Plain)
-                break;
-            const MeterDevice meter = meters.value(part.meterId);
-            if (mode() == Mode::Gateway) {
-                const QString name = deviceName(part.meterId);
-                const QString type = meter.deviceType.isEmpty() ? o.format.deviceType : meter.deviceType;
-                group.push_back({connection->serial,
-                    controlMessage(part.meterId, GatewayConnectTopic, gatewayConnectPayload(name, type)),
-                    true});
-                if (!meter.attributes.isEmpty()) {
-                    group.push_back({connection->serial,
-                        controlMessage(part.meterId, GatewayAttributesTopic,
-                            gatewayAttributesPayload(name, meter.attributes)),
-                        true});
-                }
-            } else if (!meter.attributes.isEmpty()) {
-                group.push_back({connection->serial,
-                    controlMessage(
-                        part.meterId, DeviceAttributesTopic, deviceAttributesPayload(meter.attributes)),
-                    true});
-            }
-            connection->announced.insert(part.meterId);
         }
-        group.push_back({connection->serial, std::move(built.message), false});
-        groupPos = 0;
+        if (heldFull())
+            return;
+        if (!connection->announcing.contains(row.meterId)) {
+            connection->announcing.insert(row.meterId);
+            announceQueue.push_back({connection->serial, row.meterId});
+        }
+        hold(std::move(row));
+        ++bufferPos;
+    }
+}
+
+// Builds the next announcement. Gateway: the connects of the next meters, then one attributes
+// batch for those of them with attributes (as many as fit in a payload); Device: one meter's
+// attributes on its own connection.
+bool OutboxPublisher::Private::prepareAnnouncement()
+{
+    if (!announcePlan.empty())
+        return true;
+    const FormatOptions &format = options().format;
+    while (!announceQueue.empty()) {
+        const quint64 serial = announceQueue.front().connection;
+        Connection *connection = find(serial);
+        if (!connection || !connection->up) {
+            announceQueue.pop_front(); // its rows were dropped with the connection
+            continue;
+        }
+        if (mode() != Mode::Gateway) {
+            const QString meterId = announceQueue.front().meterId;
+            announceQueue.pop_front();
+            connection->planned.insert(meterId);
+            announcePlan.push_back({serial,
+                controlMessage(meterId, DeviceAttributesTopic,
+                    deviceAttributesPayload(meters.value(meterId).attributes)),
+                {meterId}});
+            return true;
+        }
+
+        const std::size_t limit
+            = std::size_t(std::max<qsizetype>(kFirstBatchMeters, connection->announced.size()));
+        std::vector<QString> taken;
+        std::vector<DeviceAttributes> withAttributes;
+        std::vector<std::size_t> takenIndex; // of each withAttributes entry in taken
+        for (auto it = announceQueue.begin();
+             it != announceQueue.end() && it->connection == serial && taken.size() < limit; ++it) {
+            const MeterDevice meter = meters.value(it->meterId);
+            if (!meter.attributes.isEmpty()) {
+                withAttributes.push_back({it->meterId, deviceName(it->meterId), meter.attributes});
+                takenIndex.push_back(taken.size());
+            }
+            taken.push_back(it->meterId);
+        }
+        BuiltAttributes batch = gatewayAttributesBatch(format, withAttributes);
+        if (batch.devicesConsumed < qsizetype(withAttributes.size())) {
+            // The batch is full: the meters after its last one wait for the next.
+            taken.resize(takenIndex[std::size_t(batch.devicesConsumed)]);
+        }
+        announceQueue.erase(announceQueue.begin(), announceQueue.begin() + std::ptrdiff_t(taken.size()));
+        for (const QString &meterId : taken) {
+            const MeterDevice meter = meters.value(meterId);
+            const QString type = meter.deviceType.isEmpty() ? format.deviceType : meter.deviceType;
+            connection->planned.insert(meterId);
+            announcePlan.push_back({serial,
+                controlMessage(
+                    meterId, GatewayConnectTopic, gatewayConnectPayload(deviceName(meterId), type)),
+                {}});
+        }
+        if (batch.devicesConsumed > 0)
+            announcePlan.push_back({serial, std::move(batch.message), std::move(taken)});
+        else
+            announcePlan.back().release = std::move(taken);
         return true;
     }
+    return false;
+}
+
+// An announcement went out: its meters are announced and their held rows join `ready` in
+// outbox order. A meter renamed meanwhile goes round again.
+void OutboxPublisher::Private::release(Connection &connection, const std::vector<QString> &meterIds)
+{
+    if (meterIds.empty())
+        return;
+    std::vector<storage::OutboxRow> rows;
+    for (const QString &meterId : meterIds) {
+        connection.planned.remove(meterId);
+        if (connection.stale.remove(meterId)) {
+            announceQueue.push_back({connection.serial, meterId});
+            continue;
+        }
+        connection.announcing.remove(meterId);
+        connection.announced.insert(meterId);
+        const auto it = held.find(meterId);
+        if (it == held.end())
+            continue;
+        for (storage::OutboxRow &row : *it) {
+            heldBytes -= row.payload.size();
+            --heldRows;
+            rows.push_back(std::move(row));
+        }
+        held.erase(it);
+    }
+    std::sort(rows.begin(), rows.end(),
+        [](const storage::OutboxRow &a, const storage::OutboxRow &b) { return a.id < b.id; });
+    for (storage::OutboxRow &row : rows)
+        pushReady(std::move(row));
+}
+
+// The meter must be announced again before its next telemetry (renamed, removed): its rows not
+// yet built are held again behind a new announcement.
+void OutboxPublisher::Private::unannounce(Connection &connection, const QString &meterId)
+{
+    if (connection.announcing.contains(meterId)) {
+        if (connection.planned.contains(meterId))
+            connection.stale.insert(meterId);
+        return;
+    }
+    if (!connection.announced.remove(meterId))
+        return;
+    compactReady();
+    std::vector<storage::OutboxRow> rows;
+    for (storage::OutboxRow &row : ready) {
+        if (row.meterId == meterId)
+            rows.push_back(std::move(row));
+    }
+    if (rows.empty())
+        return;
+    std::erase_if(ready, [&meterId](const storage::OutboxRow &row) { return row.meterId == meterId; });
+    connection.announcing.insert(meterId);
+    announceQueue.push_back({connection.serial, meterId});
+    for (storage::OutboxRow &row : rows) {
+        readyBytes -= row.payload.size();
+        hold(std::move(row));
+    }
+}
+
+// Forgets what a connection had announced or queued and drops the rows routed for it (the
+// caller reads them again); returns their lowest id.
+qint64 OutboxPublisher::Private::resetConnection(quint64 serial)
+{
+    Connection *connection = find(serial);
+    std::erase_if(announceQueue, [serial](const PendingAnnouncement &a) { return a.connection == serial; });
+    std::erase_if(announcePlan, [serial](const Queued &queued) { return queued.connection == serial; });
+    if (!connection)
+        return kNoId;
+    const bool everyMeter = mode() != Mode::Device;
+    const auto ours = [&](const QString &meterId) { return everyMeter || meterId == connection->meterId; };
+    qint64 lowest = kNoId;
+    if (telemetry && telemetry->connection == serial) {
+        lowest = std::min(lowest, firstRowId(telemetry->message));
+        telemetry.reset();
+    }
+    compactReady();
+    std::erase_if(ready, [&](const storage::OutboxRow &row) {
+        if (!ours(row.meterId))
+            return false;
+        lowest = std::min(lowest, row.id);
+        readyBytes -= row.payload.size();
+        return true;
+    });
+    for (auto it = held.begin(); it != held.end();) {
+        if (!ours(it.key())) {
+            ++it;
+            continue;
+        }
+        for (const storage::OutboxRow &row : *it) {
+            lowest = std::min(lowest, row.id);
+            heldBytes -= row.payload.size();
+            --heldRows;
+        }
+        it = held.erase(it);
+    }
+    connection->announced.clear();
+    connection->announcing.clear();
+    connection->planned.clear();
+    connection->stale.clear();
+    return lowest;
 }
 
 bool OutboxPublisher::Private::readMore()
@@ -849,8 +1141,9 @@ bool OutboxPublisher::Private::takeToken()
     return false;
 }
 
-// Reads again from fromId: rows taken but not yet published go back too; acknowledged and
-// in-flight rows are skipped as they come by again.
+// Reads again from fromId: rows read but not yet published go back too (announcements stay
+// as they are: re-read rows are held again behind them); acknowledged and in-flight rows are
+// skipped as they come by again.
 void OutboxPublisher::Private::rewindTo(qint64 fromId)
 {
     qint64 lowest = fromId;
@@ -858,30 +1151,25 @@ void OutboxPublisher::Private::rewindTo(qint64 fromId)
         lowest = std::min(lowest, buffer[bufferPos].id);
     buffer.clear();
     bufferPos = 0;
-    lowest = std::min(lowest, dropGroup(0));
+    for (std::size_t i = readyPos; i < ready.size(); ++i)
+        lowest = std::min(lowest, ready[i].id);
+    ready.clear();
+    readyPos = 0;
+    readyBytes = 0;
+    for (const std::vector<storage::OutboxRow> &rows : std::as_const(held)) {
+        if (!rows.empty())
+            lowest = std::min(lowest, rows.front().id);
+    }
+    held.clear();
+    heldBytes = 0;
+    heldRows = 0;
+    if (telemetry) {
+        lowest = std::min(lowest, firstRowId(telemetry->message));
+        telemetry.reset();
+    }
     if (lowest != kNoId)
         readId = std::min(readId, lowest - 1);
     knownLastId = kNoId;
-}
-
-// Drops the unpublished rest of the group (of one connection, or any with serial 0) and
-// returns its lowest row id; announcements not sent are taken back.
-qint64 OutboxPublisher::Private::dropGroup(quint64 serial)
-{
-    if (groupPos >= group.size() || (serial != 0 && group[groupPos].connection != serial))
-        return kNoId;
-    qint64 lowest = kNoId;
-    for (std::size_t i = groupPos; i < group.size(); ++i) {
-        const Queued &queued = group[i];
-        lowest = std::min(lowest, firstRowId(queued.message));
-        if (queued.announce && !queued.message.parts.empty()) {
-            if (Connection *connection = find(queued.connection))
-                connection->announced.remove(queued.message.parts.front().meterId);
-        }
-    }
-    group.clear();
-    groupPos = 0;
-    return lowest;
 }
 
 // A message the client library or the broker refused: counted as a failure, its rows read
@@ -933,8 +1221,14 @@ qint64 OutboxPublisher::Private::lowestUnsettledId() const
     qint64 lowest = readId + 1;
     if (bufferPos < buffer.size())
         lowest = std::min(lowest, buffer[bufferPos].id);
-    for (std::size_t i = groupPos; i < group.size(); ++i)
-        lowest = std::min(lowest, firstRowId(group[i].message));
+    for (std::size_t i = readyPos; i < ready.size(); ++i)
+        lowest = std::min(lowest, ready[i].id);
+    for (const std::vector<storage::OutboxRow> &rows : held) {
+        if (!rows.empty())
+            lowest = std::min(lowest, rows.front().id);
+    }
+    if (telemetry)
+        lowest = std::min(lowest, firstRowId(telemetry->message));
     for (const auto &[serial, connection] : connections) {
         lowest = std::min(lowest, connection->rewindFrom);
         for (const Inflight &message : std::as_const(connection->inflight))
@@ -1006,17 +1300,22 @@ void OutboxPublisher::Private::queueAttributes(const MeterDevice &meter)
     if (meter.attributes.isEmpty())
         return;
     Connection *connection = connectionForMeter(meter.id);
-    if (!connection || !connection->up || !connection->announced.contains(meter.id))
+    if (!connection || !connection->up)
         return; // sent with its announcement on the next telemetry
+    if (!connection->announced.contains(meter.id)) {
+        // Announcing: a plan already built carries the old attributes, so it goes round again.
+        if (connection->planned.contains(meter.id))
+            connection->stale.insert(meter.id);
+        return;
+    }
     if (mode() == Mode::Gateway) {
         control.push_back({connection->serial,
             controlMessage(meter.id, GatewayAttributesTopic,
                 gatewayAttributesPayload(deviceName(meter.id), meter.attributes)),
-            false});
+            {}});
     } else if (mode() == Mode::Device) {
         control.push_back({connection->serial,
-            controlMessage(meter.id, DeviceAttributesTopic, deviceAttributesPayload(meter.attributes)),
-            false});
+            controlMessage(meter.id, DeviceAttributesTopic, deviceAttributesPayload(meter.attributes)), {}});
     }
 }
 
@@ -1108,8 +1407,16 @@ void OutboxPublisher::stop()
     d->singleConnection = 0;
     d->buffer.clear();
     d->bufferPos = 0;
-    d->group.clear();
-    d->groupPos = 0;
+    d->ready.clear();
+    d->readyPos = 0;
+    d->readyBytes = 0;
+    d->held.clear();
+    d->heldBytes = 0;
+    d->heldRows = 0;
+    d->announceQueue.clear();
+    d->announcePlan.clear();
+    d->telemetry.reset();
+    d->announcementsSinceTelemetry = kAnnouncementsPerSmallTelemetry;
     d->control.clear();
     d->inflightRows.clear();
     d->inflightMessages = 0;
@@ -1142,7 +1449,7 @@ void OutboxPublisher::setMeter(const mqtt::MeterDevice &meter)
         const bool reannounce = !previous || previous->deviceType != meter.deviceType
             || d->deviceName(meter.id) != (previous->name.isEmpty() ? previous->id : previous->name);
         if (reannounce)
-            connection->announced.remove(meter.id);
+            d->unannounce(*connection, meter.id);
         else if (attributesChanged)
             d->queueAttributes(meter);
         break;
@@ -1191,8 +1498,8 @@ void OutboxPublisher::removeMeter(const QString &meterId)
     case Mode::Gateway:
         if (Private::Connection *connection = d->find(d->singleConnection); connection && connection->up) {
             d->control.push_back({connection->serial,
-                controlMessage(meterId, GatewayDisconnectTopic, gatewayDisconnectPayload(name)), false});
-            connection->announced.remove(meterId);
+                controlMessage(meterId, GatewayDisconnectTopic, gatewayDisconnectPayload(name)), {}});
+            d->unannounce(*connection, meterId);
         }
         break;
     case Mode::Device:

@@ -337,6 +337,53 @@ std::vector<quint64> splitProportionally(quint64 total, std::span<const quint64>
     return parts;
 }
 
+BuiltAttributes gatewayAttributesBatch(
+    const FormatOptions &options, std::span<const DeviceAttributes> devices)
+{
+    BuiltAttributes built;
+    if (devices.empty())
+        return built;
+    // Each entry is "name":{…}; the comma after it (all but the last) is that device's too.
+    std::vector<QByteArray> entries;
+    qsizetype size = 2; // the braces
+    for (const DeviceAttributes &device : devices) {
+        QByteArray entry = jsonString(device.deviceName);
+        entry.append(':');
+        entry.append(compact(device.attributes));
+        const qsizetype added = (entries.empty() ? 0 : 1) + entry.size();
+        if (!entries.empty() && size + added > options.maxPayloadBytes)
+            break;
+        size += added;
+        entries.push_back(std::move(entry));
+    }
+    built.devicesConsumed = qsizetype(entries.size());
+
+    Message &message = built.message;
+    message.topic = QByteArray(GatewayAttributesTopic.data(), GatewayAttributesTopic.size());
+    message.payload.reserve(size);
+    message.payload.append('{');
+    std::vector<quint64> weights;
+    weights.reserve(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+        const bool last = i + 1 == entries.size();
+        message.payload.append(entries[i]);
+        if (!last)
+            message.payload.append(',');
+        weights.push_back(quint64(entries[i].size() + (last ? 0 : 1)));
+    }
+    message.payload.append('}');
+    Q_ASSERT(message.payload.size() == size);
+
+    const std::vector<quint64> braces = splitProportionally(2, weights);
+    message.parts.reserve(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+        MessagePart &part = message.parts.emplace_back();
+        part.meterId = devices[i].meterId;
+        part.payloadBytes = weights[i] + braces[i];
+    }
+    return built;
+}
+
 BuiltMessage buildTelemetry(
     const FormatOptions &options, std::span<const storage::OutboxRow> rows, const NameLookup &names)
 {

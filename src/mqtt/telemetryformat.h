@@ -72,6 +72,25 @@ QByteArray gatewayDisconnectPayload(QStringView deviceName);
 QByteArray gatewayAttributesPayload(QStringView deviceName, const QJsonObject &attributes);
 QByteArray deviceAttributesPayload(const QJsonObject &attributes);
 
+// One device's attributes for a gateway batch.
+struct DeviceAttributes {
+    QString meterId;
+    QString deviceName;
+    QJsonObject attributes;
+};
+
+// Gateway attributes of several devices in one v1/gateway/attributes message:
+// {"<name>":{<attributes>},"<name2>":{…}}, devices in the given order, as many as fit in
+// maxPayloadBytes (a first device larger than that still goes, alone). A single device's
+// payload equals gatewayAttributesPayload(). Parts as in buildTelemetry's gateway messages:
+// each device's "name":{…} and the comma after it, the braces split in proportion; no rows.
+struct BuiltAttributes {
+    Message message;
+    qsizetype devicesConsumed = 0;
+};
+BuiltAttributes gatewayAttributesBatch(
+    const FormatOptions &options, std::span<const DeviceAttributes> devices);
+
 // The plain-mode topic of a meter.
 QByteArray plainTopic(QStringView topicTemplate, QStringView meterId, QStringView meterName);
 

@@ -1,6 +1,8 @@
 #include "siteconfig.h"
 
+#include <QtCore/QDir>
 #include <QtCore/QFile>
+#include <QtCore/QFileInfo>
 #include <QtCore/QHash>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
@@ -81,7 +83,10 @@ struct Draft {
 
 class SiteParser {
 public:
-    SiteParser(const QString &fileName, QStringList *warnings) : m_file(fileName), m_warnings(warnings) { }
+    SiteParser(const QString &fileName, QStringList *warnings, const QString &baseDirectory)
+        : m_file(fileName), m_warnings(warnings), m_base(baseDirectory)
+    {
+    }
 
     dlms::Result<SiteConfig> parse(const QJsonObject &root)
     {
@@ -513,7 +518,7 @@ private:
             if (!draft.passwordReference)
                 return error(originOf(draft, path, u"auth"_s),
                     u"\"low\" needs a \"password\" (a literal, env:VARIABLE or file:/path)"_s);
-            auto secret = resolveSecret(*draft.passwordReference);
+            auto secret = resolveSecret(*draft.passwordReference, m_base);
             if (!secret)
                 return error(originOf(draft, path, u"password"_s), secret.error().message);
             c.password = std::move(*secret);
@@ -527,11 +532,12 @@ private:
 
     QString m_file;
     QStringList *m_warnings;
+    QString m_base; // relative file: secrets
 };
 
 } // namespace
 
-dlms::Result<QByteArray> resolveSecret(const QString &reference)
+dlms::Result<QByteArray> resolveSecret(const QString &reference, const QString &baseDirectory)
 {
     if (reference.startsWith(u"env:"_s)) {
         const QString name = reference.mid(4);
@@ -547,9 +553,10 @@ dlms::Result<QByteArray> resolveSecret(const QString &reference)
         return value;
     }
     if (reference.startsWith(u"file:"_s)) {
-        const QString path = reference.mid(5);
-        if (path.isEmpty())
+        const QString given = reference.mid(5);
+        if (given.isEmpty())
             return dlms::makeError(dlms::ErrorCode::InvalidArgument, u"file: needs a path"_s);
+        const QString path = baseDirectory.isEmpty() ? given : QDir(baseDirectory).filePath(given);
         QFile file(path);
         if (!file.open(QIODevice::ReadOnly))
             return dlms::makeError(dlms::ErrorCode::InvalidArgument,
@@ -568,9 +575,9 @@ dlms::Result<QByteArray> resolveSecret(const QString &reference)
 }
 
 dlms::Result<SiteConfig> parseSiteConfig(
-    const QJsonObject &root, const QString &fileName, QStringList *warnings)
+    const QJsonObject &root, const QString &fileName, QStringList *warnings, const QString &baseDirectory)
 {
-    return SiteParser(fileName, warnings).parse(root);
+    return SiteParser(fileName, warnings, baseDirectory).parse(root);
 }
 
 dlms::Result<QJsonObject> readJsonObjectFile(const QString &path)
@@ -606,7 +613,7 @@ dlms::Result<SiteConfig> loadSiteConfig(const QString &path, QStringList *warnin
     const auto root = readJsonObjectFile(path);
     if (!root)
         return root.error();
-    return parseSiteConfig(*root, path, warnings);
+    return parseSiteConfig(*root, path, warnings, QFileInfo(path).absolutePath());
 }
 
 QJsonObject meterConfigToJson(const MeterConfig &config, bool withSecrets)

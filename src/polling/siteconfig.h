@@ -46,8 +46,10 @@ struct SiteConfig {
 // reported in `warnings` ("site.json: meters[0].colour: unknown key, ignored"); other top-level
 // sections are left to their owners. Secrets given as env:/file: are resolved here; their
 // values never appear in a message.
-dlms::Result<SiteConfig> parseSiteConfig(
-    const QJsonObject &root, const QString &fileName, QStringList *warnings = nullptr);
+// `baseDirectory` resolves relative "file:" secrets (empty = the current directory);
+// loadSiteConfig() passes the file's own directory.
+dlms::Result<SiteConfig> parseSiteConfig(const QJsonObject &root, const QString &fileName,
+    QStringList *warnings = nullptr, const QString &baseDirectory = {});
 dlms::Result<SiteConfig> loadSiteConfig(const QString &path, QStringList *warnings = nullptr);
 
 // Reads a JSON configuration file whose top level is an object (at most 64 MiB). Errors name
@@ -58,8 +60,9 @@ dlms::Result<QJsonObject> readJsonObjectFile(const QString &path);
 // A meter as JSON in the format above (the password only when `withSecrets`).
 QJsonObject meterConfigToJson(const MeterConfig &config, bool withSecrets);
 
-// Resolves "env:NAME", "file:/path" (first line) or a literal. Errors say which variable or
+// Resolves "env:NAME", "file:/path" (first line; a relative path is relative to
+// `baseDirectory`, empty = the current directory) or a literal. Errors say which variable or
 // file, never the value.
-dlms::Result<QByteArray> resolveSecret(const QString &reference);
+dlms::Result<QByteArray> resolveSecret(const QString &reference, const QString &baseDirectory = {});
 
 } // namespace polling

@@ -329,7 +329,7 @@ struct Storage::Shared {
 
     Shared(const StorageOptions &options)
         : limits {options.maxQueuedReadings, options.maxQueuedMetricsRows, options.maxQueuedEvents},
-          wakeThreshold(options.maxTransactionRows)
+          wakeThreshold(options.maxTransactionRows), writeOutbox(options.writeOutbox)
     {
     }
 
@@ -504,6 +504,7 @@ struct Storage::Shared {
     const Amounts limits;
     const qint64 wakeThreshold;
     std::atomic<bool> wakePending {false};
+    std::atomic<bool> writeOutbox; // StorageOptions::writeOutbox, then setWriteOutbox()
 
     // Outbox ids the broker acknowledged, deleted by the writer's next transaction (put back
     // in front when it fails). Apart from the main queue: the MQTT thread adds to it often.
@@ -905,7 +906,7 @@ bool Storage::Writer::writeBatch(const polling::ReadingsBatch &batch, Counts &co
     }
     counts.readings += qint64(batch.readings.size());
     ++counts.batches;
-    if (!m_options.writeOutbox)
+    if (!m_shared->writeOutbox.load(std::memory_order_relaxed))
         return true;
     quint32 values = 0;
     const QByteArray payload = buildOutboxPayload(batch, &values);
@@ -1609,6 +1610,12 @@ void Storage::setMaxPageCount(qint64 pages)
     if (m_writer)
         QMetaObject::invokeMethod(
             m_writer, [writer = m_writer, pages] { writer->setMaxPages(pages); }, Qt::QueuedConnection);
+}
+
+void Storage::setWriteOutbox(bool on)
+{
+    m_options.writeOutbox = on;
+    m_shared->writeOutbox.store(on, std::memory_order_relaxed);
 }
 
 StorageStatus Storage::status() const

@@ -27,7 +27,7 @@ struct StorageOptions {
     // held in memory while writes fail; beyond them the oldest rollups / events are dropped.
     qint64 maxQueuedMetricsRows = 500'000;
     qint64 maxQueuedEvents = 100'000;
-    bool writeOutbox = true; // one outbox row per readings batch, same transaction
+    bool writeOutbox = true; // one outbox row per readings batch, same transaction (setWriteOutbox)
     // Outbox bounds. Past them the oldest rows are dropped unpublished (size first, then age),
     // counted in StorageStatus::outboxDroppedRows, with one "outbox" event and one log line
     // per episode; the readings themselves stay in the readings table. 0 = unbounded.
@@ -89,6 +89,10 @@ public:
     void runRetention();
     // Changes the size cap (OpenOptions::maxPageCount) on the writer's connection; 0 = none.
     void setMaxPageCount(qint64 pages);
+    // Whether readings batches get their outbox row from now on (the MQTT publisher enabled or
+    // not); rows already in the outbox stay. Thread-safe: an atomic the writer reads per batch,
+    // so batches still queued when it changes follow the new value.
+    void setWriteOutbox(bool on);
 
     StorageStatus status() const; // thread-safe snapshot
 

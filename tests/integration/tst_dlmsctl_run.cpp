@@ -11,6 +11,7 @@
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QEventLoop>
 #include <QtCore/QSaveFile>
+#include <QtCore/QScopeGuard>
 #include <QtCore/QSet>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
@@ -23,9 +24,15 @@
 #include <QtSql/QSqlQuery>
 #include <QtTest/QtTest>
 
+#include <array>
+#include <cerrno>
 #include <csignal>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <map>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 using namespace clitest;
@@ -480,6 +487,26 @@ struct Rig {
     QString problem;
 };
 
+// The immutable flag: unlike chmod it stops root too, and descriptors already open (ext4).
+// Returns why it could not be changed; empty on success.
+QString setImmutable(const QString &path, bool on)
+{
+    const int fd = ::open(QFile::encodeName(path).constData(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return u"open: "_s + qt_error_string(errno);
+    int flags = 0;
+    QString error;
+    if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) {
+        error = u"FS_IOC_GETFLAGS: "_s + qt_error_string(errno);
+    } else {
+        flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+        if (::ioctl(fd, FS_IOC_SETFLAGS, &flags) != 0)
+            error = u"FS_IOC_SETFLAGS: "_s + qt_error_string(errno);
+    }
+    ::close(fd);
+    return error;
+}
+
 // A regular expression for a whole stderr made of exactly this one line.
 QString exactly(const QString &line)
 {
@@ -535,6 +562,7 @@ private Q_SLOTS:
     void logFormat_data();
     void logFormat();
     void secondSignalStopsWaiting();
+    void unwritableDatabaseExitCode4();
     void serviceUnit();
 };
 
@@ -617,11 +645,27 @@ void tst_DlmsctlRun::endToEnd()
         QVERIFY2(
             application.value(key).toDouble() > 0, qPrintable(key + u": "_s + QString::fromUtf8(stats.body)));
 
-    const HttpResult health = httpGet(httpPort, u"/health"_s);
-    // The faulty meter may count as failing at this moment (503) or be reconnecting (200).
-    QVERIFY2(health.status == 200 || health.status == 503, health.body.constData());
-    QVERIFY(health.json.contains(u"status"_s));
+    // The faulty meter spends most of its time backing off between attempts: while it does, the
+    // bridge is degraded and names it.
+    static const QRegularExpression failingLine(u"^\\d+ of 3 meters failing: (.+)$"_s);
+    auto failingIds = [](const HttpResult &result) {
+        QStringList ids;
+        for (const QJsonValue &problem : result.json.value(u"problems"_s).toArray()) {
+            const auto match = failingLine.match(problem.toString());
+            if (match.hasMatch())
+                ids << match.captured(1).split(u", "_s);
+        }
+        return ids;
+    };
+    HttpResult health;
+    QVERIFY2(waitUntil([&] {
+        health = httpGet(httpPort, u"/health"_s);
+        return health.status == 503 && failingIds(health).contains(u"m3"_s);
+    }),
+        health.body.constData());
+    QCOMPARE(health.json.value(u"status"_s).toString(), u"degraded"_s);
     QCOMPARE(health.json.value(u"meters"_s).toObject().value(u"total"_s).toInt(), 3);
+    QVERIFY(health.json.value(u"meters"_s).toObject().value(u"failing"_s).toInt() >= 1);
     const HttpResult meters = httpGet(httpPort, u"/meters"_s);
     QCOMPARE(meters.status, 200);
     QCOMPARE(meters.json.value(u"count"_s).toInt(), 3);
@@ -638,19 +682,16 @@ void tst_DlmsctlRun::endToEnd()
 
     const DbSnapshot db = readDatabase(rig.databasePath());
     QVERIFY2(db.error.isEmpty(), qPrintable(db.error));
-    // Everything stored and acknowledged reaches the subscriber; what is not there yet is
-    // exactly what the outbox still holds.
-    QSet<QString> acknowledged = db.readings;
-    acknowledged.subtract(db.outbox);
-    QVERIFY2(waitUntil([&] { return subscriber.pointSet().contains(acknowledged); }),
-        qPrintable(u"missing at the subscriber: "_s + describeSet(acknowledged - subscriber.pointSet())));
+    // A clean stop with the broker up publishes everything the last polls wrote.
+    QVERIFY2(db.outbox.isEmpty(), qPrintable(u"left in the outbox: "_s + describeSet(db.outbox)));
+    // Acknowledged by the broker, so delivered to the persistent subscriber: the same points.
+    waitUntil([&] { return subscriber.pointSet().contains(db.readings); });
     const QSet<QString> received = subscriber.pointSet();
     QVERIFY2(db.readings.contains(received),
         qPrintable(u"received, never stored: "_s + describeSet(received - db.readings)));
-    QVERIFY2(
-        (db.readings - received).subtract(db.outbox).isEmpty(), "stored, neither received nor in the outbox");
-    if (db.outbox.isEmpty())
-        QCOMPARE(received, db.readings);
+    QVERIFY2(received.contains(db.readings),
+        qPrintable(u"stored, never received: "_s + describeSet(db.readings - received)));
+    QCOMPARE(received, db.readings);
     qInfo("%lld (meter, ts) stored, %lld received, %lld outbox rows left, %d duplicates",
         qint64(db.readings.size()), qint64(received.size()), db.outboxRows, subscriber.duplicates());
     QVERIFY2(subscriber.problems().isEmpty(), qPrintable(subscriber.problems().join(u'\n')));
@@ -852,6 +893,23 @@ void tst_DlmsctlRun::brokenConfig_data()
         << u"(^|\\n)dlmsctl: http: .*127\\.0\\.0\\.1:{port}.*\\n$"_s << QString();
     QTest::newRow("seconds-not-a-number") << jsonText(good) << QStringList {u"--seconds"_s, u"soon"_s} << 2
                                           << u"^dlmsctl: .*seconds.*\\n$"_s << QString();
+    // QTimer counts int milliseconds: 2147483 s is the most it can wait.
+    QTest::newRow("seconds-largest")
+        << jsonText(checked) << QStringList {u"--seconds"_s, u"2147483"_s, u"--check"_s} << 0 << u"^$"_s
+        << u"{path}: ok: 2 meters, mqtt gateway 127.0.0.1:1883, http 127.0.0.1:8123, database "
+           "{dir}/bridge.db\n"_s;
+    QTest::newRow("seconds-too-large")
+        << jsonText(good) << QStringList {u"--seconds"_s, u"2147484"_s} << 2
+        << exactly(u"dlmsctl: --seconds must be a number from 0 to 2147483 (got '2147484')"_s) << QString();
+    QTest::newRow("seconds-negative")
+        << jsonText(good) << QStringList {u"--seconds"_s, u"-1"_s} << 2
+        << exactly(u"dlmsctl: --seconds must be a number from 0 to 2147483 (got '-1')"_s) << QString();
+    QTest::newRow("stop-timeout-zero")
+        << jsonText(good) << QStringList {u"--stop-timeout"_s, u"0"_s} << 2
+        << exactly(u"dlmsctl: --stop-timeout must be a number from 1 to 600 (got '0')"_s) << QString();
+    QTest::newRow("stop-timeout-too-large")
+        << jsonText(good) << QStringList {u"--stop-timeout"_s, u"601"_s} << 2
+        << exactly(u"dlmsctl: --stop-timeout must be a number from 1 to 600 (got '601')"_s) << QString();
     QTest::newRow("unknown-option") << jsonText(good) << QStringList {u"--colour"_s} << 2
                                     << u"^dlmsctl: .*colour.*\\n$"_s << QString();
 }
@@ -909,26 +967,54 @@ void tst_DlmsctlRun::sighupReload()
     Rig rig;
     // Four meters served, three configured at first.
     QVERIFY2(rig.start(4), qPrintable(rig.problem));
+    // Connections and associations per simulated meter: a meter the reload leaves alone keeps
+    // its connection.
+    std::array<int, 4> opened {};
+    std::array<int, 4> associated {};
+    QObject::connect(rig.simulator.get(), &sim::Simulator::connectionOpened, rig.simulator.get(),
+        [&](int meter) { ++opened.at(size_t(meter)); });
+    QObject::connect(rig.simulator.get(), &sim::Simulator::associationChanged, rig.simulator.get(),
+        [&](int meter, bool yes) { associated.at(size_t(meter)) += yes ? 1 : 0; });
     Subscriber subscriber(rig.broker.port(), u"tst-run-hup-%1"_s.arg(QCoreApplication::applicationPid()));
     QVERIFY(subscriber.waitReady());
-    const QString configPath = rig.writeConfig(rig.config(rig.meters(3)));
+    // Generous timeouts: a healthy meter that timed out on a loaded machine would reconnect.
+    auto patient = [&](int meters) {
+        QJsonObject config = rig.config(rig.meters(meters));
+        QJsonObject polling = config.value(u"polling"_s).toObject();
+        polling.insert(u"timeout_ms"_s, 10'000);
+        polling.insert(u"connect_timeout_ms"_s, 10'000);
+        config.insert(u"polling"_s, polling);
+        return config;
+    };
+    const QString configPath = rig.writeConfig(patient(3));
     QVERIFY(!configPath.isEmpty());
     RunProcess run({u"--config"_s, configPath}, rig.env);
-    QVERIFY2(waitUntil([&] { return !run.running() || subscriber.pointsOf(u"m3"_s) >= 2; }) && run.running(),
+    QVERIFY2(waitUntil([&] {
+        return !run.running()
+            || (subscriber.pointsOf(u"m1"_s) >= 2 && subscriber.pointsOf(u"m2"_s) >= 2
+                && subscriber.pointsOf(u"m3"_s) >= 2);
+    }) && run.running(),
         run.describe().constData());
     QCOMPARE(subscriber.pointsOf(u"m4"_s), 0);
+    const std::array<int, 4> openedBefore = opened;
+    const std::array<int, 4> associatedBefore = associated;
+    for (size_t i = 0; i < 3; ++i)
+        QVERIFY2(openedBefore.at(i) >= 1 && associatedBefore.at(i) >= 1, qPrintable(QString::number(i)));
+    QCOMPARE(openedBefore.at(3), 0);
 
-    QVERIFY(!rig.writeConfig(rig.config(rig.meters(4))).isEmpty());
+    QVERIFY(!rig.writeConfig(patient(4)).isEmpty());
     qsizetype from = run.err().size();
     run.signal(SIGHUP);
     QVERIFY2(run.waitErr(u"run: reloaded: "_s, from), run.describe().constData());
     QVERIFY(run.err().indexOf(u"run: reloading "_s + configPath, from) >= 0);
     const QString reloaded
         = run.err().mid(run.err().indexOf(u"run: reloaded: "_s, from)).section(u'\n', 0, 0);
-    QVERIFY2(reloaded.contains(u"+1"_s), qPrintable(reloaded));
+    QCOMPARE(reloaded, u"run: reloaded: meters +1 -0 ~0"_s);
     QVERIFY2(waitUntil([&] { return !run.running() || subscriber.pointsOf(u"m4"_s) >= 3; }) && run.running(),
         run.describe().constData());
     QVERIFY(subscriber.announced().contains(u"m4"_s));
+    QCOMPARE(opened.at(3), 1);
+    QCOMPARE(associated.at(3), 1);
 
     // A broken file: logged, the configuration in force kept, still publishing.
     QVERIFY(!writeText(configPath, "{ \"meters\": [ }\n").isEmpty());
@@ -947,6 +1033,12 @@ void tst_DlmsctlRun::sighupReload()
             || (subscriber.pointsOf(u"m1"_s) >= m1Before + 3 && subscriber.pointsOf(u"m4"_s) >= m4Before + 3);
     }) && run.running(),
         run.describe().constData());
+    // Neither reload touched the meters that were there before.
+    for (size_t i = 0; i < 3; ++i) {
+        QCOMPARE(opened.at(i), openedBefore.at(i));
+        QCOMPARE(associated.at(i), associatedBefore.at(i));
+    }
+    QCOMPARE(opened.at(3), 1);
     // SIGINT stops as cleanly as SIGTERM.
     run.signal(SIGINT);
     QCOMPARE(run.waitExit(), 0);
@@ -1091,24 +1183,101 @@ void tst_DlmsctlRun::secondSignalStopsWaiting()
     QVERIFY(dir.isValid());
     auto simulator = startSimulator(dlms::Transport::Wrapper);
     QVERIFY(simulator);
-    QJsonObject config
-        = bridgeConfig(QJsonArray {meterEntry(u"m1"_s, simulator->port(0))}, 1883, dir.filePath(u"b.db"_s));
+    // A meter that goes silent with 30 s timeouts and a 60 s --stop-timeout: releasing its
+    // association keeps a clean stop waiting at least 30 s, three times the bound below.
+    QJsonObject config = bridgeConfig(QJsonArray {meterEntry(u"m1"_s, simulator->port(0),
+                                          {{u"timeout_ms"_s, 30'000}, {u"connect_timeout_ms"_s, 30'000}})},
+        1883, dir.filePath(u"b.db"_s));
     config.insert(u"mqtt"_s, QJsonObject {{u"enabled"_s, false}});
     config.insert(u"http"_s, QJsonObject {{u"enabled"_s, false}});
     const QString configPath = writeText(dir.filePath(u"bridge.json"_s), jsonText(config));
     QVERIFY(!configPath.isEmpty());
-    RunProcess run({u"--config"_s, configPath}, runEnvironment(dir));
+    // --seconds at its largest: the timer must not overflow into stopping at once.
+    RunProcess run({u"--config"_s, configPath, u"--stop-timeout"_s, u"60"_s, u"--seconds"_s, u"2147483"_s},
+        runEnvironment(dir));
     QVERIFY2(run.waitErr(u"meter m1: associated"_s), run.describe().constData());
-    // A meter that stops answering: releasing its association waits for a timeout.
+    QVERIFY2(waitUntil([&] {
+        return !run.running() || !readDatabase(dir.filePath(u"b.db"_s)).readings.isEmpty();
+    }) && run.running(),
+        run.describe().constData());
     sim::FaultConfig silent;
     silent.silent = true;
     simulator->setFaults(0, silent);
     run.signal(SIGTERM);
     QVERIFY2(run.waitErr(u"bridge: stopping"_s), run.describe().constData());
     run.signal(SIGTERM);
-    QCOMPARE(run.waitExit(), 0);
-    QVERIFY2(run.err().contains(u"run: interrupted again, not waiting for the bridge to stop"_s),
+    const int exitCode = run.waitExit(10'000);
+    QVERIFY2(exitCode == 4, run.describe().constData());
+    QVERIFY2(run.err().contains(u"run: interrupted again, not waiting for the meters: aborting the stop"_s),
         run.describe().constData());
+    QVERIFY2(
+        run.err().endsWith(u"\ndlmsctl: the bridge did not stop cleanly: a second signal aborted the stop "
+                           "(associations dropped without release)\n"_s),
+        run.describe().constData());
+    // Aborted, not killed: the database is whole and holds what was polled.
+    const DbSnapshot db = readDatabase(dir.filePath(u"b.db"_s));
+    QVERIFY2(db.error.isEmpty(), qPrintable(db.error));
+    QVERIFY(!db.readings.isEmpty());
+}
+
+void tst_DlmsctlRun::unwritableDatabaseExitCode4()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    auto simulator = startSimulator(dlms::Transport::Wrapper);
+    QVERIFY(simulator);
+    const QString databasePath = dir.filePath(u"b.db"_s);
+    QJsonObject config
+        = bridgeConfig(QJsonArray {meterEntry(u"m1"_s, simulator->port(0))}, 1883, databasePath);
+    config.insert(u"mqtt"_s, QJsonObject {{u"enabled"_s, false}});
+    config.insert(u"http"_s, QJsonObject {{u"enabled"_s, false}});
+    const QString configPath = writeText(dir.filePath(u"bridge.json"_s), jsonText(config));
+    QVERIFY(!configPath.isEmpty());
+    RunProcess run({u"--config"_s, configPath}, runEnvironment(dir));
+    QVERIFY2(waitUntil([&] { return !run.running() || !readDatabase(databasePath).readings.isEmpty(); })
+            && run.running(),
+        run.describe().constData());
+
+    // The database turns read-only under the running writer (a disk remounted read-only).
+    QStringList locked;
+    auto unlock = qScopeGuard([&] {
+        for (const QString &file : std::as_const(locked))
+            setImmutable(file, false);
+    });
+    // Not the -shm file: SQLite maps it, and a write fault on an immutable mapping is SIGBUS.
+    for (const QString &file : QStringList {databasePath, databasePath + u"-wal"_s}) {
+        if (!QFileInfo::exists(file))
+            continue;
+        const QString error = setImmutable(file, true);
+        if (!error.isEmpty())
+            QSKIP(qPrintable(u"cannot set the immutable flag on "_s + file + u": "_s + error));
+        locked << file;
+    }
+    const qsizetype from = run.err().size();
+    QVERIFY2(run.waitErr(u" warning storage: "_s + databasePath, from),
+        QByteArray(run.describe() + "\nexit " + QByteArray::number(run.waitExit(0))).constData());
+    run.signal(SIGTERM);
+    QCOMPARE(run.waitExit(), 4);
+    const QStringList lines = run.err().split(u'\n', Qt::SkipEmptyParts);
+    const QString last = lines.isEmpty() ? QString() : lines.constLast();
+    QVERIFY2(last.startsWith(u"dlmsctl: the bridge did not stop cleanly: the database was failing ("_s)
+            && last.contains(databasePath) && last.endsWith(u"): readings left unwritten were dropped"_s),
+        run.describe().constData());
+    QVERIFY2(run.err().contains(u"storage: not everything could be written"_s), run.describe().constData());
+
+    // What was committed before stays readable.
+    unlock.dismiss();
+    for (const QString &file : std::as_const(locked))
+        QCOMPARE(setImmutable(file, false), QString());
+    const DbSnapshot db = readDatabase(databasePath);
+    QVERIFY2(db.error.isEmpty(), qPrintable(db.error));
+    QVERIFY(!db.readings.isEmpty());
+
+    // --help documents the code.
+    const CliRun help = runCli({u"run"_s, u"--help"_s});
+    QCOMPARE(help.exitCode, 0);
+    QVERIFY2(
+        help.out.simplified().contains(u"; 4 the bridge did not stop cleanly ("_s), qPrintable(help.out));
 }
 
 void tst_DlmsctlRun::serviceUnit()

@@ -9,11 +9,15 @@
 #include <trafficmonitor.h>
 
 #include <QtCore/QDateTime>
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QFileInfo>
 #include <QtCore/QHash>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QMutex>
+#include <QtCore/QScopeGuard>
 #include <QtCore/QSet>
 #include <QtCore/QTemporaryDir>
 #include <QtNetwork/QNetworkAccessManager>
@@ -130,7 +134,7 @@ QString meterName(int i)
 
 // Timeouts of seconds, so a stalled test process (ASan, a loaded machine) never looks like a
 // meter failure; short backoff and breaker so faults show quickly.
-MeterConfig meterConfig(int i, quint16 port, int intervalMs = 250)
+MeterConfig meterConfig(int i, quint16 port, int intervalMs = 100)
 {
     MeterConfig c;
     c.id = meterId(i);
@@ -204,14 +208,38 @@ public:
         }
         return pairs;
     }
-    QStringList connectedDevices() const
+    QStringList connectedDevices() const { return devicesOn("v1/gateway/connect"); }
+    // The "device" of every message on a gateway control topic (connect, disconnect).
+    QStringList devicesOn(const QByteArray &controlTopic) const
     {
         QStringList names;
         for (const auto &[topic, payload] : m_messages) {
-            if (topic == "v1/gateway/connect")
+            if (topic == controlTopic)
                 names << QJsonDocument::fromJson(payload).object().value(u"device"_s).toString();
         }
         return names;
+    }
+    // Gateway messages (telemetry, attributes, connect, disconnect): how many carried each device.
+    QHash<QString, quint64> gatewayMessagesPerDevice() const
+    {
+        QHash<QString, quint64> counts;
+        for (const auto &[topic, payload] : m_messages) {
+            if (!topic.startsWith("v1/gateway/"))
+                continue;
+            const QJsonObject object = QJsonDocument::fromJson(payload).object();
+            if (topic == "v1/gateway/connect" || topic == "v1/gateway/disconnect") {
+                ++counts[object.value(u"device"_s).toString()];
+                continue;
+            }
+            for (auto it = object.begin(); it != object.end(); ++it)
+                ++counts[it.key()];
+        }
+        return counts;
+    }
+    int gatewayMessages() const
+    {
+        return int(std::count_if(m_messages.begin(), m_messages.end(),
+            [](const std::pair<QByteArray, QByteArray> &m) { return m.first.startsWith("v1/gateway/"); }));
     }
     int count(const QByteArray &topic) const
     {
@@ -345,6 +373,34 @@ QStringList eventTexts(const QString &path)
     return texts;
 }
 
+std::vector<storage::OutboxRow> outboxContent(const QString &path)
+{
+    auto reader = storage::Reader::open(path);
+    if (!reader)
+        return {};
+    auto rows = reader->outboxRows(0, 100'000, kForever);
+    return rows ? *rows : std::vector<storage::OutboxRow> {};
+}
+
+quint64 totalBatches(const Bridge &bridge)
+{
+    quint64 batches = 0;
+    for (const app::MeterStatus &status : bridge.meters())
+        batches += status.batches;
+    return batches;
+}
+
+// A loopback port nothing listens on: a broker that is down.
+quint16 deadPort()
+{
+    QTcpServer server;
+    if (!server.listen(QHostAddress::LocalHost, 0))
+        return 0;
+    const quint16 port = server.serverPort();
+    server.close();
+    return port;
+}
+
 QStringList ids(const QList<app::MeterStatus> &meters)
 {
     QStringList list;
@@ -377,6 +433,17 @@ private Q_SLOTS:
     void faultyMeter_data();
     void faultyMeter();
     void noSecretsInLogs();
+    void defaultDatabaseDirectory();
+    void abortDropsWithoutWaiting_data();
+    void abortDropsWithoutWaiting();
+    void reloadWhileStopping();
+    void mqttReloadFails_data();
+    void mqttReloadFails();
+    void outboxFollowsMqttEnabled_data();
+    void outboxFollowsMqttEnabled();
+    void stopLeavesWhatCannotBePublished();
+    void stopIncompleteOnFullDisk();
+    void reloadDisconnectsRemovedMeters();
 
 private:
     MosquittoBroker m_broker;
@@ -430,9 +497,11 @@ void TestBridge::startStoresAndPublishes()
     QVERIFY2(health.problems.isEmpty(), qPrintable(health.problems.join(u"; "_s)));
 
     QSignalSpy stopped(&bridge, &Bridge::stopped);
+    QVERIFY(!bridge.lastStopComplete()); // no stop yet
     QVERIFY(bridge.stopAndWait());
     QCOMPARE(stopped.size(), 1);
     QCOMPARE(bridge.state(), BridgeState::Stopped);
+    QVERIFY(bridge.lastStopComplete());
     QVERIFY(!bridge.scheduler() && !bridge.monitor() && !bridge.storage());
     QVERIFY(logged(u"bridge: stopping"_s));
     QVERIFY(logged(u"bridge: stopped ("_s));
@@ -481,16 +550,24 @@ void TestBridge::finalRollupHasEverything()
     QVERIFY(rig.simulatorStarted);
     // One period for the whole run: every network_metrics row comes from the flush on stop.
     rig.config.monitor.rollupSeconds = 3600;
+    // Publishing lags polling: the drain on stop has messages to send, acknowledged after
+    // polling stopped.
+    rig.config.mqtt.maxMessagesPerSecond = 10;
     Bridge::Options options = bridgeOptions();
     // A clock a year ahead: the monitor, the storage and the meter states use it.
     constexpr qint64 kYearMs = 365LL * 24 * 3600 * 1000;
     options.clock = [] { return QDateTime::currentMSecsSinceEpoch() + kYearMs; };
+    Subscriber subscriber(m_broker.port(), {"v1/gateway/#"});
+    QVERIFY(subscriber.waitReady());
     Bridge bridge(options);
     QVERIFY(bridge.start(rig.config).ok());
     for (int i = 0; i < 3; ++i)
         QTRY_VERIFY_WITH_TIMEOUT(batchesOf(bridge, meterId(i)) >= 3, kWaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(subscriber.count("v1/gateway/telemetry") > 0, kWaitMs);
     QVERIFY(bridge.meter(meterId(0))->stateSinceMs > QDateTime::currentMSecsSinceEpoch() + kYearMs / 2);
     QVERIFY(bridge.stopAndWait());
+    // The drain published everything: every message was acknowledged before the publisher went.
+    QCOMPARE(outboxRows(rig.path()), qint64(0));
 
     // The flush came after the scheduler's last traffic deltas: every completed poll is counted.
     auto reader = storage::Reader::open(rig.path());
@@ -509,6 +586,18 @@ void TestBridge::finalRollupHasEverything()
     QCOMPARE(system->size(), size_t(1));
     QCOMPARE(system->front().pollsCompleted, completed);
     QVERIFY(system->front().bandwidthRxBps > 0); // the fake interface's counters
+
+    // The flush came after the drain's last acknowledgements: the messages the subscriber got
+    // are the ones counted, per meter and in total.
+    QTRY_COMPARE_WITH_TIMEOUT(
+        quint64(subscriber.gatewayMessages()), system->front().mqttMessagesSent, kWaitMs);
+    QVERIFY(subscriber.count("v1/gateway/telemetry") > 0);
+    const QHash<QString, quint64> carried = subscriber.gatewayMessagesPerDevice();
+    for (int i = 0; i < 3; ++i) {
+        const auto rows = reader->metrics(meterId(i), 0, kForever);
+        QVERIFY(rows && rows->size() == 1);
+        QCOMPARE(rows->front().mqttMessagesSent, carried.value(meterName(i)));
+    }
 }
 
 void TestBridge::metersChangeWhileRunning()
@@ -975,6 +1064,373 @@ void TestBridge::noSecretsInLogs()
         for (const QString &text : std::as_const(texts))
             QVERIFY2(!text.contains(secret), qPrintable(text));
     }
+}
+
+void TestBridge::defaultDatabaseDirectory()
+{
+    QTemporaryDir xdg; // empty: the dlmsbridge directory under it does not exist yet
+    QVERIFY(xdg.isValid());
+    const QByteArray previous = qgetenv("XDG_DATA_HOME");
+    const bool hadPrevious = qEnvironmentVariableIsSet("XDG_DATA_HOME");
+    qputenv("XDG_DATA_HOME", QFile::encodeName(xdg.path()));
+    const auto restore = qScopeGuard([&] {
+        if (hadPrevious)
+            qputenv("XDG_DATA_HOME", previous);
+        else
+            qunsetenv("XDG_DATA_HOME");
+    });
+    // A configuration without storage.path.
+    const auto parsed = app::parseBridgeConfig(
+        QJsonObject {{u"http"_s, QJsonObject {{u"enabled"_s, false}}}}, u"site.json"_s, xdg.path());
+    QVERIFY2(parsed.ok(), qPrintable(why(parsed)));
+    const QString path = parsed->storage.path;
+    QCOMPARE(path, app::defaultDatabasePath());
+    QVERIFY2(path.startsWith(xdg.path() + u'/'), qPrintable(path));
+    const QString directory = QFileInfo(path).absolutePath();
+    QVERIFY(!QFileInfo::exists(directory));
+
+    Rig rig(m_broker.port(), 1, 1);
+    QVERIFY(rig.simulatorStarted);
+    rig.config.storage = parsed->storage;
+    rig.config.mqtt.enabled = false;
+    Bridge bridge(bridgeOptions());
+    const auto started = bridge.start(rig.config);
+    QVERIFY2(started.ok(), qPrintable(why(started)));
+    QVERIFY(QFileInfo(directory).isDir());
+    const QFileDevice::Permissions permissions = QFileInfo(directory).permissions();
+    const QFileDevice::Permissions owner
+        = QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner;
+    QCOMPARE(permissions & owner, owner);
+    QCOMPARE(permissions
+            & (QFileDevice::ReadGroup | QFileDevice::WriteGroup | QFileDevice::ExeGroup
+                | QFileDevice::ReadOther | QFileDevice::WriteOther | QFileDevice::ExeOther),
+        QFileDevice::Permissions());
+    QTRY_VERIFY_WITH_TIMEOUT(batchesOf(bridge, meterId(0)) >= 1, kWaitMs);
+    QVERIFY(bridge.stopAndWait());
+    QCOMPARE(quint64(storedPairs(path).size()), batchesOf(bridge, meterId(0)));
+}
+
+void TestBridge::abortDropsWithoutWaiting_data()
+{
+    QTest::addColumn<QString>("when");
+
+    QTest::newRow("running") << u"running"_s;
+    QTest::newRow("stopping") << u"stopping"_s;
+    QTest::newRow("destructor") << u"destructor"_s;
+}
+
+void TestBridge::abortDropsWithoutWaiting()
+{
+    QFETCH(QString, when);
+
+    Rig rig(deadPort(), 2, 2); // MQTT down: every row stays in the outbox
+    QVERIFY(rig.simulatorStarted);
+    Bridge::Options options = bridgeOptions();
+    options.stopTimeoutMs = 120'000; // a release would wait for the silent meters that long
+    auto bridge = std::make_unique<Bridge>(options);
+    QVERIFY(bridge->start(rig.config).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(
+        batchesOf(*bridge, meterId(0)) >= 2 && batchesOf(*bridge, meterId(1)) >= 2, kWaitMs);
+    sim::FaultConfig silent;
+    silent.silent = true;
+    rig.simulator->setFaults(0, silent);
+    rig.simulator->setFaults(1, silent);
+    QSignalSpy stopped(bridge.get(), &Bridge::stopped);
+
+    quint64 batches = 0;
+    if (when == u"destructor") {
+        bridge->stop();
+        batches = totalBatches(*bridge);
+        bridge.reset();
+        QVERIFY(logged(u"bridge: aborting the stop"_s));
+        // A batch may still have come between the count and the destruction.
+        QVERIFY(quint64(storedPairs(rig.path()).size()) >= batches);
+    } else {
+        if (when == u"stopping") {
+            bridge->stop();
+            QCOMPARE(bridge->state(), BridgeState::Stopping);
+            QCoreApplication::processEvents();
+        }
+        bridge->abort();
+        QCOMPARE(bridge->state(), BridgeState::Stopped);
+        QCOMPARE(stopped.size(), 1);
+        QVERIFY(!bridge->scheduler() && !bridge->monitor() && !bridge->storage());
+        // A stop cut short did not complete; from Running nothing made was lost.
+        QCOMPARE(bridge->lastStopComplete(), when == u"running");
+        bridge->abort(); // no-op now
+        QCoreApplication::processEvents();
+        QCOMPARE(stopped.size(), 1);
+        batches = totalBatches(*bridge);
+        QCOMPARE(quint64(storedPairs(rig.path()).size()), batches);
+    }
+    QVERIFY(batches >= 4);
+    QCOMPARE(outboxRows(rig.path()), qint64(storedPairs(rig.path()).size()));
+    QVERIFY(logged(u"bridge: stopped ("_s));
+}
+
+void TestBridge::reloadWhileStopping()
+{
+    Rig rig(m_broker.port(), 2, 3);
+    QVERIFY(rig.simulatorStarted);
+    Bridge bridge(bridgeOptions());
+    QVERIFY(bridge.start(rig.config).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(batchesOf(bridge, meterId(0)) >= 1, kWaitMs);
+
+    QSignalSpy stopped(&bridge, &Bridge::stopped);
+    QSignalSpy opened(rig.simulator.get(), &sim::Simulator::connectionOpened);
+    bridge.stop();
+    QCOMPARE(bridge.state(), BridgeState::Stopping);
+    BridgeConfig next = bridge.config();
+    next.site.meters.push_back(meterConfig(2, rig.simulator->port(2)));
+    next.http.enabled = true;
+    const auto applied = bridge.applyConfig(next);
+    QVERIFY(!applied.ok());
+    QCOMPARE(applied.error().message, u"bridge: stopping; apply the configuration after it stopped"_s);
+    // No part started: no HTTP API, no new meter.
+    QCOMPARE(bridge.httpPort(), quint16(0));
+    QCOMPARE(ids(bridge.meters()), (QStringList {meterId(0), meterId(1)}));
+    QVERIFY(!bridge.config().http.enabled);
+    QVERIFY(stopped.wait(kWaitMs));
+    QCOMPARE(bridge.state(), BridgeState::Stopped);
+    for (const QList<QVariant> &args : std::as_const(opened))
+        QVERIFY(args.at(0).toInt() != 2);
+}
+
+void TestBridge::mqttReloadFails_data()
+{
+    QTest::addColumn<QString>("fault");
+    QTest::addColumn<QString>("message");
+    QTest::addColumn<bool>("mqttOn");
+
+    // Caught before the running publisher is retired: it never stops.
+    QTest::newRow("tls-ca-deleted") << u"tls"_s
+                                    << u"mqtt: cannot read TLS file %1; kept the previous MQTT settings; "
+                                       "meters and http applied"_s
+                                    << true;
+    // The new publisher refuses to start: the previous settings start again.
+    QTest::newRow("template-invalid")
+        << u"template"_s
+        << u"mqtt: MQTT publisher: the topic template needs {id} or {name}; kept the previous MQTT "
+           "settings; meters and http applied"_s
+        << true;
+    // Neither starts (the database cannot be opened for reading): MQTT off, and said so.
+    QTest::newRow("both-fail") << u"database"_s << u": MQTT is off; meters and http applied"_s << false;
+}
+
+void TestBridge::mqttReloadFails()
+{
+    QFETCH(QString, fault);
+    QFETCH(QString, message);
+    QFETCH(bool, mqttOn);
+
+    Rig rig(m_broker.port(), 2, 3);
+    QVERIFY(rig.simulatorStarted);
+    Bridge bridge(bridgeOptions());
+    QVERIFY(bridge.start(rig.config).ok());
+    QTRY_COMPARE_WITH_TIMEOUT(bridge.health().mqtt.state, mqtt::PublisherState::Publishing, kWaitMs);
+
+    // Valid when parsed; broken by the time it is applied.
+    BridgeConfig next = bridge.config();
+    next.site.meters.push_back(meterConfig(2, rig.simulator->port(2)));
+    next.http.enabled = true;
+    const QString moved = rig.path() + u".moved"_s;
+    if (fault == u"tls") {
+        const QString ca = rig.dir.filePath(u"ca.pem"_s);
+        QFile file(ca);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.close();
+        next.mqtt.client.tls.enabled = true;
+        next.mqtt.client.tls.caFile = ca;
+        QVERIFY(QFile::remove(ca));
+        message = message.arg(ca);
+    } else if (fault == u"template") {
+        next.mqtt.format = {mqtt::Mode::Plain, u"one/topic"_s, 65536, u"DLMS meter"_s};
+    } else {
+        next.mqtt.client.keepAliveS = 10;
+        // The writer keeps its open file; a new reader finds none.
+        QVERIFY(QFile::rename(rig.path(), moved));
+    }
+    const auto applied = bridge.applyConfig(next);
+    if (fault == u"database")
+        QVERIFY(QFile::rename(moved, rig.path()));
+    QVERIFY(!applied.ok());
+    QVERIFY2(applied.error().message.startsWith(u"mqtt: "_s), qPrintable(why(applied)));
+    QVERIFY2(applied.error().message.endsWith(message), qPrintable(why(applied)));
+    QVERIFY(logged(QString(u"bridge: reload failed: "_s + applied.error().message)));
+
+    // The rest applied.
+    QVERIFY(bridge.httpPort() != 0);
+    QVERIFY(bridge.config().http.enabled);
+    QTRY_VERIFY_WITH_TIMEOUT(batchesOf(bridge, meterId(2)) >= 1, kWaitMs);
+    // MQTT as the configuration in force says.
+    QCOMPARE(bridge.config().mqtt.enabled, mqttOn);
+    QCOMPARE(bridge.health().mqttEnabled, mqttOn);
+    const QStringList problems = bridge.health().problems;
+    const bool offProblem = std::any_of(
+        problems.begin(), problems.end(), [](const QString &p) { return p.startsWith(u"mqtt: off: "_s); });
+    QCOMPARE(offProblem, !mqttOn);
+    if (mqttOn) {
+        app::MqttSettings previous = rig.config.mqtt;
+        QVERIFY(bridge.config().mqtt == previous);
+        QTRY_COMPARE_WITH_TIMEOUT(bridge.health().mqtt.state, mqtt::PublisherState::Publishing, kWaitMs);
+        QTRY_VERIFY_WITH_TIMEOUT(bridge.health().mqtt.rowsAcknowledged > 0, kWaitMs);
+    } else {
+        QVERIFY(!bridge.config().mqtt.enabled);
+        QCOMPARE(bridge.health().mqtt.state, mqtt::PublisherState::Stopped);
+        // A later reload with settings that work turns it on again.
+        const auto again = bridge.applyConfig(rig.config);
+        QVERIFY2(again.ok(), qPrintable(why(again)));
+        QVERIFY(again->mqttRestarted);
+        QVERIFY(bridge.config().mqtt.enabled);
+        QTRY_COMPARE_WITH_TIMEOUT(bridge.health().mqtt.state, mqtt::PublisherState::Publishing, kWaitMs);
+        const QStringList after = bridge.health().problems;
+        QVERIFY(std::none_of(
+            after.begin(), after.end(), [](const QString &p) { return p.startsWith(u"mqtt: "_s); }));
+    }
+    QVERIFY(bridge.stopAndWait());
+}
+
+void TestBridge::outboxFollowsMqttEnabled_data()
+{
+    QTest::addColumn<bool>("enable");
+
+    QTest::newRow("enable") << true;
+    QTest::newRow("disable") << false;
+}
+
+void TestBridge::outboxFollowsMqttEnabled()
+{
+    QFETCH(bool, enable);
+
+    // The broker is down: rows stay in the outbox, so its growth is what the writer adds.
+    Rig rig(deadPort(), 2, 2);
+    QVERIFY(rig.simulatorStarted);
+    rig.config.mqtt.enabled = !enable;
+    for (MeterConfig &meter : rig.config.site.meters)
+        meter.pollIntervalMs = 100;
+    Bridge bridge(bridgeOptions());
+    QVERIFY(bridge.start(rig.config).ok());
+    storage::Storage *storage = bridge.storage();
+    QTRY_VERIFY_WITH_TIMEOUT(storage->status().batchesWritten >= 2, kWaitMs);
+    QCOMPARE(storage->status().outboxRowsWritten > 0, !enable);
+
+    BridgeConfig next = bridge.config();
+    next.mqtt.enabled = enable;
+    const auto applied = bridge.applyConfig(next);
+    QVERIFY2(applied.ok(), qPrintable(why(applied)));
+    QVERIFY(applied->mqttRestarted);
+    // A transaction under way when it changed may still follow the old setting: count from the
+    // next ones.
+    quint64 batches = storage->status().batchesWritten;
+    QTRY_VERIFY_WITH_TIMEOUT(storage->status().batchesWritten >= batches + 2, kWaitMs);
+    const quint64 rows = storage->status().outboxRowsWritten;
+    const qint64 level = storage->status().outbox.rows;
+    batches = storage->status().batchesWritten;
+    QTRY_VERIFY_WITH_TIMEOUT(storage->status().batchesWritten >= batches + 4, kWaitMs);
+    if (enable) {
+        QVERIFY(storage->status().outboxRowsWritten >= rows + 4);
+    } else {
+        // Nothing added, and the rows already there stay.
+        QCOMPARE(storage->status().outboxRowsWritten, rows);
+        QCOMPARE(storage->status().outbox.rows, level);
+        QVERIFY(level > 0);
+    }
+    QVERIFY(bridge.stopAndWait());
+}
+
+void TestBridge::stopLeavesWhatCannotBePublished()
+{
+    // Device mode: m0 has its token, m1 none; m1's rows can never be sent by this publisher.
+    Rig rig(m_broker.port(), 2, 2);
+    QVERIFY(rig.simulatorStarted);
+    rig.config.mqtt.format.mode = mqtt::Mode::Device;
+    rig.config.publishing.insert(meterId(0), app::MeterPublishing {u"m0-device-token"_s, {}, {}});
+    for (MeterConfig &meter : rig.config.site.meters)
+        meter.pollIntervalMs = 100;
+    Bridge bridge(bridgeOptions());
+    QVERIFY(bridge.start(rig.config).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(bridge.health().mqtt.rowsAcknowledged >= 2, kWaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(bridge.health().mqtt.rowsSkipped >= 2, kWaitMs);
+
+    QVERIFY(bridge.stopAndWait());
+    QVERIFY(bridge.lastStopComplete());
+    // The drain ended once nothing moved, not at its 3 s cap.
+    QVERIFY(logged(u"outbox rows wait for the next start: nothing more can be published now"_s));
+    QVERIFY(!logged(u"the drain was cut"_s));
+    const std::vector<storage::OutboxRow> left = outboxContent(rig.path());
+    QVERIFY(!left.empty());
+    for (const storage::OutboxRow &row : left)
+        QCOMPARE(row.meterId, meterId(1));
+    qint64 m1Stored = 0;
+    for (const auto &[id, ts] : storedPairs(rig.path()))
+        m1Stored += id == meterId(1) ? 1 : 0;
+    QCOMPARE(qint64(left.size()), m1Stored);
+}
+
+void TestBridge::stopIncompleteOnFullDisk()
+{
+    Rig rig(deadPort(), 3, 3);
+    QVERIFY(rig.simulatorStarted);
+    for (MeterConfig &meter : rig.config.site.meters)
+        meter.pollIntervalMs = 50; // fills the last page sooner
+    Bridge bridge(bridgeOptions());
+    QVERIFY(bridge.start(rig.config).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(bridge.storage()->status().batchesWritten >= 3, kWaitMs);
+    qint64 pages = 0;
+    {
+        auto reader = storage::Reader::open(rig.path());
+        QVERIFY(reader);
+        QSqlQuery query(reader->database());
+        QVERIFY(query.exec(u"PRAGMA page_count"_s) && query.next());
+        pages = query.value(0).toLongLong();
+    }
+    QVERIFY(pages > 0);
+    // The file may not grow any more: a full disk.
+    bridge.storage()->setMaxPageCount(pages);
+    QTRY_COMPARE_WITH_TIMEOUT(bridge.storage()->status().state, storage::StorageState::Failing, kWaitMs);
+
+    QVERIFY(bridge.stopAndWait());
+    QVERIFY(!bridge.lastStopComplete());
+    QVERIFY(logged(u"storage: not everything could be written"_s));
+}
+
+void TestBridge::reloadDisconnectsRemovedMeters()
+{
+    Rig rig(m_broker.port(), 2, 2);
+    QVERIFY(rig.simulatorStarted);
+    Subscriber subscriber(m_broker.port(), {"v1/gateway/#"});
+    QVERIFY(subscriber.waitReady());
+    Bridge bridge(bridgeOptions());
+    QVERIFY(bridge.start(rig.config).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(subscriber.connectedDevices().contains(meterName(1)), kWaitMs);
+    // No m1 row left to publish: a new publisher has no reason to announce it.
+    QVERIFY(bridge.setPaused(meterId(1), true));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            const auto rows = outboxContent(rig.path());
+            return std::none_of(rows.begin(), rows.end(),
+                [](const storage::OutboxRow &row) { return row.meterId == meterId(1); });
+        }(),
+        kWaitMs);
+    const qsizetype m1Connects = subscriber.connectedDevices().count(meterName(1));
+    const qsizetype m0Connects = subscriber.connectedDevices().count(meterName(0));
+
+    // m1 removed and the MQTT settings changed in one reload.
+    BridgeConfig next = bridge.config();
+    next.site.meters.pop_back();
+    next.mqtt.client.keepAliveS = 10;
+    const auto applied = bridge.applyConfig(next);
+    QVERIFY2(applied.ok(), qPrintable(why(applied)));
+    QVERIFY(applied->mqttRestarted);
+    QCOMPARE(applied->metersRemoved, QStringList {meterId(1)});
+    QTRY_COMPARE_WITH_TIMEOUT(
+        subscriber.devicesOn("v1/gateway/disconnect"), QStringList {meterName(1)}, kWaitMs);
+    // The new publisher announces m0 again, never m1.
+    QTRY_VERIFY_WITH_TIMEOUT(subscriber.connectedDevices().count(meterName(0)) > m0Connects, kWaitMs);
+    const int telemetry = subscriber.count("v1/gateway/telemetry");
+    QTRY_VERIFY_WITH_TIMEOUT(subscriber.count("v1/gateway/telemetry") > telemetry + 1, kWaitMs);
+    QCOMPARE(subscriber.connectedDevices().count(meterName(1)), m1Connects);
+    QVERIFY(bridge.stopAndWait());
 }
 
 QTEST_GUILESS_MAIN(TestBridge)

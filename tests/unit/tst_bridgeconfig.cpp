@@ -576,8 +576,15 @@ private slots:
         QVERIFY(QDir().mkpath(sub + u"/tls"_s));
         QVERIFY(writeFile(sub + u"/tls/ca.pem"_s, "-----BEGIN CERTIFICATE-----\n"));
         const QString path = sub + u"/bridge.json"_s;
+        // Relative file: secrets too (a service's working directory is /, not the file's).
+        QVERIFY(QDir().mkpath(sub + u"/secrets"_s));
+        QVERIFY(writeFile(sub + u"/secrets/api-token"_s, "relative-api-token\n"));
+        QVERIFY(writeFile(sub + u"/secrets/meter-password"_s, "relative-meter-pw\n"));
         QVERIFY(writeFile(path, R"({ "storage": { "path": "state/bridge.db" },
-            "mqtt": { "tls": { "enabled": true, "ca_file": "tls/ca.pem" } } })"));
+            "mqtt": { "tls": { "enabled": true, "ca_file": "tls/ca.pem" } },
+            "http": { "token": "file:secrets/api-token" },
+            "meters": [ { "id": "m1", "host": "127.0.0.1", "auth": "low",
+                          "password": "file:secrets/meter-password", "items": [ "1.0.32.7.0.255" ] } ] })"));
         QStringList warnings;
         const auto config = app::loadBridgeConfig(path, &warnings);
         QVERIFY2(config, qPrintable(errorText(config)));
@@ -585,6 +592,13 @@ private slots:
         QCOMPARE(config->fileName, path);
         QCOMPARE(config->storage.path, sub + u"/state/bridge.db"_s);
         QCOMPARE(config->mqtt.client.tls.caFile, sub + u"/tls/ca.pem"_s);
+        QCOMPARE(config->http.token, QByteArray("relative-api-token"));
+        QCOMPARE(config->site.meters.at(0).password, QByteArray("relative-meter-pw"));
+        QCOMPARE(config->secretReferences.value(u"http.token"_s), u"file:secrets/api-token"_s);
+        // The polling parser alone resolves them against the file's directory as well.
+        const auto site = polling::loadSiteConfig(path);
+        QVERIFY2(site, qPrintable(site ? QString() : site.error().message));
+        QCOMPARE(site->meters.at(0).password, QByteArray("relative-meter-pw"));
 
         // The file's errors name the file as given.
         const QString broken = sub + u"/broken.json"_s;

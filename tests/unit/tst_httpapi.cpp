@@ -7,9 +7,13 @@
 #include <httpapi.h>
 #include <meterconfig.h>
 #include <simulator.h>
+#include <trafficmonitor.h>
+
+#include "readertestdb.h"
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDateTime>
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
@@ -19,6 +23,7 @@
 #include <QtNetwork/QNetworkReply>
 #include <QtNetwork/QNetworkRequest>
 #include <QtNetwork/QTcpServer>
+#include <QtNetwork/QTcpSocket>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -113,6 +118,43 @@ QStringList sorted(QStringList list)
     return list;
 }
 
+// A raw HTTP/1.1 client connection: what QNetworkAccessManager cannot do (many requests at
+// once past its six connections per host, two requests on one connection without waiting).
+struct RawClient {
+    std::unique_ptr<QTcpSocket> socket = std::make_unique<QTcpSocket>();
+    QByteArray received;
+
+    void send(quint16 port, const QByteArrayList &paths)
+    {
+        QObject::connect(
+            socket.get(), &QTcpSocket::readyRead, socket.get(), [this] { received += socket->readAll(); });
+        socket->connectToHost(QHostAddress::LocalHost, port);
+        for (const QByteArray &path : paths)
+            socket->write("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    }
+    // Complete responses received so far (Content-Length framed): status and body.
+    QList<std::pair<int, QByteArray>> responses(QList<QByteArray> *heads = nullptr) const
+    {
+        QList<std::pair<int, QByteArray>> list;
+        qsizetype at = 0;
+        while (true) {
+            const qsizetype end = received.indexOf("\r\n\r\n", at);
+            if (end < 0)
+                break;
+            const QByteArray head = received.mid(at, end - at);
+            const qsizetype lengthAt = head.toLower().indexOf("content-length: ");
+            const qsizetype length = lengthAt < 0 ? 0 : head.mid(lengthAt + 16).split('\r').first().toInt();
+            if (received.size() < end + 4 + length)
+                break;
+            list.append({head.mid(9, 3).toInt(), received.mid(end + 4, length)});
+            if (heads)
+                heads->append(head);
+            at = end + 4 + length;
+        }
+        return list;
+    }
+};
+
 } // namespace
 
 class TestHttpApi : public QObject {
@@ -138,6 +180,14 @@ private Q_SLOTS:
     void listenErrors_data();
     void listenErrors();
     void health();
+    void meterListMatchesDetail_data();
+    void meterListMatchesDetail();
+    void meterListCache();
+    void statsOffThread();
+    void pipelinedInOrder();
+    void queueFull();
+    void destroyedInFlight();
+    void meterListBenchmark();
 
 private:
     Response request(quint16 port, const QByteArray &method, const QByteArray &encodedPath,
@@ -147,7 +197,12 @@ private:
         return request(m_port, QByteArrayLiteral("GET"), encodedPath);
     }
 
+    // A database with 200,000 network_metrics rows for meter "slow": its statistics take a
+    // while to compute (created on first use).
+    QString slowDatabase();
+
     QTemporaryDir m_dir;
+    QString m_slowPath;
     std::unique_ptr<sim::Simulator> m_simulator;
     std::unique_ptr<app::Bridge> m_bridge;
     std::unique_ptr<QNetworkAccessManager> m_network;
@@ -345,6 +400,12 @@ void TestHttpApi::meterList()
     const QString lastReading = m0.value(u"last_reading"_s).toString();
     QVERIFY2(lastReading.endsWith(u'Z') && lastReading.contains(u'.'), qPrintable(lastReading));
     QVERIFY(QDateTime::fromString(lastReading, Qt::ISODateWithMs).isValid());
+    // Written by hand for /meters: exactly what QDateTime writes.
+    QCOMPARE(QDateTime::fromString(lastReading, Qt::ISODateWithMs).toUTC().toString(Qt::ISODateWithMs),
+        lastReading);
+    const QString stateSince = m0.value(u"state_since"_s).toString();
+    QCOMPARE(
+        QDateTime::fromString(stateSince, Qt::ISODateWithMs).toUTC().toString(Qt::ISODateWithMs), stateSince);
 
     const QJsonObject dlms = m0.value(u"dlms"_s).toObject();
     QCOMPARE(keysOf(dlms),
@@ -570,7 +631,7 @@ void TestHttpApi::databaseError()
     QCOMPARE(request(api.port(), QByteArrayLiteral("GET"), QByteArrayLiteral("/meters")).status, 200);
 
     const QStringList lines = capturedLines();
-    QVERIFY(lines.contains(u"dlmsbridge.http: http: GET /meters/m0/network_stats -> 500"_s));
+    QVERIFY(lines.contains(u"dlmsbridge.http: GET /meters/m0/network_stats -> 500"_s));
 }
 
 void TestHttpApi::token_data()
@@ -618,8 +679,7 @@ void TestHttpApi::token()
         QVERIFY(response.headers.value("www-authenticate").startsWith("Bearer"));
         QCOMPARE(response.json.value(u"status"_s).toInt(), 401);
         // One log line naming the method, path and status.
-        QVERIFY(capturedLines().contains(
-            u"dlmsbridge.http: http: GET %1 -> 401"_s.arg(QString::fromLatin1(path))));
+        QVERIFY(capturedLines().contains(u"dlmsbridge.http: GET %1 -> 401"_s.arg(QString::fromLatin1(path))));
     } else {
         QVERIFY(!response.headers.contains("www-authenticate"));
     }
@@ -656,9 +716,8 @@ void TestHttpApi::secretsNeverShown()
         QVERIFY2(!line.contains(QString::fromLatin1(kMeterToken)), qPrintable(line));
         QVERIFY2(!line.contains(QString::fromLatin1(kMeterPassword)), qPrintable(line));
     }
-    QVERIFY(std::any_of(lines.cbegin(), lines.cend(), [](const QString &line) {
-        return line.startsWith(u"dlmsbridge.http: http: listening on 127.0.0.1:"_s);
-    }));
+    QVERIFY(std::any_of(lines.cbegin(), lines.cend(),
+        [](const QString &line) { return line.startsWith(u"dlmsbridge.http: listening on 127.0.0.1:"_s); }));
 }
 
 void TestHttpApi::requestsServed()
@@ -759,7 +818,8 @@ void TestHttpApi::health()
         qPrintable(problems.join(u"; "_s)));
     QVERIFY(degraded.json.value(u"meters"_s).toObject().value(u"failing"_s).toInt() >= 1);
 
-    QVERIFY(capturedLines().contains(u"dlmsbridge.http: http: GET /health -> 503"_s));
+    // The degraded answer is not an error of the API: no log line per poll of /health.
+    QVERIFY(!capturedLines().join(u'\n').contains(u"/health -> 503"_s));
     // The meter's own failure shows in /meters (the monitor hears of it within a second).
     const auto timeoutsOfSilentMeter = [this] {
         const QJsonArray list = get(QByteArrayLiteral("/meters")).json.value(u"meters"_s).toArray();
@@ -770,6 +830,355 @@ void TestHttpApi::health()
     // And healthy again once it answers.
     m_simulator->setFaults(2, sim::FaultConfig {});
     QTRY_COMPARE_WITH_TIMEOUT(get(QByteArrayLiteral("/health")).status, 200, kWaitMs);
+}
+
+QString TestHttpApi::slowDatabase()
+{
+    if (!m_slowPath.isEmpty())
+        return m_slowPath;
+    const QString path = m_dir.filePath(u"slow.db"_s);
+    readertest::TestDb db(path);
+    if (!db.open() || !readertest::insertMeter(db.db(), u"slow"_s, u"Slow meter"_s))
+        return {};
+    // One transaction, one statement: 200,000 minutes of one meter.
+    QSqlQuery insert(db.db());
+    const bool inserted = insert.exec(
+        u"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)"
+        " INSERT INTO network_metrics (meter_id, timestamp, dlms_requests_sent, dlms_responses_recv,"
+        " dlms_bytes_sent, dlms_bytes_recv, bandwidth_tx_bps, bandwidth_rx_bps, rtt_avg_ms, rtt_samples)"
+        " SELECT 'slow', 1700000000000 + i * 60000, 10, 10, 300, 500, 40 + i % 7, 66 + i % 5,"
+        " 3 + i % 11, 10 FROM n"_s);
+    if (!inserted) {
+        qWarning("%s", qPrintable(insert.lastError().text()));
+        return {};
+    }
+    m_slowPath = path;
+    return m_slowPath;
+}
+
+void TestHttpApi::meterListMatchesDetail_data()
+{
+    QTest::addColumn<QString>("name");
+
+    QTest::newRow("plain") << u"Feeder north"_s;
+    QTest::newRow("quotes-backslash") << u"say \"hi\" \\ back\\slash /"_s;
+    QTest::newRow("control-characters") << u"tab\there\nline\r\x01\x1f\b\f end"_s;
+    QTest::newRow("latin-1") << u"Zähler Straße °C µ"_s;
+    QTest::newRow("bmp") << u"電力量計 €"_s;
+    QTest::newRow("surrogate-pair") << u"meter \U0001F50C plug"_s;
+    QTest::newRow("empty") << QString();
+}
+
+void TestHttpApi::meterListMatchesDetail()
+{
+    // /meters is written by hand, /meters/{id} through QJsonObject: the same meter must read the
+    // same (a stopped bridge, so nothing changes between the requests).
+    QFETCH(QString, name);
+
+    app::Bridge bridge;
+    polling::MeterConfig first = meterConfig(u"a \"quoted\" id"_s, name, 4059);
+    QVERIFY(bridge.addMeter(first));
+    QVERIFY(bridge.addMeter(meterConfig(u"second"_s, name + u" 2"_s, 4060)));
+    app::HttpSettings settings;
+    settings.port = 0;
+    app::HttpApi api(&bridge, settings, m_databasePath);
+    QVERIFY(api.listen());
+
+    const Response list = request(api.port(), QByteArrayLiteral("GET"), QByteArrayLiteral("/meters"));
+    QCOMPARE(list.status, 200);
+    QVERIFY2(list.isJson, list.body.constData());
+    QCOMPARE(list.json.value(u"count"_s).toInt(), 2);
+    const QJsonArray meters = list.json.value(u"meters"_s).toArray();
+    QCOMPARE(meters.size(), 2);
+    const QByteArrayList paths {
+        QByteArrayLiteral("/meters/a%20%22quoted%22%20id"), QByteArrayLiteral("/meters/second")};
+    for (qsizetype i = 0; i < meters.size(); ++i) {
+        const Response detail = request(api.port(), QByteArrayLiteral("GET"), paths.at(i));
+        QCOMPARE(detail.status, 200);
+        QJsonObject expected = detail.json;
+        expected.remove(u"config"_s);
+        expected.remove(u"rates"_s);
+        QCOMPARE(meters.at(i).toObject(), expected);
+    }
+    QCOMPARE(meters.at(0).toObject().value(u"name"_s).toString(), name);
+    QCOMPARE(meters.at(0).toObject().value(u"id"_s).toString(), u"a \"quoted\" id"_s);
+}
+
+void TestHttpApi::meterListCache()
+{
+    // Readings arrive every 100 ms, so the list changes between two requests; within one tick
+    // of the monitor the second gets the bytes of the first, after a tick it is built again.
+    const monitor::TrafficMonitor *monitor = m_bridge->monitor();
+    QVERIFY(monitor);
+    QSignalSpy ticks(monitor, &monitor::TrafficMonitor::ticked);
+    QSignalSpy readings(m_bridge.get(), &app::Bridge::readingsReady);
+    QSignalSpy states(m_bridge.get(), &app::Bridge::meterStateChanged);
+    bool checked = false;
+    for (int attempt = 0; attempt < 20 && !checked; ++attempt) {
+        QVERIFY(ticks.wait(kWaitMs)); // just after a tick: the most time until the next one
+        const qsizetype tick = ticks.size();
+        const qsizetype stateChanges = states.size();
+        const Response first = get(QByteArrayLiteral("/meters"));
+        readings.clear();
+        QVERIFY(readings.wait(kWaitMs));
+        const Response second = get(QByteArrayLiteral("/meters"));
+        if (ticks.size() != tick || states.size() != stateChanges)
+            continue; // a tick (or a state change) came in between: try again
+        QCOMPARE(first.status, 200);
+        QCOMPARE(second.body, first.body);
+        checked = true;
+
+        // After the next tick: built again, with the readings since.
+        QVERIFY(ticks.wait(kWaitMs));
+        const Response third = get(QByteArrayLiteral("/meters"));
+        QVERIFY(third.body != first.body);
+        double batchesBefore = 0;
+        double batchesAfter = 0;
+        for (const QJsonValue &meter : first.json.value(u"meters"_s).toArray())
+            batchesBefore += meter.toObject().value(u"batches"_s).toDouble();
+        for (const QJsonValue &meter : third.json.value(u"meters"_s).toArray())
+            batchesAfter += meter.toObject().value(u"batches"_s).toDouble();
+        QVERIFY2(
+            batchesAfter > batchesBefore, qPrintable(u"%1 -> %2"_s.arg(batchesBefore).arg(batchesAfter)));
+    }
+    QVERIFY(checked);
+
+    // A state change shows at once, without waiting for a tick.
+    QVERIFY(m_bridge->setPaused(u"feeder 2"_s, true));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            for (const QVariant &arguments : states) {
+                const QVariantList list = arguments.toList();
+                if (list.at(0).toString() == u"feeder 2"_s
+                    && list.at(1).value<polling::MeterState>() == polling::MeterState::Paused)
+                    return true;
+            }
+            return false;
+        }(),
+        kWaitMs);
+    const QJsonArray paused = get(QByteArrayLiteral("/meters")).json.value(u"meters"_s).toArray();
+    QCOMPARE(paused.at(1).toObject().value(u"state"_s).toString(), u"paused"_s);
+    QVERIFY(m_bridge->setPaused(u"feeder 2"_s, false));
+}
+
+void TestHttpApi::statsOffThread()
+{
+    // While the statistics of a big table are computed, the API's thread answers /health: it
+    // finishes first although it was asked second.
+    const QString path = slowDatabase();
+    QVERIFY(!path.isEmpty());
+    app::HttpSettings settings;
+    settings.port = 0;
+    app::HttpApi api(m_bridge.get(), settings, path);
+    QVERIFY(api.listen());
+    const QByteArray base = "http://127.0.0.1:" + QByteArray::number(api.port());
+
+    QStringList finished;
+    QNetworkRequest statsRequest(QUrl::fromEncoded(base + "/meters/slow/network_stats?history=1440"));
+    QNetworkReply *stats = m_network->get(statsRequest);
+    connect(stats, &QNetworkReply::finished, this, [&] { finished.append(u"stats"_s); });
+    QSignalSpy sent(stats, &QNetworkReply::requestSent);
+    QVERIFY(sent.wait(kWaitMs));
+    QNetworkReply *health = m_network->get(QNetworkRequest(QUrl::fromEncoded(base + "/health")));
+    connect(health, &QNetworkReply::finished, this, [&] { finished.append(u"health"_s); });
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, kWaitMs);
+    QCOMPARE(finished, (QStringList {u"health"_s, u"stats"_s}));
+
+    QCOMPARE(stats->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+    const QJsonObject document = QJsonDocument::fromJson(stats->readAll()).object();
+    QCOMPARE(document.value(u"meter_id"_s).toString(), u"slow"_s);
+    QCOMPARE(document.value(u"history"_s).toObject().value(u"timestamp"_s).toArray().size(), 1440);
+    QCOMPARE(
+        document.value(u"application"_s).toObject().value(u"dlms_requests_sent"_s).toDouble(), 2'000'000.0);
+    QVERIFY(health->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt() > 0);
+    stats->deleteLater();
+    health->deleteLater();
+}
+
+void TestHttpApi::pipelinedInOrder()
+{
+    // Two requests on one connection without waiting: the answers come in request order even
+    // though the second is ready long before the first.
+    const QString path = slowDatabase();
+    QVERIFY(!path.isEmpty());
+    app::HttpSettings settings;
+    settings.port = 0;
+    app::HttpApi api(m_bridge.get(), settings, path);
+    QVERIFY(api.listen());
+
+    RawClient client;
+    client.send(api.port(),
+        {QByteArrayLiteral("/meters/slow/network_stats?history=3"), QByteArrayLiteral("/meters/nope"),
+            QByteArrayLiteral("/meters/nope/network_stats")});
+    QTRY_COMPARE_WITH_TIMEOUT(client.responses().size(), 3, kWaitMs);
+    const auto responses = client.responses();
+    QCOMPARE(responses.at(0).first, 200);
+    QCOMPARE(
+        QJsonDocument::fromJson(responses.at(0).second).object().value(u"meter_id"_s).toString(), u"slow"_s);
+    QCOMPARE(responses.at(1).first, 404);
+    QVERIFY(responses.at(1).second.contains("unknown meter 'nope'"));
+    QCOMPARE(responses.at(2).first, 404);
+    QCOMPARE(api.requestsServed(), quint64(3));
+}
+
+void TestHttpApi::queueFull()
+{
+    // More statistics requests at once than the database thread queues: the ones beyond are
+    // refused at once with 503 busy and Retry-After; the connections then go away with their
+    // queries still queued, which are dropped (no crash, no answer to a closed socket).
+    const QString path = slowDatabase();
+    QVERIFY(!path.isEmpty());
+    app::HttpSettings settings;
+    settings.port = 0;
+    app::HttpApi api(m_bridge.get(), settings, path);
+    QVERIFY(api.listen());
+    const qsizetype linesBefore = capturedLines().size();
+
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < 150; ++i) {
+        clients.push_back(std::make_unique<RawClient>());
+        clients.back()->send(api.port(), {QByteArrayLiteral("/meters/slow/network_stats")});
+    }
+    const auto refused = [&clients] {
+        int count = 0;
+        for (const auto &client : clients) {
+            const auto responses = client->responses();
+            count += int(!responses.isEmpty() && responses.first().first == 503);
+        }
+        return count;
+    };
+    // 64 queued (one of them being computed), most of the other 86 refused (a few may have
+    // found room left by queries answered while the requests were still arriving).
+    QTRY_VERIFY_WITH_TIMEOUT(refused() >= 10, kWaitMs);
+    for (const auto &client : clients) {
+        QList<QByteArray> heads;
+        const auto responses = client->responses(&heads);
+        if (responses.isEmpty() || responses.first().first != 503)
+            continue;
+        const QJsonObject body = QJsonDocument::fromJson(responses.first().second).object();
+        QCOMPARE(body.value(u"error"_s).toString(), u"busy"_s);
+        QCOMPARE(body.value(u"status"_s).toInt(), 503);
+        QVERIFY2(heads.first().contains("\r\nRetry-After: 1"), heads.first().constData());
+    }
+    // One log line for the overload, not one per refused request.
+    QStringList busyLines = capturedLines().mid(linesBefore);
+    busyLines = busyLines.filter(u"network_stats -> 503"_s);
+    QVERIFY(!busyLines.isEmpty());
+    QVERIFY2(busyLines.size() < refused(), qPrintable(busyLines.join(u'\n')));
+
+    clients.clear();
+    // The queue drains (the dropped queries are skipped): a new request is answered.
+    QTRY_COMPARE_WITH_TIMEOUT(request(api.port(), QByteArrayLiteral("GET"),
+                                  QByteArrayLiteral("/meters/slow/network_stats?history=1"))
+                                  .status,
+        200, kWaitMs);
+}
+
+void TestHttpApi::destroyedInFlight()
+{
+    // The API goes (a reload, shutdown) while a query is being computed and others wait behind
+    // it: the thread is joined, the waiting clients get 503 or the answer, nothing leaks or
+    // crashes (run under ASan).
+    const QString path = slowDatabase();
+    QVERIFY(!path.isEmpty());
+    app::HttpSettings settings;
+    settings.port = 0;
+    auto api = std::make_unique<app::HttpApi>(m_bridge.get(), settings, path);
+    QVERIFY(api->listen());
+    const quint16 port = api->port();
+
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(std::make_unique<RawClient>());
+        clients.back()->send(port, {QByteArrayLiteral("/meters/slow/network_stats?history=1440")});
+    }
+    // Two round trips on another connection: the server has read the queries by then.
+    QVERIFY(request(port, QByteArrayLiteral("GET"), QByteArrayLiteral("/health")).status > 0);
+    QVERIFY(request(port, QByteArrayLiteral("GET"), QByteArrayLiteral("/health")).status > 0);
+    api.reset();
+
+    int shuttingDown = 0;
+    for (const auto &client : clients) {
+        QTRY_VERIFY_WITH_TIMEOUT(client->socket->state() == QAbstractSocket::UnconnectedState, kWaitMs);
+        const auto responses = client->responses();
+        QCOMPARE(responses.size(), 1);
+        const int status = responses.first().first;
+        QVERIFY2(status == 200 || status == 503, qPrintable(QString::number(status)));
+        if (status == 503) {
+            QCOMPARE(QJsonDocument::fromJson(responses.first().second).object().value(u"error"_s).toString(),
+                u"shutting down"_s);
+            ++shuttingDown;
+        }
+    }
+    // At most one was computed before the API went; the queued ones were not.
+    QVERIFY(shuttingDown >= 3);
+}
+
+void TestHttpApi::meterListBenchmark()
+{
+    // Not a test of speed (nothing is asserted on time): the figures for the report, on a
+    // stopped bridge (no monitor, so every request builds the list afresh).
+    app::Bridge bridge;
+    for (int i = 0; i < 2000; ++i) {
+        QVERIFY(
+            bridge.addMeter(meterConfig(u"meter-%1"_s.arg(i), u"Meter \"%1\""_s.arg(i), quint16(1000 + i))));
+    }
+    app::HttpSettings settings;
+    settings.port = 0;
+    app::HttpApi api(&bridge, settings, m_databasePath);
+    QVERIFY(api.listen());
+    QList<qint64> micros;
+    QList<qint64> parseMicros; // the client's share of the round trip
+    QElapsedTimer timer;
+    for (int i = 0; i < 7; ++i) {
+        timer.start();
+        const Response response = request(api.port(), QByteArrayLiteral("GET"), QByteArrayLiteral("/meters"));
+        micros.append(timer.nsecsElapsed() / 1000);
+        QCOMPARE(response.json.value(u"count"_s).toInt(), 2000);
+        timer.start();
+        QVERIFY(!QJsonDocument::fromJson(response.body).isNull());
+        parseMicros.append(timer.nsecsElapsed() / 1000);
+    }
+    std::sort(parseMicros.begin(), parseMicros.end());
+    std::sort(micros.begin(), micros.end());
+    qInfo("GET /meters, 2000 meters, round trip: p50 %lld us, min %lld us; of it client parse p50 %lld us",
+        micros.at(micros.size() / 2), micros.first(), parseMicros.at(parseMicros.size() / 2));
+
+    // What the list cost when built as QJsonObjects (before): the tree, then toJson.
+    const QJsonArray meters = request(api.port(), QByteArrayLiteral("GET"), QByteArrayLiteral("/meters"))
+                                  .json.value(u"meters"_s)
+                                  .toArray();
+    QList<qint64> buildMicros;
+    QList<qint64> toJsonMicros;
+    for (int i = 0; i < 7; ++i) {
+        timer.start();
+        QJsonArray list;
+        for (const QJsonValue &value : meters) {
+            const QJsonObject meter = value.toObject();
+            QJsonObject rebuilt;
+            for (auto it = meter.constBegin(); it != meter.constEnd(); ++it) {
+                if (it.value().isObject()) {
+                    QJsonObject inner;
+                    const QJsonObject source = it.value().toObject();
+                    for (auto field = source.constBegin(); field != source.constEnd(); ++field)
+                        inner.insert(field.key(), field.value());
+                    rebuilt.insert(it.key(), inner);
+                } else {
+                    rebuilt.insert(it.key(), it.value());
+                }
+            }
+            list.append(rebuilt);
+        }
+        const QJsonObject document {{u"meters"_s, list}, {u"count"_s, int(list.size())}};
+        buildMicros.append(timer.nsecsElapsed() / 1000);
+        timer.start();
+        QVERIFY(!QJsonDocument(document).toJson(QJsonDocument::Compact).isEmpty());
+        toJsonMicros.append(timer.nsecsElapsed() / 1000);
+    }
+    std::sort(buildMicros.begin(), buildMicros.end());
+    std::sort(toJsonMicros.begin(), toJsonMicros.end());
+    qInfo("the same list as QJsonObjects: building p50 %lld us, toJson p50 %lld us",
+        buildMicros.at(buildMicros.size() / 2), toJsonMicros.at(toJsonMicros.size() / 2));
 }
 
 QTEST_GUILESS_MAIN(TestHttpApi)

@@ -287,8 +287,9 @@ private:
     std::unique_ptr<OutboxPublisher> m_publisher;
 };
 
-// What the gateway must send for these rows, in order: each meter's connect (and attributes)
-// before the first telemetry that carries it, then the telemetry.
+// What the gateway must send for rows all waiting at the start, in order: every meter's connect
+// (in order of first appearance), one attributes batch for those with attributes, then the
+// telemetry. Holds while the meters fit one batch (the first takes at most 16).
 std::vector<std::pair<QByteArray, QByteArray>> expectedGateway(const mqtt::FormatOptions &format,
     const std::vector<OutboxRow> &rows, const std::vector<MeterDevice> &meters)
 {
@@ -297,21 +298,26 @@ std::vector<std::pair<QByteArray, QByteArray>> expectedGateway(const mqtt::Forma
         byId.insert(m.id, m);
     const mqtt::NameLookup names = [&byId](const QString &id) { return byId.value(id).name; };
     std::vector<std::pair<QByteArray, QByteArray>> out;
-    QSet<QString> announced;
+    QSet<QString> seen;
+    std::vector<mqtt::DeviceAttributes> attributes;
+    for (const OutboxRow &row : rows) {
+        if (seen.contains(row.meterId))
+            continue;
+        seen.insert(row.meterId);
+        const MeterDevice &m = byId[row.meterId];
+        out.emplace_back(
+            QByteArray("v1/gateway/connect"), mqtt::gatewayConnectPayload(m.name, format.deviceType));
+        if (!m.attributes.isEmpty())
+            attributes.push_back({m.id, m.name, m.attributes});
+    }
+    if (!attributes.empty()) {
+        const auto batch = mqtt::gatewayAttributesBatch(format, attributes);
+        [&] { QCOMPARE(batch.devicesConsumed, qsizetype(attributes.size())); }();
+        out.emplace_back(batch.message.topic, batch.message.payload);
+    }
     std::size_t pos = 0;
     while (pos < rows.size()) {
         const auto built = mqtt::buildTelemetry(format, std::span(rows).subspan(pos), names);
-        for (const mqtt::MessagePart &part : built.message.parts) {
-            if (announced.contains(part.meterId))
-                continue;
-            announced.insert(part.meterId);
-            const MeterDevice &m = byId[part.meterId];
-            out.emplace_back(
-                QByteArray("v1/gateway/connect"), mqtt::gatewayConnectPayload(m.name, format.deviceType));
-            if (!m.attributes.isEmpty())
-                out.emplace_back(QByteArray("v1/gateway/attributes"),
-                    mqtt::gatewayAttributesPayload(m.name, m.attributes));
-        }
         out.emplace_back(built.message.topic, built.message.payload);
         pos += std::size_t(built.rowsConsumed);
     }
@@ -356,6 +362,7 @@ private Q_SLOTS:
     void initTestCase();
 
     void gatewayPublishesAndAccounts();
+    void gatewayBatchesAnnouncementsAndInterleaves();
     void plainAndDeviceByteForByte_data();
     void plainAndDeviceByteForByte();
     void deviceMeterDownOthersPublish();
@@ -417,6 +424,12 @@ void tst_OutboxPublisher::gatewayPublishesAndAccounts()
         QCOMPARE(subscriber.received()[i].payload, expected[i].second);
     }
     QVERIFY(subscriber.received()[0].payload == R"({"device":"Meter One","type":"DLMS meter"})");
+    // The two meters with attributes share one message, after all three connects.
+    QCOMPARE(subscriber.received()[3].topic, QByteArray("v1/gateway/attributes"));
+    const QByteArray batchPayload = "{\"Meter One\":{\"firmware\":\"1.2\",\"serialNumber\":\"SN-1\"},"
+                                    "\"Meter \\\"Two\\\"\":{\"address\":\"10.0.0.2:4059\"}}";
+    QCOMPARE(subscriber.received()[3].payload, batchPayload);
+    QCOMPARE(subscriber.received()[4].topic, QByteArray("v1/gateway/telemetry"));
 
     QTRY_COMPARE_WITH_TIMEOUT(rig.acks.size(), expected.size(), kWaitMs);
     QVERIFY2(rig.waitOutboxRows(0), rig.describe().constData());
@@ -471,6 +484,143 @@ void tst_OutboxPublisher::gatewayPublishesAndAccounts()
     QCOMPARE(subscriber.received().back().topic, QByteArray("v1/gateway/attributes"));
     QCOMPARE(subscriber.received().back().payload,
         mqtt::gatewayAttributesPayload(changed.name, changed.attributes));
+}
+
+void tst_OutboxPublisher::gatewayBatchesAnnouncementsAndInterleaves()
+{
+    MosquittoBroker broker;
+    QVERIFY2(broker.start(), qPrintable(broker.errorString()));
+    Subscriber subscriber(broker.port(), {QByteArray("v1/gateway/#")});
+    QVERIFY(subscriber.waitReady());
+
+    Rig rig;
+    QVERIFY(rig.startStorage());
+    constexpr int kMeters = 300;
+    constexpr int kValues = 2;
+    std::vector<MeterDevice> meters;
+    std::vector<ReadingsBatch> batches;
+    for (int i = 0; i < kMeters; ++i) {
+        const QString number = u"%1"_s.arg(i, 3, 10, QLatin1Char('0'));
+        meters.push_back({QString(u"m"_s + number), QString(u"Meter "_s + number), {}, {},
+            QJsonObject {{u"serialNumber"_s, QString(u"SN-"_s + number)}}});
+        batches.push_back(batch(meters.back().id, kBaseTs, kValues, i));
+    }
+    QVERIFY(rig.write(batches));
+
+    PublisherOptions options = publisherOptions(rig.path(), broker.port(), Mode::Gateway);
+    // Each meter's entry "Meter 001":{"serialNumber":"SN-001"} is 37 bytes, 38 with its comma:
+    // exactly 27 fit in 2 + 27 × 38 - 1 = 1027 bytes.
+    options.format.maxPayloadBytes = 1027;
+    options.maxMessagesPerSecond = 400;
+    // One message at a time: the order of acknowledgements is the order of sending.
+    options.maxInflightMessages = 1;
+    QVERIFY(rig.startPublisher(options, meters));
+
+    QHash<QString, int> points;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            points.clear();
+            collectGatewayPoints(subscriber.received(), points);
+            return points.size() == kMeters;
+        }(),
+        kWaitMs);
+    QVERIFY2(rig.waitOutboxRows(0), rig.describe().constData());
+    QTRY_COMPARE_WITH_TIMEOUT(rig.acks.size(), subscriber.received().size(), kWaitMs);
+
+    // Where each meter was connected, given attributes and first sent telemetry (message index).
+    QHash<QString, int> connectAt;
+    QHash<QString, int> attributesAt;
+    QHash<QString, int> telemetryAt;
+    std::vector<int> batchSizes;
+    int lastConnect = -1;
+    int firstTelemetry = -1;
+    for (int i = 0; i < int(subscriber.received().size()); ++i) {
+        const Received &r = subscriber.received()[std::size_t(i)];
+        const QJsonObject object = QJsonDocument::fromJson(r.payload).object();
+        if (r.topic == "v1/gateway/connect") {
+            const QString name = object.value(u"device"_s).toString();
+            QVERIFY2(!connectAt.contains(name), qPrintable(name));
+            connectAt.insert(name, i);
+            lastConnect = i;
+        } else if (r.topic == "v1/gateway/attributes") {
+            QVERIFY2(r.payload.size() <= options.format.maxPayloadBytes, r.payload.constData());
+            batchSizes.push_back(int(object.size()));
+            for (auto it = object.begin(); it != object.end(); ++it) {
+                QVERIFY2(!attributesAt.contains(it.key()), qPrintable(it.key()));
+                attributesAt.insert(it.key(), i);
+                QCOMPARE(
+                    it.value().toObject().value(u"serialNumber"_s).toString(), u"SN-"_s + it.key().mid(6));
+            }
+        } else {
+            QCOMPARE(r.topic, QByteArray("v1/gateway/telemetry"));
+            if (firstTelemetry < 0)
+                firstTelemetry = i;
+            for (auto it = object.begin(); it != object.end(); ++it) {
+                if (!telemetryAt.contains(it.key()))
+                    telemetryAt.insert(it.key(), i);
+            }
+        }
+    }
+    QCOMPARE(connectAt.size(), kMeters);
+    QCOMPARE(attributesAt.size(), kMeters);
+    QCOMPARE(telemetryAt.size(), kMeters);
+    for (const MeterDevice &m : meters) {
+        QVERIFY2(connectAt.value(m.name) < attributesAt.value(m.name), qPrintable(m.name));
+        QVERIFY2(attributesAt.value(m.name) < telemetryAt.value(m.name), qPrintable(m.name));
+    }
+    // The first batches ramp up (16, then as many as are announced), the rest split at the
+    // payload limit: 16 + 16 + 9 × 27, and the last takes the 25 left.
+    QCOMPARE(batchSizes.size(), std::size_t(12));
+    QCOMPARE(batchSizes[0], 16);
+    QCOMPARE(batchSizes[1], 16);
+    for (std::size_t b = 2; b + 1 < batchSizes.size(); ++b)
+        QCOMPARE(batchSizes[b], 27);
+    QCOMPARE(batchSizes.back(), kMeters - 32 - 9 * 27);
+
+    // Telemetry of the announced meters went out while the others were still being connected,
+    // and (one message at a time) was acknowledged before the last connect was sent.
+    QVERIFY2(firstTelemetry < lastConnect, qPrintable(u"%1 / %2"_s.arg(firstTelemetry).arg(lastConnect)));
+    std::size_t firstTelemetryAck = rig.acks.size();
+    std::size_t lastConnectAck = 0;
+    for (std::size_t i = 0; i < rig.acks.size(); ++i) {
+        const monitor::MqttAck &ack = rig.acks[i];
+        const bool telemetry = std::any_of(
+            ack.shares.begin(), ack.shares.end(), [](const monitor::MqttShare &s) { return s.values > 0; });
+        if (telemetry && firstTelemetryAck == rig.acks.size())
+            firstTelemetryAck = i;
+        if (ack.shares.size() == 1 && ack.shares[0].values == 0
+            && ack.payloadBytes
+                == quint64(mqtt::gatewayConnectPayload(meters[0].name, u"DLMS meter"_s).size()))
+            lastConnectAck = i;
+    }
+    QVERIFY2(firstTelemetryAck < lastConnectAck,
+        qPrintable(u"%1 / %2"_s.arg(firstTelemetryAck).arg(lastConnectAck)));
+
+    // Accounting: every message's shares sum to it; a batch is shared by its meters, telemetry
+    // values counted once per meter.
+    QVERIFY(checkShares(rig.acks));
+    QHash<QString, quint64> values;
+    QHash<QString, int> messages;
+    quint64 ackPayload = 0;
+    for (const monitor::MqttAck &ack : rig.acks) {
+        ackPayload += ack.payloadBytes;
+        for (const monitor::MqttShare &share : ack.shares) {
+            values[share.meterId] += share.values;
+            messages[share.meterId] += 1;
+        }
+    }
+    quint64 receivedPayload = 0;
+    for (const Received &r : subscriber.received())
+        receivedPayload += quint64(r.payload.size());
+    QCOMPARE(ackPayload, receivedPayload);
+    for (const MeterDevice &m : meters) {
+        QCOMPARE(values.value(m.id), quint64(kValues));
+        QVERIFY(messages.value(m.id) >= 3); // connect, batch, telemetry
+    }
+    const mqtt::PublisherStatus status = rig.publisher().status();
+    QCOMPARE(status.rowsAcknowledged, quint64(kMeters));
+    QCOMPARE(status.messagesAcknowledged, quint64(subscriber.received().size()));
+    QCOMPARE(status.publishFailures, quint64(0));
 }
 
 void tst_OutboxPublisher::plainAndDeviceByteForByte_data()

@@ -136,6 +136,9 @@ private Q_SLOTS:
     void oversizedRowGoesAlone();
     void emptyInput();
     void gatewayDrainParsesEveryMessage();
+    void gatewayAttributesBatchBytes();
+    void gatewayAttributesBatchAtTheLimit_data();
+    void gatewayAttributesBatchAtTheLimit();
 };
 
 void tst_TelemetryFormat::modeNames()
@@ -525,6 +528,111 @@ void tst_TelemetryFormat::emptyInput()
         QVERIFY(built.message.payload.isEmpty());
         QVERIFY(built.message.parts.empty());
     }
+}
+
+void tst_TelemetryFormat::gatewayAttributesBatchBytes()
+{
+    const std::vector<mqtt::DeviceAttributes> devices {
+        {u"m1"_s, u"Meter \"A\""_s, QJsonObject {{u"serialNumber"_s, u"SN-1"_s}, {u"firmware"_s, u"1.2"_s}}},
+        {u"m2"_s, u"back\\slash"_s, QJsonObject {{u"address"_s, u"127.0.0.1:4059"_s}}},
+        {u"m3"_s, u"Zähler Süd"_s, QJsonObject {{u"phases"_s, 3}, {u"ct"_s, true}}},
+    };
+    const mqtt::BuiltAttributes built = mqtt::gatewayAttributesBatch(options(Mode::Gateway), devices);
+    QCOMPARE(built.devicesConsumed, 3);
+    QCOMPARE(built.message.topic, QByteArray("v1/gateway/attributes"));
+    // Spelled out: names escaped, each device's attributes compact with sorted keys.
+    const QByteArray e1 = R"("Meter \"A\"":{"firmware":"1.2","serialNumber":"SN-1"})";
+    const QByteArray e2 = R"("back\\slash":{"address":"127.0.0.1:4059"})";
+    const QByteArray e3 = "\"Z\xc3\xa4hler S\xc3\xbc"
+                          "d\":{\"ct\":true,\"phases\":3}";
+    QCOMPARE(built.message.payload, QByteArray('{' + e1 + ',' + e2 + ',' + e3 + '}'));
+    const QJsonObject parsed = QJsonDocument::fromJson(built.message.payload).object();
+    QCOMPARE(parsed.size(), 3);
+    QCOMPARE(parsed.value(u"Meter \"A\""_s).toObject(), devices[0].attributes);
+
+    // Shares: each entry and its comma, the braces split in proportion; no rows, no values.
+    const std::vector<quint64> own {quint64(e1.size() + 1), quint64(e2.size() + 1), quint64(e3.size())};
+    const std::vector<quint64> braces = mqtt::splitProportionally(2, own);
+    QCOMPARE(built.message.parts.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        const mqtt::MessagePart &part = built.message.parts[i];
+        QCOMPARE(part.meterId, devices[i].meterId);
+        QCOMPARE(part.payloadBytes, own[i] + braces[i]);
+        QVERIFY(part.rowIds.empty());
+        QCOMPARE(part.values, 0u);
+        QCOMPARE(part.rowBytes, 0);
+    }
+    QCOMPARE(partsTotal(built.message), quint64(built.message.payload.size()));
+
+    // One device: the same bytes as the single-device payload, all of them its own.
+    for (const mqtt::DeviceAttributes &device : devices) {
+        const mqtt::BuiltAttributes single
+            = mqtt::gatewayAttributesBatch(options(Mode::Gateway), std::span(&device, 1));
+        QCOMPARE(
+            single.message.payload, mqtt::gatewayAttributesPayload(device.deviceName, device.attributes));
+        QCOMPARE(single.message.parts.size(), 1u);
+        QCOMPARE(single.message.parts[0].payloadBytes, quint64(single.message.payload.size()));
+    }
+    // A lone surrogate in a name is replaced as everywhere else.
+    const mqtt::DeviceAttributes lone {u"m4"_s, QString(u"a"_s + QChar(0xd800)), QJsonObject {{u"k"_s, 1}}};
+    const mqtt::BuiltAttributes replaced
+        = mqtt::gatewayAttributesBatch(options(Mode::Gateway), std::span(&lone, 1));
+    QCOMPARE(replaced.message.payload, QByteArray("{\"a\xef\xbf\xbd\":{\"k\":1}}"));
+    QCOMPARE(replaced.message.payload, mqtt::gatewayAttributesPayload(lone.deviceName, lone.attributes));
+
+    const mqtt::BuiltAttributes none = mqtt::gatewayAttributesBatch(options(Mode::Gateway), {});
+    QCOMPARE(none.devicesConsumed, 0);
+    QVERIFY(none.message.payload.isEmpty());
+    QVERIFY(none.message.parts.empty());
+}
+
+void tst_TelemetryFormat::gatewayAttributesBatchAtTheLimit_data()
+{
+    QTest::addColumn<int>("slack"); // bytes added to the exact size of the first three devices' message
+    QTest::addColumn<int>("consumed");
+    QTest::newRow("exactly-at-limit") << 0 << 3;
+    QTest::newRow("one-byte-short") << -1 << 2;
+    QTest::newRow("one-byte-spare") << 1 << 3;
+    QTest::newRow("first-larger-than-limit-alone") << -10'000 << 1;
+}
+
+void tst_TelemetryFormat::gatewayAttributesBatchAtTheLimit()
+{
+    QFETCH(int, slack);
+    QFETCH(int, consumed);
+    std::vector<mqtt::DeviceAttributes> devices;
+    for (int i = 0; i < 5; ++i) {
+        devices.push_back({u"m"_s + QString::number(i), u"Meter \"%1\""_s.arg(i),
+            QJsonObject {{u"serialNumber"_s, u"SN-%1"_s.arg(i)}, {u"index"_s, i}}});
+    }
+    const mqtt::BuiltAttributes three
+        = mqtt::gatewayAttributesBatch(options(Mode::Gateway), std::span(devices).first(3));
+    QCOMPARE(three.devicesConsumed, 3);
+    const qsizetype exact = three.message.payload.size();
+
+    const mqtt::BuiltAttributes built = mqtt::gatewayAttributesBatch(
+        options(Mode::Gateway, std::max<qsizetype>(0, exact + slack)), devices);
+    QCOMPARE(built.devicesConsumed, consumed);
+    if (consumed > 1)
+        QVERIFY(built.message.payload.size() <= exact + slack);
+    if (consumed == 3)
+        QCOMPARE(built.message.payload, three.message.payload);
+    QCOMPARE(qsizetype(built.message.parts.size()), qsizetype(consumed));
+    QCOMPARE(partsTotal(built.message), quint64(built.message.payload.size()));
+    QCOMPARE(QJsonDocument::fromJson(built.message.payload).object().size(), consumed);
+
+    // The rest in the next messages: every device once, in order.
+    std::span<const mqtt::DeviceAttributes> rest = std::span(devices).subspan(size_t(consumed));
+    qsizetype total = consumed;
+    while (!rest.empty()) {
+        const mqtt::BuiltAttributes next = mqtt::gatewayAttributesBatch(
+            options(Mode::Gateway, std::max<qsizetype>(0, exact + slack)), rest);
+        QVERIFY(next.devicesConsumed >= 1);
+        QCOMPARE(next.message.parts.front().meterId, rest.front().meterId);
+        total += next.devicesConsumed;
+        rest = rest.subspan(size_t(next.devicesConsumed));
+    }
+    QCOMPARE(total, qsizetype(devices.size()));
 }
 
 void tst_TelemetryFormat::gatewayDrainParsesEveryMessage()
