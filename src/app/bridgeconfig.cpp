@@ -41,45 +41,6 @@ constexpr QLatin1StringView kConfigDirectory {"dlmsbridge"};
 
 using Failure = std::optional<dlms::Error>;
 
-QString jsonTypeName(const QJsonValue &value)
-{
-    switch (value.type()) {
-    case QJsonValue::Null:
-        return u"null"_s;
-    case QJsonValue::Bool:
-        return u"a boolean"_s;
-    case QJsonValue::Double:
-        return u"a number"_s;
-    case QJsonValue::String:
-        return u"a string"_s;
-    case QJsonValue::Array:
-        return u"an array"_s;
-    case QJsonValue::Object:
-        return u"an object"_s;
-    case QJsonValue::Undefined:
-        break;
-    }
-    return u"nothing"_s;
-}
-
-// What a value was, for a message: numbers as written, strings quoted (shortened), anything else
-// by its type. Never used for secrets.
-QString describe(const QJsonValue &value)
-{
-    if (value.isDouble())
-        return QString::number(value.toDouble(), 'g', 17);
-    if (value.isString()) {
-        const QString text = value.toString();
-        return u"'"_s + (text.size() > 40 ? text.left(40) + u"…"_s : text) + u"'"_s;
-    }
-    return jsonTypeName(value);
-}
-
-QString describeNumber(const QJsonValue &value)
-{
-    return value.isString() ? u"the string "_s + describe(value) : describe(value);
-}
-
 bool isReference(const QString &secret)
 {
     return secret.startsWith(u"env:"_s) || secret.startsWith(u"file:"_s);
@@ -165,7 +126,7 @@ private:
         if (value.isUndefined() || value.isNull())
             return std::nullopt;
         if (!value.isObject())
-            return error(name, u"must be an object (got %1)"_s.arg(jsonTypeName(value)));
+            return error(name, u"must be an object (got %1)"_s.arg(polling::jsonTypeName(value)));
         return apply(value.toObject());
     }
 
@@ -176,7 +137,8 @@ private:
         if (!value.isDouble() || !std::isfinite(d) || d != std::floor(d) || d < double(min)
             || d > double(max))
             return error(path,
-                u"must be an integer from %1 to %2 (got %3)"_s.arg(min).arg(max).arg(describeNumber(value)));
+                u"must be an integer from %1 to %2 (got %3)"_s.arg(min).arg(max).arg(
+                    polling::describeJsonNumber(value)));
         out = T(d);
         return std::nullopt;
     }
@@ -186,8 +148,8 @@ private:
         const double d = value.toDouble();
         if (!value.isDouble() || !std::isfinite(d) || d < min || d > max)
             return error(path,
-                u"must be a number from %1 to %2 (got %3)"_s.arg(
-                    QString::number(min, 'g', 17), QString::number(max, 'g', 17), describeNumber(value)));
+                u"must be a number from %1 to %2 (got %3)"_s.arg(QString::number(min, 'g', 17),
+                    QString::number(max, 'g', 17), polling::describeJsonNumber(value)));
         out = d;
         return std::nullopt;
     }
@@ -195,7 +157,7 @@ private:
     Failure boolean(const QString &path, const QJsonValue &value, bool &out)
     {
         if (!value.isBool())
-            return error(path, u"must be true or false (got %1)"_s.arg(describe(value)));
+            return error(path, u"must be true or false (got %1)"_s.arg(polling::describeJsonValue(value)));
         out = value.toBool();
         return std::nullopt;
     }
@@ -203,7 +165,7 @@ private:
     Failure text(const QString &path, const QJsonValue &value, QString &out, bool allowEmpty = false)
     {
         if (!value.isString())
-            return error(path, u"must be a string (got %1)"_s.arg(jsonTypeName(value)));
+            return error(path, u"must be a string (got %1)"_s.arg(polling::jsonTypeName(value)));
         const QString s = value.toString().trimmed();
         if (s.isEmpty() && !allowEmpty)
             return error(path, u"must not be empty"_s);
@@ -257,7 +219,8 @@ private:
             } else if (key == u"mode") {
                 const auto mode = v.isString() ? mqtt::modeFromName(v.toString()) : std::nullopt;
                 if (!mode)
-                    return error(path, u"must be gateway or device or plain (got %1)"_s.arg(describe(v)));
+                    return error(path,
+                        u"must be gateway or device or plain (got %1)"_s.arg(polling::describeJsonValue(v)));
                 m.format.mode = *mode;
             } else if (key == u"host") {
                 failed = text(path, v, c.host);
@@ -269,7 +232,8 @@ private:
                 else if (v == QJsonValue(u"5"_s))
                     c.version = mqtt::ProtocolVersion::V5;
                 else
-                    return error(path, u"must be 3.1.1 or 5, as a string (got %1)"_s.arg(describe(v)));
+                    return error(path,
+                        u"must be 3.1.1 or 5, as a string (got %1)"_s.arg(polling::describeJsonValue(v)));
             } else if (key == u"client_id") {
                 failed = text(path, v, c.clientId);
             } else if (key == u"token" || key == u"username" || key == u"password") {
@@ -289,7 +253,9 @@ private:
                 failed = text(path, v, m.format.topicTemplate);
                 if (!failed
                     && (m.format.topicTemplate.contains(u'+') || m.format.topicTemplate.contains(u'#')))
-                    return error(path, u"must not contain the wildcards + or # (got %1)"_s.arg(describe(v)));
+                    return error(path,
+                        u"must not contain the wildcards + or # (got %1)"_s.arg(
+                            polling::describeJsonValue(v)));
             } else if (key == u"max_payload_bytes") {
                 failed = integer(path, v, kMinPayloadBytes, kMaxPayloadBytes, m.format.maxPayloadBytes);
             } else if (key == u"device_type") {
@@ -323,14 +289,14 @@ private:
             && !m.format.topicTemplate.contains(u"{name}"_s))
             return error(u"mqtt.topic_template"_s,
                 u"must contain {id} or {name} in plain mode, or every meter would publish on one topic "
-                "(got %1)"_s.arg(describe(m.format.topicTemplate)));
+                "(got %1)"_s.arg(polling::describeJsonValue(m.format.topicTemplate)));
         return checkTls(c.tls);
     }
 
     Failure parseTls(const QString &base, const QJsonValue &value, mqtt::TlsOptions &tls)
     {
         if (!value.isObject())
-            return error(base, u"must be an object (got %1)"_s.arg(jsonTypeName(value)));
+            return error(base, u"must be an object (got %1)"_s.arg(polling::jsonTypeName(value)));
         const QJsonObject object = value.toObject();
         for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
             const QString &key = it.key();
@@ -438,8 +404,9 @@ private:
                 if (auto bad = text(path, v, address))
                     return bad;
                 if (QHostAddress parsed; !parsed.setAddress(address))
-                    return error(
-                        path, u"must be an IP address such as 127.0.0.1 or ::1 (got %1)"_s.arg(describe(v)));
+                    return error(path,
+                        u"must be an IP address such as 127.0.0.1 or ::1 (got %1)"_s.arg(
+                            polling::describeJsonValue(v)));
                 h.address = address;
             } else if (key == u"port") {
                 failed = integer(path, v, 0, 65535, h.port);
@@ -472,7 +439,7 @@ private:
                     || std::any_of(name.cbegin(), name.cend(), [](QChar ch) { return ch.isSpace(); }))
                     return error(path,
                         u"must be a network interface name such as eth0, or empty for every interface "
-                        "(got %1)"_s.arg(describe(v)));
+                        "(got %1)"_s.arg(polling::describeJsonValue(v)));
                 m.interfaceName = name;
             } else if (key == u"rollup_s") {
                 failed = integer(path, v, 1, kMaxRollupS, m.rollupSeconds);
@@ -512,7 +479,7 @@ private:
             const QJsonValue value = meters.at(qsizetype(i)).toObject().value(u"mqtt"_s);
             if (!value.isUndefined() && !value.isNull()) {
                 if (!value.isObject())
-                    return error(base, u"must be an object (got %1)"_s.arg(jsonTypeName(value)));
+                    return error(base, u"must be an object (got %1)"_s.arg(polling::jsonTypeName(value)));
                 MeterPublishing publishing;
                 if (auto failed = parseOnePublishing(base, value.toObject(), id, config, publishing))
                     return failed;
@@ -544,12 +511,13 @@ private:
                 failed = text(path, v, publishing.deviceType);
             } else if (key == u"attributes") {
                 if (!v.isObject())
-                    return error(path, u"must be an object (got %1)"_s.arg(jsonTypeName(v)));
+                    return error(path, u"must be an object (got %1)"_s.arg(polling::jsonTypeName(v)));
                 const QJsonObject attributes = v.toObject();
                 for (auto a = attributes.constBegin(); a != attributes.constEnd(); ++a) {
                     if (!a.value().isString() && !a.value().isDouble() && !a.value().isBool())
                         return error(path + u'.' + a.key(),
-                            u"must be a string, number or boolean (got %1)"_s.arg(jsonTypeName(a.value())));
+                            u"must be a string, number or boolean (got %1)"_s.arg(
+                                polling::jsonTypeName(a.value())));
                 }
                 publishing.attributes = attributes;
             } else {

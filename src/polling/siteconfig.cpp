@@ -27,46 +27,6 @@ constexpr qint64 kMaxItemsPerRequest = 1000;
 constexpr double kMaxRequestsPerSecond = 10'000;
 constexpr qint64 kMaxFileBytes = 64 << 20; // a 2,000-meter site is about 1 MB
 
-QString jsonTypeName(const QJsonValue &value)
-{
-    switch (value.type()) {
-    case QJsonValue::Null:
-        return u"null"_s;
-    case QJsonValue::Bool:
-        return u"a boolean"_s;
-    case QJsonValue::Double:
-        return u"a number"_s;
-    case QJsonValue::String:
-        return u"a string"_s;
-    case QJsonValue::Array:
-        return u"an array"_s;
-    case QJsonValue::Object:
-        return u"an object"_s;
-    case QJsonValue::Undefined:
-        break;
-    }
-    return u"nothing"_s;
-}
-
-// What a value was, for a message: numbers as written, anything else by its type. Never used
-// for secrets.
-QString describe(const QJsonValue &value)
-{
-    if (value.isDouble())
-        return QString::number(value.toDouble(), 'g', 17);
-    if (value.isString()) {
-        const QString text = value.toString();
-        return u"'"_s + (text.size() > 40 ? text.left(40) + u"…"_s : text) + u"'"_s;
-    }
-    return jsonTypeName(value);
-}
-
-// Where a number was expected: "70000", "the string '4059'", "a boolean".
-QString describeNumber(const QJsonValue &value)
-{
-    return value.isString() ? u"the string "_s + describe(value) : describe(value);
-}
-
 // Where each setting came from ("polling.backoff.initial_ms" or "meters[3].port"), keyed by its
 // field path in the meter ("backoff.initial_ms"), so a check made on the whole meter can name it.
 using Origins = QHash<QString, QString>;
@@ -154,7 +114,8 @@ private:
         if (!value.isDouble() || !std::isfinite(d) || d != std::floor(d) || d < double(min)
             || d > double(max))
             return error(path,
-                u"must be an integer from %1 to %2 (got %3)"_s.arg(min).arg(max).arg(describeNumber(value)));
+                u"must be an integer from %1 to %2 (got %3)"_s.arg(min).arg(max).arg(
+                    describeJsonNumber(value)));
         return qint64(d);
     }
 
@@ -163,7 +124,8 @@ private:
         const double d = value.toDouble();
         if (!value.isDouble() || !std::isfinite(d) || d < min || d > max)
             return error(path,
-                u"must be a number from %1 to %2 (got %3)"_s.arg(min).arg(max).arg(describeNumber(value)));
+                u"must be a number from %1 to %2 (got %3)"_s.arg(min).arg(max).arg(
+                    describeJsonNumber(value)));
         return d;
     }
 
@@ -184,7 +146,7 @@ private:
     {
         const qsizetype index = value.isString() ? names.indexOf(value.toString()) : -1;
         if (index < 0)
-            return error(path, u"must be %1 (got %2)"_s.arg(names.join(u" or "_s), describe(value)));
+            return error(path, u"must be %1 (got %2)"_s.arg(names.join(u" or "_s), describeJsonValue(value)));
         return values[size_t(index)];
     }
 
@@ -413,7 +375,8 @@ private:
                 path, u"must be an OBIS code such as \"1.0.32.7.0.255\" (got %1)"_s.arg(jsonTypeName(value)));
         const auto parsed = dlms::Obis::parse(value.toString());
         if (!parsed)
-            return error(path, u"%1 is not an OBIS code: %2"_s.arg(describe(value), parsed.error().message));
+            return error(
+                path, u"%1 is not an OBIS code: %2"_s.arg(describeJsonValue(value), parsed.error().message));
         return *parsed;
     }
 
@@ -536,6 +499,46 @@ private:
 };
 
 } // namespace
+
+QString jsonTypeName(const QJsonValue &value)
+{
+    switch (value.type()) {
+    case QJsonValue::Null:
+        return u"null"_s;
+    case QJsonValue::Bool:
+        return u"a boolean"_s;
+    case QJsonValue::Double:
+        return u"a number"_s;
+    case QJsonValue::String:
+        return u"a string"_s;
+    case QJsonValue::Array:
+        return u"an array"_s;
+    case QJsonValue::Object:
+        return u"an object"_s;
+    case QJsonValue::Undefined:
+        break;
+    }
+    return u"nothing"_s;
+}
+
+// What a value was, for a message: numbers as written, anything else by its type. Never used
+// for secrets.
+QString describeJsonValue(const QJsonValue &value)
+{
+    if (value.isDouble())
+        return QString::number(value.toDouble(), 'g', 17);
+    if (value.isString()) {
+        const QString text = value.toString();
+        return u"'"_s + (text.size() > 40 ? text.left(40) + u"…"_s : text) + u"'"_s;
+    }
+    return jsonTypeName(value);
+}
+
+// Where a number was expected: "70000", "the string '4059'", "a boolean".
+QString describeJsonNumber(const QJsonValue &value)
+{
+    return value.isString() ? u"the string "_s + describeJsonValue(value) : describeJsonValue(value);
+}
 
 dlms::Result<QByteArray> resolveSecret(const QString &reference, const QString &baseDirectory)
 {

@@ -60,6 +60,14 @@ dlms::Result<QJsonObject> readJsonObjectFile(const QString &path);
 // A meter as JSON in the format above (the password only when `withSecrets`).
 QJsonObject meterConfigToJson(const MeterConfig &config, bool withSecrets);
 
+// For configuration messages (shared with the bridge's configuration parser): a JSON value's
+// type ("a string", "an object"), and what a value was — numbers as written, strings quoted
+// and cut at 40 characters, anything else by its type; describeNumber() says "the string '…'"
+// where a number was expected. Never used for secrets.
+QString jsonTypeName(const QJsonValue &value);
+QString describeJsonValue(const QJsonValue &value);
+QString describeJsonNumber(const QJsonValue &value);
+
 // Resolves "env:NAME", "file:/path" (first line; a relative path is relative to
 // `baseDirectory`, empty = the current directory) or a literal. Errors say which variable or
 // file, never the value.
