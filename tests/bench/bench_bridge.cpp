@@ -181,7 +181,8 @@ int main(int argc, char **argv)
     if (config.mqtt.enabled) {
         const auto caughtUp = [&] {
             const storage::StorageStatus status = bridge.storage()->status();
-            return status.readingsWritten > 0 && status.outbox.rows < meters;
+            // Past the announcements: five intervals stored, less than one waiting.
+            return status.batchesWritten >= quint64(meters) * 5 && status.outbox.rows < meters;
         };
         if (spinUntil(caughtUp, 180'000))
             caughtUpS = double(sinceStart.elapsed()) / 1000.0;
