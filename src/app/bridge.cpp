@@ -95,28 +95,12 @@ QString spokenList(const QStringList &items)
     return items.mid(0, items.size() - 1).join(u", "_s) + u" and "_s + items.last();
 }
 
-// What the MQTT client refuses at once and for good (an unreadable TLS file, a keepalive out of
-// range): it would start and then fail without retrying, so a reload checks this before it
+// What the MQTT client would refuse at once and for good: a reload checks this before it
 // retires the running publisher, and start() before it starts anything.
 dlms::Result<void> checkMqttClient(const MqttSettings &settings)
 {
-    const mqtt::ClientOptions &o = settings.client;
-    auto invalid
-        = [](const QString &message) { return dlms::makeError(dlms::ErrorCode::InvalidArgument, message); };
-    if (o.keepAliveS < 5 || o.keepAliveS > 65'535)
-        return invalid(u"mqtt: the keepalive must be 5 to 65535 s (got %1)"_s.arg(o.keepAliveS));
-    if (o.username.isEmpty() && !o.password.isEmpty() && o.version == mqtt::ProtocolVersion::V311)
-        return invalid(u"mqtt: MQTT 3.1.1 does not allow a password without a username"_s);
-    if (!o.tls.enabled)
-        return {};
-    if (o.tls.caFile.isEmpty())
-        return invalid(u"mqtt: TLS needs a CA file"_s);
-    if (o.tls.certFile.isEmpty() != o.tls.keyFile.isEmpty())
-        return invalid(u"mqtt: a TLS client certificate needs both a certificate and a key file"_s);
-    for (const QString &file : {o.tls.caFile, o.tls.certFile, o.tls.keyFile}) {
-        if (!file.isEmpty() && !QFileInfo(file).isReadable())
-            return invalid(u"mqtt: cannot read TLS file "_s + file);
-    }
+    if (const QString problem = mqtt::MqttClient::findOptionsProblem(settings.client); !problem.isEmpty())
+        return dlms::makeError(dlms::ErrorCode::InvalidArgument, u"mqtt: "_s + problem);
     return {};
 }
 

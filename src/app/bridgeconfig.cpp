@@ -200,6 +200,19 @@ private:
         return std::nullopt;
     }
 
+    // Runs apply(key, "base.key", value) for every key of a section object but the null ones
+    // (null keeps the default); the first failure ends it.
+    template<typename Apply> Failure eachKey(const QJsonObject &object, const QString &base, Apply apply)
+    {
+        for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
+            if (it.value().isNull())
+                continue;
+            if (Failure failed = apply(it.key(), base + u'.' + it.key(), it.value()))
+                return failed;
+        }
+        return std::nullopt;
+    }
+
     Failure parseMqtt(const QJsonObject &object, BridgeConfig &config)
     {
         MqttSettings &m = config.mqtt;
@@ -207,65 +220,63 @@ private:
         bool hasToken = false;
         bool hasUsername = false;
         bool hasPassword = false;
-        for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
-            const QString &key = it.key();
-            const QString path = u"mqtt."_s + key;
-            const QJsonValue v = it.value();
-            if (v.isNull())
-                continue;
-            Failure failed;
-            if (key == u"enabled") {
-                failed = boolean(path, v, m.enabled);
-            } else if (key == u"mode") {
-                const auto mode = v.isString() ? mqtt::modeFromName(v.toString()) : std::nullopt;
-                if (!mode)
-                    return error(path,
-                        u"must be gateway or device or plain (got %1)"_s.arg(polling::describeJsonValue(v)));
-                m.format.mode = *mode;
-            } else if (key == u"host") {
-                failed = text(path, v, c.host);
-            } else if (key == u"port") {
-                failed = integer(path, v, 1, 65535, c.port);
-            } else if (key == u"protocol") {
-                if (v == QJsonValue(u"3.1.1"_s))
-                    c.version = mqtt::ProtocolVersion::V311;
-                else if (v == QJsonValue(u"5"_s))
-                    c.version = mqtt::ProtocolVersion::V5;
-                else
-                    return error(path,
-                        u"must be 3.1.1 or 5, as a string (got %1)"_s.arg(polling::describeJsonValue(v)));
-            } else if (key == u"client_id") {
-                failed = text(path, v, c.clientId);
-            } else if (key == u"token" || key == u"username" || key == u"password") {
-                QByteArray resolved;
-                failed = secret(path, v, path, config, resolved);
-                (key == u"password" ? c.password : c.username) = QString::fromUtf8(resolved);
-                (key == u"token" ? hasToken : key == u"username" ? hasUsername : hasPassword) = true;
-            } else if (key == u"tls") {
-                failed = parseTls(path, v, c.tls);
-            } else if (key == u"keepalive_s") {
-                failed = integer(path, v, kMinKeepAliveS, kMaxKeepAliveS, c.keepAliveS);
-            } else if (key == u"max_messages_per_s") {
-                failed = number(path, v, 0, kMaxMessagesPerSecond, m.maxMessagesPerSecond);
-            } else if (key == u"max_inflight") {
-                failed = integer(path, v, 1, kMaxInflight, m.maxInflightMessages);
-            } else if (key == u"topic_template") {
-                failed = text(path, v, m.format.topicTemplate);
-                if (!failed
-                    && (m.format.topicTemplate.contains(u'+') || m.format.topicTemplate.contains(u'#')))
-                    return error(path,
-                        u"must not contain the wildcards + or # (got %1)"_s.arg(
-                            polling::describeJsonValue(v)));
-            } else if (key == u"max_payload_bytes") {
-                failed = integer(path, v, kMinPayloadBytes, kMaxPayloadBytes, m.format.maxPayloadBytes);
-            } else if (key == u"device_type") {
-                failed = text(path, v, m.format.deviceType);
-            } else {
-                warn(path, u"unknown key, ignored"_s);
-            }
-            if (failed)
+        const Failure sectionFailed = eachKey(
+            object, u"mqtt"_s, [&](const QString &key, const QString &path, const QJsonValue &v) -> Failure {
+                Failure failed;
+                if (key == u"enabled") {
+                    failed = boolean(path, v, m.enabled);
+                } else if (key == u"mode") {
+                    const auto mode = v.isString() ? mqtt::modeFromName(v.toString()) : std::nullopt;
+                    if (!mode)
+                        return error(path,
+                            u"must be gateway or device or plain (got %1)"_s.arg(
+                                polling::describeJsonValue(v)));
+                    m.format.mode = *mode;
+                } else if (key == u"host") {
+                    failed = text(path, v, c.host);
+                } else if (key == u"port") {
+                    failed = integer(path, v, 1, 65535, c.port);
+                } else if (key == u"protocol") {
+                    if (v == QJsonValue(u"3.1.1"_s))
+                        c.version = mqtt::ProtocolVersion::V311;
+                    else if (v == QJsonValue(u"5"_s))
+                        c.version = mqtt::ProtocolVersion::V5;
+                    else
+                        return error(path,
+                            u"must be 3.1.1 or 5, as a string (got %1)"_s.arg(polling::describeJsonValue(v)));
+                } else if (key == u"client_id") {
+                    failed = text(path, v, c.clientId);
+                } else if (key == u"token" || key == u"username" || key == u"password") {
+                    QByteArray resolved;
+                    failed = secret(path, v, path, config, resolved);
+                    (key == u"password" ? c.password : c.username) = QString::fromUtf8(resolved);
+                    (key == u"token" ? hasToken : key == u"username" ? hasUsername : hasPassword) = true;
+                } else if (key == u"tls") {
+                    failed = parseTls(path, v, c.tls);
+                } else if (key == u"keepalive_s") {
+                    failed = integer(path, v, kMinKeepAliveS, kMaxKeepAliveS, c.keepAliveS);
+                } else if (key == u"max_messages_per_s") {
+                    failed = number(path, v, 0, kMaxMessagesPerSecond, m.maxMessagesPerSecond);
+                } else if (key == u"max_inflight") {
+                    failed = integer(path, v, 1, kMaxInflight, m.maxInflightMessages);
+                } else if (key == u"topic_template") {
+                    failed = text(path, v, m.format.topicTemplate);
+                    if (!failed
+                        && (m.format.topicTemplate.contains(u'+') || m.format.topicTemplate.contains(u'#')))
+                        return error(path,
+                            u"must not contain the wildcards + or # (got %1)"_s.arg(
+                                polling::describeJsonValue(v)));
+                } else if (key == u"max_payload_bytes") {
+                    failed = integer(path, v, kMinPayloadBytes, kMaxPayloadBytes, m.format.maxPayloadBytes);
+                } else if (key == u"device_type") {
+                    failed = text(path, v, m.format.deviceType);
+                } else {
+                    warn(path, u"unknown key, ignored"_s);
+                }
                 return failed;
-        }
+            });
+        if (sectionFailed)
+            return sectionFailed;
 
         // ThingsBoard's access token travels as the MQTT username, so the two exclude each other.
         if (hasToken && hasUsername)
@@ -298,29 +309,23 @@ private:
         if (!value.isObject())
             return error(base, u"must be an object (got %1)"_s.arg(polling::jsonTypeName(value)));
         const QJsonObject object = value.toObject();
-        for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
-            const QString &key = it.key();
-            const QString path = base + u'.' + key;
-            const QJsonValue v = it.value();
-            if (v.isNull())
-                continue;
-            Failure failed;
-            if (key == u"enabled")
-                failed = boolean(path, v, tls.enabled);
-            else if (key == u"verify_peer")
-                failed = boolean(path, v, tls.verifyPeer);
-            else if (key == u"ca_file")
-                failed = filePath(path, v, tls.caFile);
-            else if (key == u"cert_file")
-                failed = filePath(path, v, tls.certFile);
-            else if (key == u"key_file")
-                failed = filePath(path, v, tls.keyFile);
-            else
-                warn(path, u"unknown key, ignored"_s);
-            if (failed)
+        return eachKey(
+            object, base, [&](const QString &key, const QString &path, const QJsonValue &v) -> Failure {
+                Failure failed;
+                if (key == u"enabled")
+                    failed = boolean(path, v, tls.enabled);
+                else if (key == u"verify_peer")
+                    failed = boolean(path, v, tls.verifyPeer);
+                else if (key == u"ca_file")
+                    failed = filePath(path, v, tls.caFile);
+                else if (key == u"cert_file")
+                    failed = filePath(path, v, tls.certFile);
+                else if (key == u"key_file")
+                    failed = filePath(path, v, tls.keyFile);
+                else
+                    warn(path, u"unknown key, ignored"_s);
                 return failed;
-        }
-        return std::nullopt;
+            });
     }
 
     // Files are checked only when TLS is on: a configuration may keep them for later.
@@ -357,99 +362,81 @@ private:
     Failure parseStorage(const QJsonObject &object, BridgeConfig &config)
     {
         StorageSettings &s = config.storage;
-        for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
-            const QString &key = it.key();
-            const QString path = u"storage."_s + key;
-            const QJsonValue v = it.value();
-            if (v.isNull())
-                continue;
-            Failure failed;
-            if (key == u"path") {
-                failed = filePath(path, v, s.path);
-            } else if (key == u"readings_retention_days") {
-                failed = integer(path, v, 0, kMaxRetentionDays, s.readingsRetentionDays);
-            } else if (key == u"metrics_retention_days") {
-                failed = integer(path, v, 0, kMaxRetentionDays, s.metricsRetentionDays);
-            } else if (key == u"events_retention_days") {
-                failed = integer(path, v, 0, kMaxRetentionDays, s.eventsRetentionDays);
-            } else if (key == u"max_outbox_mb") {
-                qint64 mb = 0;
-                failed = integer(path, v, 0, kMaxOutboxMb, mb);
-                s.maxOutboxBytes = mb * 1024 * 1024;
-            } else if (key == u"max_outbox_age_hours") {
-                failed = integer(path, v, 0, kMaxOutboxAgeHours, s.maxOutboxAgeHours);
-            } else {
-                warn(path, u"unknown key, ignored"_s);
-            }
-            if (failed)
+        return eachKey(object, u"storage"_s,
+            [&](const QString &key, const QString &path, const QJsonValue &v) -> Failure {
+                Failure failed;
+                if (key == u"path") {
+                    failed = filePath(path, v, s.path);
+                } else if (key == u"readings_retention_days") {
+                    failed = integer(path, v, 0, kMaxRetentionDays, s.readingsRetentionDays);
+                } else if (key == u"metrics_retention_days") {
+                    failed = integer(path, v, 0, kMaxRetentionDays, s.metricsRetentionDays);
+                } else if (key == u"events_retention_days") {
+                    failed = integer(path, v, 0, kMaxRetentionDays, s.eventsRetentionDays);
+                } else if (key == u"max_outbox_mb") {
+                    qint64 mb = 0;
+                    failed = integer(path, v, 0, kMaxOutboxMb, mb);
+                    s.maxOutboxBytes = mb * 1024 * 1024;
+                } else if (key == u"max_outbox_age_hours") {
+                    failed = integer(path, v, 0, kMaxOutboxAgeHours, s.maxOutboxAgeHours);
+                } else {
+                    warn(path, u"unknown key, ignored"_s);
+                }
                 return failed;
-        }
-        return std::nullopt;
+            });
     }
 
     Failure parseHttp(const QJsonObject &object, BridgeConfig &config)
     {
         HttpSettings &h = config.http;
-        for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
-            const QString &key = it.key();
-            const QString path = u"http."_s + key;
-            const QJsonValue v = it.value();
-            if (v.isNull())
-                continue;
-            Failure failed;
-            if (key == u"enabled") {
-                failed = boolean(path, v, h.enabled);
-            } else if (key == u"address") {
-                QString address;
-                if (auto bad = text(path, v, address))
-                    return bad;
-                if (QHostAddress parsed; !parsed.setAddress(address))
-                    return error(path,
-                        u"must be an IP address such as 127.0.0.1 or ::1 (got %1)"_s.arg(
-                            polling::describeJsonValue(v)));
-                h.address = address;
-            } else if (key == u"port") {
-                failed = integer(path, v, 0, 65535, h.port);
-            } else if (key == u"token") {
-                failed = secret(path, v, path, config, h.token);
-            } else {
-                warn(path, u"unknown key, ignored"_s);
-            }
-            if (failed)
+        return eachKey(
+            object, u"http"_s, [&](const QString &key, const QString &path, const QJsonValue &v) -> Failure {
+                Failure failed;
+                if (key == u"enabled") {
+                    failed = boolean(path, v, h.enabled);
+                } else if (key == u"address") {
+                    QString address;
+                    if (auto bad = text(path, v, address))
+                        return bad;
+                    if (QHostAddress parsed; !parsed.setAddress(address))
+                        return error(path,
+                            u"must be an IP address such as 127.0.0.1 or ::1 (got %1)"_s.arg(
+                                polling::describeJsonValue(v)));
+                    h.address = address;
+                } else if (key == u"port") {
+                    failed = integer(path, v, 0, 65535, h.port);
+                } else if (key == u"token") {
+                    failed = secret(path, v, path, config, h.token);
+                } else {
+                    warn(path, u"unknown key, ignored"_s);
+                }
                 return failed;
-        }
-        return std::nullopt;
+            });
     }
 
     Failure parseMonitor(const QJsonObject &object, BridgeConfig &config)
     {
         MonitorSettings &m = config.monitor;
-        for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
-            const QString &key = it.key();
-            const QString path = u"monitor."_s + key;
-            const QJsonValue v = it.value();
-            if (v.isNull())
-                continue;
-            Failure failed;
-            if (key == u"interface") {
-                QString name;
-                if (auto bad = text(path, v, name, true))
-                    return bad;
-                if (name.size() > kMaxInterfaceName || name.contains(u'/')
-                    || std::any_of(name.cbegin(), name.cend(), [](QChar ch) { return ch.isSpace(); }))
-                    return error(path,
-                        u"must be a network interface name such as eth0, or empty for every interface "
-                        "(got %1)"_s.arg(polling::describeJsonValue(v)));
-                m.interfaceName = name;
-            } else if (key == u"rollup_s") {
-                failed = integer(path, v, 1, kMaxRollupS, m.rollupSeconds);
-            } else {
-                warn(path, u"unknown key, ignored"_s);
-            }
-            if (failed)
+        return eachKey(object, u"monitor"_s,
+            [&](const QString &key, const QString &path, const QJsonValue &v) -> Failure {
+                Failure failed;
+                if (key == u"interface") {
+                    QString name;
+                    if (auto bad = text(path, v, name, true))
+                        return bad;
+                    if (name.size() > kMaxInterfaceName || name.contains(u'/')
+                        || std::any_of(name.cbegin(), name.cend(), [](QChar ch) { return ch.isSpace(); }))
+                        return error(path,
+                            u"must be a network interface name such as eth0, or empty for every interface "
+                            "(got %1)"_s.arg(polling::describeJsonValue(v)));
+                    m.interfaceName = name;
+                } else if (key == u"rollup_s") {
+                    failed = integer(path, v, 1, kMaxRollupS, m.rollupSeconds);
+                } else {
+                    warn(path, u"unknown key, ignored"_s);
+                }
                 return failed;
-        }
-        return std::nullopt;
+            });
     }
 
     // The polling parser resolved the passwords; the references they were given as are read here
@@ -496,37 +483,31 @@ private:
     Failure parseOnePublishing(const QString &base, const QJsonObject &object, const QString &id,
         BridgeConfig &config, MeterPublishing &publishing)
     {
-        for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
-            const QString &key = it.key();
-            const QString path = base + u'.' + key;
-            const QJsonValue v = it.value();
-            if (v.isNull())
-                continue;
-            Failure failed;
-            if (key == u"token") {
-                QByteArray token;
-                failed = secret(path, v, meterSecretName(id, u"mqtt.token"_s), config, token);
-                publishing.accessToken = QString::fromUtf8(token);
-            } else if (key == u"device_type") {
-                failed = text(path, v, publishing.deviceType);
-            } else if (key == u"attributes") {
-                if (!v.isObject())
-                    return error(path, u"must be an object (got %1)"_s.arg(polling::jsonTypeName(v)));
-                const QJsonObject attributes = v.toObject();
-                for (auto a = attributes.constBegin(); a != attributes.constEnd(); ++a) {
-                    if (!a.value().isString() && !a.value().isDouble() && !a.value().isBool())
-                        return error(path + u'.' + a.key(),
-                            u"must be a string, number or boolean (got %1)"_s.arg(
-                                polling::jsonTypeName(a.value())));
+        return eachKey(
+            object, base, [&](const QString &key, const QString &path, const QJsonValue &v) -> Failure {
+                Failure failed;
+                if (key == u"token") {
+                    QByteArray token;
+                    failed = secret(path, v, meterSecretName(id, u"mqtt.token"_s), config, token);
+                    publishing.accessToken = QString::fromUtf8(token);
+                } else if (key == u"device_type") {
+                    failed = text(path, v, publishing.deviceType);
+                } else if (key == u"attributes") {
+                    if (!v.isObject())
+                        return error(path, u"must be an object (got %1)"_s.arg(polling::jsonTypeName(v)));
+                    const QJsonObject attributes = v.toObject();
+                    for (auto a = attributes.constBegin(); a != attributes.constEnd(); ++a) {
+                        if (!a.value().isString() && !a.value().isDouble() && !a.value().isBool())
+                            return error(path + u'.' + a.key(),
+                                u"must be a string, number or boolean (got %1)"_s.arg(
+                                    polling::jsonTypeName(a.value())));
+                    }
+                    publishing.attributes = attributes;
+                } else {
+                    warn(path, u"unknown key, ignored"_s);
                 }
-                publishing.attributes = attributes;
-            } else {
-                warn(path, u"unknown key, ignored"_s);
-            }
-            if (failed)
                 return failed;
-        }
-        return std::nullopt;
+            });
     }
 
     QString m_file;

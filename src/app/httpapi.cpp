@@ -5,6 +5,7 @@
 #include <networkstats.h>
 #include <reader.h>
 #include <siteconfig.h>
+#include <storage.h>
 #include <trafficmonitor.h>
 
 #include <QtCore/QCoreApplication>
@@ -291,53 +292,8 @@ private:
 
 void JsonWriter::string(QStringView text)
 {
-    static constexpr char hex[] = "0123456789abcdef";
     separate();
-    m_out += '"';
-    const qsizetype size = text.size();
-    for (qsizetype i = 0; i < size; ++i) {
-        const char16_t c = text[i].unicode();
-        if (c < 0x80) {
-            if (c == u'"' || c == u'\\') {
-                m_out += '\\';
-                m_out += char(c);
-            } else if (c >= 0x20) {
-                m_out += char(c);
-            } else if (c == u'\n') {
-                m_out += "\\n";
-            } else if (c == u'\r') {
-                m_out += "\\r";
-            } else if (c == u'\t') {
-                m_out += "\\t";
-            } else if (c == u'\b') {
-                m_out += "\\b";
-            } else if (c == u'\f') {
-                m_out += "\\f";
-            } else {
-                m_out += "\\u00";
-                m_out += hex[c >> 4];
-                m_out += hex[c & 0xf];
-            }
-            continue;
-        }
-        char32_t code = c;
-        if (QChar::isHighSurrogate(c) && i + 1 < size && text[i + 1].isLowSurrogate())
-            code = QChar::surrogateToUcs4(c, text[++i].unicode());
-        else if (QChar::isSurrogate(c))
-            code = 0xfffd; // a lone surrogate has no UTF-8 form
-        if (code < 0x800) {
-            m_out += char(0xc0 | (code >> 6));
-        } else if (code < 0x10000) {
-            m_out += char(0xe0 | (code >> 12));
-            m_out += char(0x80 | ((code >> 6) & 0x3f));
-        } else {
-            m_out += char(0xf0 | (code >> 18));
-            m_out += char(0x80 | ((code >> 12) & 0x3f));
-            m_out += char(0x80 | ((code >> 6) & 0x3f));
-        }
-        m_out += char(0x80 | (code & 0x3f));
-    }
-    m_out += '"';
+    storage::appendJsonString(m_out, text);
     m_comma = true;
 }
 

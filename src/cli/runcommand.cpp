@@ -418,7 +418,7 @@ int runRunCommand(const QStringList &arguments)
             failed(changes.error().message);
             return;
         }
-        qCInfo(lcRun).noquote() << u"run: reloaded: "_s + changes->summary();
+        // The bridge logs the summary ("bridge: reloaded: …"); what it cannot apply is ours to say.
         if (!changes->needsRestart.isEmpty())
             qCWarning(lcRun).noquote()
                 << u"run: needs a restart to apply: "_s + changes->needsRestart.join(u", "_s);

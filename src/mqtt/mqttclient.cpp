@@ -196,27 +196,34 @@ void MqttClient::Private::publishFailed(const QString &message)
     Q_EMIT q->errorOccurred(ClientError {ClientErrorCode::PublishFailed, message});
 }
 
+QString MqttClient::findOptionsProblem(const ClientOptions &o)
+{
+    if (o.host.isEmpty())
+        return u"MQTT broker host is empty"_s;
+    if (o.port == 0)
+        return u"MQTT broker port is 0"_s;
+    if (o.keepAliveS < 5 || o.keepAliveS > 65'535)
+        return u"MQTT keepalive must be 5…65535 s, not %1"_s.arg(o.keepAliveS);
+    if (o.username.isEmpty() && !o.password.isEmpty() && o.version == ProtocolVersion::V311)
+        return u"MQTT 3.1.1 does not allow a password without a username"_s;
+    if (!o.tls.enabled)
+        return {};
+    if (o.tls.caFile.isEmpty())
+        return u"TLS needs a CA file"_s;
+    if (o.tls.certFile.isEmpty() != o.tls.keyFile.isEmpty())
+        return u"a TLS client certificate needs both a certificate and a key file"_s;
+    for (const QString &file : {o.tls.caFile, o.tls.certFile, o.tls.keyFile}) {
+        if (!file.isEmpty() && !QFileInfo(file).isReadable())
+            return u"cannot read TLS file %1"_s.arg(file);
+    }
+    return {};
+}
+
 void MqttClient::Private::startAttempt()
 {
     const ClientOptions &o = q->m_options;
-    if (o.host.isEmpty())
-        return failInvalid(u"MQTT broker host is empty"_s);
-    if (o.port == 0)
-        return failInvalid(u"MQTT broker port is 0"_s);
-    if (o.keepAliveS < 5 || o.keepAliveS > 65'535)
-        return failInvalid(u"MQTT keepalive must be 5…65535 s, not %1"_s.arg(o.keepAliveS));
-    if (o.username.isEmpty() && !o.password.isEmpty() && o.version == ProtocolVersion::V311)
-        return failInvalid(u"MQTT 3.1.1 does not allow a password without a username"_s);
-    if (o.tls.enabled) {
-        if (o.tls.caFile.isEmpty())
-            return failInvalid(u"TLS needs a CA file"_s);
-        if (o.tls.certFile.isEmpty() != o.tls.keyFile.isEmpty())
-            return failInvalid(u"a TLS client certificate needs both a certificate and a key file"_s);
-        for (const QString &file : {o.tls.caFile, o.tls.certFile, o.tls.keyFile}) {
-            if (!file.isEmpty() && !QFileInfo(file).isReadable())
-                return failInvalid(u"cannot read TLS file %1"_s.arg(file));
-        }
-    }
+    if (const QString problem = MqttClient::findOptionsProblem(o); !problem.isEmpty())
+        return failInvalid(problem);
 
     auto next = std::make_shared<Attempt>();
     const QByteArray clientId = o.clientId.isEmpty() ? generatedClientId : o.clientId.toUtf8();

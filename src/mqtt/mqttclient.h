@@ -114,6 +114,12 @@ public:
     static quint64 publishPacketSize(
         qsizetype topicBytes, qsizetype payloadBytes, int qos, ProtocolVersion version);
 
+    // What connectToHost() refuses at once and for good (InvalidOptions, no retry): an empty
+    // host, port 0, a keepalive out of range, a password without a username in 3.1.1, TLS
+    // without a CA file, a certificate without its key (or the reverse), an unreadable TLS file.
+    // Lets a caller check options before it gives up working ones. Empty when acceptable.
+    static QString findOptionsProblem(const ClientOptions &options);
+
 Q_SIGNALS:
     void stateChanged(mqtt::ClientState state);
     void connected();

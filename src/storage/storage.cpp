@@ -122,6 +122,8 @@ void appendUtf8(QByteArray &out, char32_t c)
     out.append(char(0x80 | (c & 0x3f)));
 }
 
+} // namespace
+
 void appendJsonString(QByteArray &out, QStringView string)
 {
     out.append('"');
@@ -161,6 +163,8 @@ void appendJsonString(QByteArray &out, QStringView string)
     }
     out.append('"');
 }
+
+namespace {
 
 // False when the value has nothing to publish (null, or a number JSON cannot carry).
 bool appendJsonValue(QByteArray &out, const QVariant &value)

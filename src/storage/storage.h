@@ -118,4 +118,9 @@ private:
 // batch has no value to publish.
 QByteArray outboxPayload(const polling::ReadingsBatch &batch);
 
+// Appends `text` as a JSON string in UTF-8 (quotes, backslashes and control characters escaped;
+// a lone surrogate, which has no UTF-8 form, becomes U+FFFD): how outbox payloads and the HTTP
+// API's hand-written documents write their strings.
+void appendJsonString(QByteArray &out, QStringView text);
+
 } // namespace storage

@@ -1005,11 +1005,11 @@ void tst_DlmsctlRun::sighupReload()
     QVERIFY(!rig.writeConfig(patient(4)).isEmpty());
     qsizetype from = run.err().size();
     run.signal(SIGHUP);
-    QVERIFY2(run.waitErr(u"run: reloaded: "_s, from), run.describe().constData());
+    QVERIFY2(run.waitErr(u"bridge: reloaded: "_s, from), run.describe().constData());
     QVERIFY(run.err().indexOf(u"run: reloading "_s + configPath, from) >= 0);
     const QString reloaded
-        = run.err().mid(run.err().indexOf(u"run: reloaded: "_s, from)).section(u'\n', 0, 0);
-    QCOMPARE(reloaded, u"run: reloaded: meters +1 -0 ~0"_s);
+        = run.err().mid(run.err().indexOf(u"bridge: reloaded: "_s, from)).section(u'\n', 0, 0);
+    QCOMPARE(reloaded, u"bridge: reloaded: meters +1 -0 ~0"_s);
     QVERIFY2(waitUntil([&] { return !run.running() || subscriber.pointsOf(u"m4"_s) >= 3; }) && run.running(),
         run.describe().constData());
     QVERIFY(subscriber.announced().contains(u"m4"_s));
@@ -1093,7 +1093,7 @@ void tst_DlmsctlRun::noSecretsInOutput()
     // A signal to reload adds the reload's lines to what is checked.
     const qsizetype from = run.err().size();
     run.signal(SIGHUP);
-    QVERIFY2(run.waitErr(u"run: reloaded: "_s, from), run.describe().constData());
+    QVERIFY2(run.waitErr(u"bridge: reloaded: "_s, from), run.describe().constData());
     QCOMPARE(run.terminate(), 0);
 
     const QString output = run.out() + run.err();
