@@ -41,20 +41,9 @@ constexpr QLatin1StringView kConfigDirectory {"dlmsbridge"};
 
 using Failure = std::optional<dlms::Error>;
 
-bool isReference(const QString &secret)
-{
-    return secret.startsWith(u"env:"_s) || secret.startsWith(u"file:"_s);
-}
-
 QString protocolName(mqtt::ProtocolVersion version)
 {
     return version == mqtt::ProtocolVersion::V5 ? u"5"_s : u"3.1.1"_s;
-}
-
-QString defaultClientId()
-{
-    const QString host = QSysInfo::machineHostName();
-    return host.isEmpty() ? u"dlmsbridge"_s : u"dlmsbridge-"_s + host;
 }
 
 QString meterSecretName(const QString &meterId, const QString &key)
@@ -195,7 +184,7 @@ private:
         if (!resolved)
             return error(path, resolved.error().message);
         out = std::move(*resolved);
-        if (isReference(reference))
+        if (isSecretReference(reference))
             config.secretReferences.insert(name, reference);
         return std::nullopt;
     }
@@ -452,7 +441,7 @@ private:
             const QJsonObject object = meters.at(qsizetype(i)).toObject();
             const QString reference
                 = (object.contains(u"password"_s) ? object.value(u"password"_s) : defaultPassword).toString();
-            if (isReference(reference))
+            if (isSecretReference(reference))
                 config.secretReferences.insert(meterSecretName(meter.id, u"password"_s), reference);
         }
     }
@@ -723,6 +712,17 @@ QString defaultDatabasePath()
 {
     return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + u'/' + kConfigDirectory
         + u"/dlmsbridge.db"_s;
+}
+
+bool isSecretReference(const QString &secret)
+{
+    return secret.startsWith(u"env:"_s) || secret.startsWith(u"file:"_s);
+}
+
+QString defaultClientId()
+{
+    const QString host = QSysInfo::machineHostName();
+    return host.isEmpty() ? u"dlmsbridge"_s : u"dlmsbridge-"_s + host;
 }
 
 storage::StorageOptions storageOptions(const BridgeConfig &config)

@@ -131,6 +131,11 @@ dlms::Result<void> saveBridgeConfig(const BridgeConfig &config, const QString &p
 QString defaultConfigPath();
 QString defaultDatabasePath();
 
+// Whether a secret as written is a reference ("env:VAR", "file:/path") rather than a value.
+bool isSecretReference(const QString &secret);
+// mqtt.client_id when the file gives none: "dlmsbridge-<host name>".
+QString defaultClientId();
+
 // The engine parts' options from a configuration.
 storage::StorageOptions storageOptions(const BridgeConfig &config);
 mqtt::PublisherOptions publisherOptions(const BridgeConfig &config);

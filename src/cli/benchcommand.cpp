@@ -1,7 +1,7 @@
 #include "benchcommand.h"
 
 #include "connectionoptions.h"
-#include "processlimits.h"
+#include <processlimits.h>
 
 #include <metermodel.h>
 #include <pollscheduler.h>

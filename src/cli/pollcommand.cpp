@@ -1,8 +1,8 @@
 #include "pollcommand.h"
 
 #include "connectionoptions.h"
-#include "processlimits.h"
 #include "valueformat.h"
+#include <processlimits.h>
 
 #include <clientsession.h>
 #include <interfacesampler.h>
@@ -37,24 +37,9 @@ QString numberText(double value)
     return QString::number(value, 'g', 15);
 }
 
-bool isNumber(const QVariant &value)
-{
-    switch (value.typeId()) {
-    case QMetaType::Double:
-    case QMetaType::Float:
-    case QMetaType::Int:
-    case QMetaType::UInt:
-    case QMetaType::LongLong:
-    case QMetaType::ULongLong:
-        return true;
-    default:
-        return false;
-    }
-}
-
 QJsonValue jsonValue(const QVariant &value)
 {
-    if (isNumber(value)) {
+    if (polling::isNumericValue(value)) {
         const double d = value.toDouble();
         return std::isfinite(d) ? QJsonValue(numberText(d).toDouble()) : QJsonValue();
     }
@@ -75,8 +60,8 @@ QStringList readingLines(const polling::ReadingsBatch &batch, const QString &met
             value = u"error: "_s + reading.error;
         } else {
             // Text from a meter goes through displayText() so it cannot drive the terminal.
-            value = isNumber(reading.value) ? numberText(reading.value.toDouble())
-                                            : displayText(reading.value.toString());
+            value = polling::isNumericValue(reading.value) ? numberText(reading.value.toDouble())
+                                                           : displayText(reading.value.toString());
             if (!reading.unit.isEmpty())
                 value += u' ' + reading.unit;
         }

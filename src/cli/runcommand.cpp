@@ -1,7 +1,7 @@
 #include "runcommand.h"
 
 #include "connectionoptions.h"
-#include "processlimits.h"
+#include <processlimits.h>
 
 #include <bridge.h>
 #include <bridgeconfig.h>

@@ -1,7 +1,7 @@
 #include "simulatecommand.h"
 
 #include "connectionoptions.h"
-#include "processlimits.h"
+#include <processlimits.h>
 
 #include <simulator.h>
 

@@ -1,5 +1,6 @@
 #include "metertablemodel.h"
 
+#include "displayformat.h"
 #include "trafficmonitor.h"
 
 #include <QtCore/QCoreApplication>
@@ -10,67 +11,7 @@ namespace monitor {
 
 namespace {
 
-const QString kNoData = u"\u2014"_s; // em dash
-
-// The strings below are marked for lupdate in the model's own context (what tr() uses).
-constexpr const char *kContext = "monitor::MeterTableModel";
-
-QString translated(const char *source)
-{
-    return QCoreApplication::translate(kContext, source);
-}
-
-QString withUnit(const QString &number, const char *unit)
-{
-    return number + u' ' + translated(unit);
-}
-
-// Decimal (SI, 1000-based) units, as network figures are usually quoted: "1.2 KB" = 1,200 bytes.
-QString formatBytes(double bytes, bool fractional)
-{
-    static const char *const units[] = {QT_TRANSLATE_NOOP("monitor::MeterTableModel", "KB"),
-        QT_TRANSLATE_NOOP("monitor::MeterTableModel", "MB"),
-        QT_TRANSLATE_NOOP("monitor::MeterTableModel", "GB"),
-        QT_TRANSLATE_NOOP("monitor::MeterTableModel", "TB")};
-    if (bytes < 1000)
-        return withUnit(fractional ? QString::number(bytes, 'f', 1) : QString::number(qint64(bytes)),
-            QT_TRANSLATE_NOOP("monitor::MeterTableModel", "B"));
-    double v = bytes / 1000;
-    int unit = 0;
-    while (v >= 1000 && unit < 3) {
-        v /= 1000;
-        ++unit;
-    }
-    return withUnit(QString::number(v, 'f', 1), units[unit]);
-}
-
-QString formatRate(double bitsPerSecond)
-{
-    static const char *const units[] = {QT_TRANSLATE_NOOP("monitor::MeterTableModel", "kbit/s"),
-        QT_TRANSLATE_NOOP("monitor::MeterTableModel", "Mbit/s"),
-        QT_TRANSLATE_NOOP("monitor::MeterTableModel", "Gbit/s")};
-    if (bitsPerSecond < 1000)
-        return withUnit(
-            QString::number(bitsPerSecond, 'f', 0), QT_TRANSLATE_NOOP("monitor::MeterTableModel", "bit/s"));
-    double v = bitsPerSecond / 1000;
-    int unit = 0;
-    while (v >= 1000 && unit < 2) {
-        v /= 1000;
-        ++unit;
-    }
-    return withUnit(QString::number(v, 'f', 1), units[unit]);
-}
-
-QString formatPercent(double fraction)
-{
-    return withUnit(
-        QString::number(fraction * 100, 'f', 1), QT_TRANSLATE_NOOP("monitor::MeterTableModel", "%"));
-}
-
-QString formatMs(double ms)
-{
-    return withUnit(QString::number(ms, 'f', 1), QT_TRANSLATE_NOOP("monitor::MeterTableModel", "ms"));
-}
+const QString kNoData = noData();
 
 // Display text and sort value of one cell.
 struct Cell {
@@ -131,9 +72,9 @@ Cell cellOf(const MeterStats &s, int column)
     case MeterTableModel::MqttBytes:
         return bytes(s.counters.mqttPacketBytes);
     case MeterTableModel::TxRate:
-        return {formatRate(s.current.txBps), s.current.txBps};
+        return {formatBitRate(s.current.txBps), s.current.txBps};
     case MeterTableModel::RxRate:
-        return {formatRate(s.current.rxBps), s.current.rxBps};
+        return {formatBitRate(s.current.rxBps), s.current.rxBps};
     default:
         return {};
     }

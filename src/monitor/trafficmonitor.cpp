@@ -476,7 +476,7 @@ void TrafficMonitor::emitRollup(qint64 startMs, qint64 endMs, qint64 mono)
     Q_EMIT rollupReady(rollup);
 }
 
-void TrafficMonitor::computeStats(const MeterEntry &entry, MeterStats &s) const
+void TrafficMonitor::computeSummary(const MeterEntry &entry, MeterStats &s) const
 {
     const polling::TrafficCounters &d = entry.counters.dlms;
     s.meterId = entry.id;
@@ -486,13 +486,25 @@ void TrafficMonitor::computeStats(const MeterEntry &entry, MeterStats &s) const
     s.avgPayloadBytes = ratio(double(d.bytesSent + d.bytesReceived), double(d.framesSent + d.framesReceived));
     s.rttAvgMs = ratio(double(d.rttSumUs), double(d.rttCount)) / 1000.0;
     s.rttMaxMs = double(d.rttMaxUs) / 1000.0;
-    m_scratch.clear();
-    entry.rtt.forEach([this](quint32 v) { m_scratch.push_back(v); });
-    s.rttP95Ms = double(percentile95(m_scratch)) / 1000.0;
     s.pollSuccessRate
         = d.pollsAttempted > 0 ? std::min(1.0, double(d.pollsCompleted) / double(d.pollsAttempted)) : -1.0;
     s.dlmsBytesPerValue = ratio(double(d.bytesSent + d.bytesReceived), double(d.valuesRead));
     s.mqttBytesPerValue = ratio(double(entry.counters.mqttPacketBytes), double(entry.counters.mqttValues));
+    s.sinceStartAverage = {ratio(double(entry.ticked.txBytes) * 8, entry.tickedSeconds),
+        ratio(double(entry.ticked.rxBytes) * 8, entry.tickedSeconds),
+        ratio(double(entry.ticked.txPackets), entry.tickedSeconds),
+        ratio(double(entry.ticked.rxPackets), entry.tickedSeconds)};
+    s.sinceStartPeak = entry.sinceStartPeak;
+    s.firstSeenMs = entry.firstSeenMs;
+    s.lastActivityMs = entry.lastActivityMs;
+}
+
+void TrafficMonitor::computeStats(const MeterEntry &entry, MeterStats &s) const
+{
+    computeSummary(entry, s);
+    m_scratch.clear();
+    entry.rtt.forEach([this](quint32 v) { m_scratch.push_back(v); });
+    s.rttP95Ms = double(percentile95(m_scratch)) / 1000.0;
 
     // A meter that appeared later has fewer samples: they are the newest ticks'.
     const std::size_t n = entry.history.size();
@@ -516,13 +528,6 @@ void TrafficMonitor::computeStats(const MeterEntry &entry, MeterStats &s) const
     }
     s.windowAverage
         = {ratio(tx * 8, seconds), ratio(rx * 8, seconds), ratio(txp, seconds), ratio(rxp, seconds)};
-    s.sinceStartAverage = {ratio(double(entry.ticked.txBytes) * 8, entry.tickedSeconds),
-        ratio(double(entry.ticked.rxBytes) * 8, entry.tickedSeconds),
-        ratio(double(entry.ticked.txPackets), entry.tickedSeconds),
-        ratio(double(entry.ticked.rxPackets), entry.tickedSeconds)};
-    s.sinceStartPeak = entry.sinceStartPeak;
-    s.firstSeenMs = entry.firstSeenMs;
-    s.lastActivityMs = entry.lastActivityMs;
 }
 
 const MeterStats &TrafficMonitor::cachedStats(const MeterEntry &entry) const
@@ -567,6 +572,18 @@ MeterStats TrafficMonitor::meterStats(const QString &meterId) const
 {
     const MeterEntry *entry = find(meterId);
     return entry ? cachedStats(*entry) : MeterStats {};
+}
+
+MeterStats TrafficMonitor::meterSummary(const QString &meterId) const
+{
+    MeterStats stats;
+    if (const MeterEntry *entry = find(meterId)) {
+        // A full snapshot made this tick already holds the summary: no need to compute it again.
+        if (entry->cacheValid && entry->cacheVersion == entry->version && entry->cacheTick == m_tickCount)
+            return entry->cache;
+        computeSummary(*entry, stats);
+    }
+    return stats;
 }
 
 MeterStats TrafficMonitor::meterStatsAt(int index) const

@@ -88,6 +88,10 @@ public:
     int indexOf(const QString &meterId) const; // -1 when unknown
     MeterStats meterStats(const QString &meterId) const; // empty meterId field when unknown
     MeterStats meterStatsAt(int index) const;
+    // What a list of thousands of meters shows each second, without the costly figures:
+    // counters, average sizes, RTT average and maximum, success rate, bytes per value,
+    // since-start rates and activity times. rttP95Ms, current and the window rates stay 0.
+    MeterStats meterSummary(const QString &meterId) const; // empty meterId field when unknown
     MeterStats totalStats() const;
     // Oldest first; one sample per tick, at most windowSeconds. Empty for an unknown meter.
     std::vector<SecondSample> history(const QString &meterId) const;
@@ -167,6 +171,7 @@ private:
     // A meter removed and added again within one period continues its period row.
     void adoptRetiredPeriod(MeterEntry &entry);
     const MeterStats &cachedStats(const MeterEntry &entry) const;
+    void computeSummary(const MeterEntry &entry, MeterStats &stats) const;
     void computeStats(const MeterEntry &entry, MeterStats &stats) const;
     const HistoryRing<SecondSample> *ringOf(const QString &meterId) const; // empty id: total
     const HistoryRing<TickInfo> &ticks() const { return m_ticks; }

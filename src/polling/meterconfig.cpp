@@ -1,5 +1,6 @@
 #include "meterconfig.h"
 
+#include <QtCore/QHash>
 #include <QtCore/QSet>
 #include <QtNetwork/QHostAddress>
 
@@ -167,6 +168,103 @@ QString defaultTelemetryKey(const dlms::Obis &obis)
     QString key = obis.toString();
     key.replace(u'.', u'_');
     return u"obis_"_s + key;
+}
+
+PollItem defaultPollItem(const dlms::Obis &obis)
+{
+    PollItem item;
+    item.key = defaultTelemetryKey(obis);
+    item.obis = obis;
+    const dlms::WellKnownObject *known = dlms::findWellKnown(obis);
+    item.classId = known ? known->classId : quint16(1);
+    item.attribute = 2;
+    return item;
+}
+
+dlms::Result<PollItem> parseItemLine(QStringView line)
+{
+    const auto fail
+        = [](const QString &message) { return dlms::makeError(dlms::ErrorCode::InvalidArgument, message); };
+    QStringView text = line.trimmed();
+    QString key;
+    if (const qsizetype eq = text.indexOf(u'='); eq >= 0) {
+        key = text.first(eq).trimmed().toString();
+        if (key.isEmpty())
+            return fail(u"the key before '=' is empty"_s);
+        text = text.sliced(eq + 1).trimmed();
+    }
+    // The OBIS code, then at most one class:attribute token; codes hold no spaces.
+    qsizetype space = 0;
+    while (space < text.size() && !text[space].isSpace())
+        ++space;
+    const QStringView code = text.first(space);
+    const QStringView suffix = text.sliced(space).trimmed();
+    if (code.isEmpty())
+        return fail(u"the OBIS code after '=' is missing"_s);
+    const dlms::Result<dlms::Obis> obis = dlms::Obis::parse(code);
+    if (!obis)
+        return fail(u"\"%1\" is not an OBIS code"_s.arg(code));
+    PollItem item = defaultPollItem(*obis);
+    if (!key.isEmpty())
+        item.key = key;
+    if (suffix.isEmpty())
+        return item;
+
+    const qsizetype colon = suffix.indexOf(u':');
+    bool classOk = false;
+    bool attributeOk = false;
+    const uint classId = colon > 0 ? suffix.first(colon).toUInt(&classOk) : 0;
+    const int attribute = colon > 0 ? suffix.sliced(colon + 1).toInt(&attributeOk) : 0;
+    if (!classOk || !attributeOk)
+        return fail(u"expected class:attribute after the OBIS code, e.g. 3:2 (got \"%1\")"_s.arg(suffix));
+    if (classId < 1 || classId > 0xFFFF)
+        return fail(u"the interface class must be from 1 to 65535 (got %1)"_s.arg(classId));
+    if (attribute < 1 || attribute > 127)
+        return fail(u"the attribute must be from 1 to 127 (got %1)"_s.arg(attribute));
+    item.classId = quint16(classId);
+    item.attribute = qint8(attribute);
+    return item;
+}
+
+dlms::Result<std::vector<PollItem>> parseItemLines(const QStringList &lines)
+{
+    std::vector<PollItem> items;
+    QHash<QString, qsizetype> keyLines; // key -> 1-based line it was first given on
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        if (lines[i].trimmed().isEmpty())
+            continue;
+        const qsizetype lineNumber = i + 1;
+        const auto fail = [lineNumber](const QString &message) {
+            return dlms::makeError(
+                dlms::ErrorCode::InvalidArgument, u"line %1: %2"_s.arg(lineNumber).arg(message));
+        };
+        dlms::Result<PollItem> item = parseItemLine(lines[i]);
+        if (!item)
+            return fail(item.error().message);
+        if (const auto seen = keyLines.constFind(item->key); seen != keyLines.cend())
+            return fail(u"duplicate key \"%1\" (also on line %2)"_s.arg(item->key).arg(seen.value()));
+        keyLines.insert(item->key, lineNumber);
+        items.push_back(std::move(*item));
+    }
+    return items;
+}
+
+QString formatItemLine(const PollItem &item)
+{
+    const PollItem bare = defaultPollItem(item.obis);
+    QString line = item.key == bare.key ? item.obis.toString() : item.key + u'=' + item.obis.toString();
+    if (item.classId != bare.classId || item.attribute != bare.attribute)
+        line += u" %1:%2"_s.arg(item.classId).arg(item.attribute);
+    return line;
+}
+
+QStringList formatItemLines(const std::vector<PollItem> &items)
+{
+    QStringList lines;
+    lines.reserve(qsizetype(items.size()));
+    for (const PollItem &item : items)
+        lines.append(formatItemLine(item));
+    return lines;
 }
 
 } // namespace polling

@@ -5,6 +5,7 @@
 #include <obis.h>
 
 #include <QtCore/QString>
+#include <QtCore/QStringList>
 
 #include <optional>
 #include <vector>
@@ -122,5 +123,24 @@ dlms::Result<void> validateMeterConfig(const MeterConfig &config);
 // The telemetry key of a well-known OBIS code ("1.0.32.7.0.255" → "voltage_l1"), else the
 // OBIS code with '_' for '.' ("obis_1_0_99_1_0_255").
 QString defaultTelemetryKey(const dlms::Obis &obis);
+
+// The item a bare OBIS code stands for: its default telemetry key, the interface class of the
+// well-known table (1, Data, when the code is not in it) and attribute 2.
+PollItem defaultPollItem(const dlms::Obis &obis);
+
+// One item as a person types it (the meter dialog, the CSV import, the new-meter template):
+// "[key=]OBIS [class:attribute]", e.g. "1.0.32.7.0.255", "voltage_l1=1-0:32.7.0*255",
+// "demand=1.0.1.4.0.255 5:3". What is left out takes defaultPollItem()'s value. The error
+// says what is wrong with the text, without a line number.
+dlms::Result<PollItem> parseItemLine(QStringView line);
+
+// One item per line (blank lines skipped); keys must be unique. Errors name the 1-based line:
+// "line 2: duplicate key \"a\" (also on line 1)".
+dlms::Result<std::vector<PollItem>> parseItemLines(const QStringList &lines);
+
+// The shortest lines parseItemLines() reads back as the same items: the key only when it is
+// not the default one, "class:attribute" only when either differs from the default.
+QString formatItemLine(const PollItem &item);
+QStringList formatItemLines(const std::vector<PollItem> &items);
 
 } // namespace polling

@@ -32,6 +32,10 @@ enum class Quality : quint8 {
 };
 QString qualityName(Quality quality); // "good", "failed", "unscaled"
 
+// Whether a reading's value is a number (scaled registers are doubles; raw Data values may be
+// any integer type) rather than text or null.
+bool isNumericValue(const QVariant &value);
+
 struct Reading {
     QString key; // telemetry key
     dlms::Obis obis;

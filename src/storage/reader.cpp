@@ -291,7 +291,8 @@ bool Reader::MetricsCursor::next(monitor::MetricsRow &row)
     return true;
 }
 
-dlms::Result<Reader::ReadingCursor> Reader::readings(const QString &meterId, qint64 fromMs, qint64 toMs)
+dlms::Result<Reader::ReadingCursor> Reader::readings(
+    const QString &meterId, qint64 fromMs, qint64 toMs, const QString &key)
 {
     const QSqlDatabase db = database();
     ReadingCursor cursor;
@@ -303,6 +304,8 @@ dlms::Result<Reader::ReadingCursor> Reader::readings(const QString &meterId, qin
                   " WHERE ts >= ? AND ts < ?"_s;
     if (!meterId.isEmpty())
         sql += u" AND meter_id = ?"_s;
+    if (!key.isEmpty())
+        sql += u" AND key = ?"_s;
     sql += u" ORDER BY ts, id"_s;
     if (!cursor.m_query.prepare(sql))
         return readError(db, cursor.m_query, u"readings.select");
@@ -310,6 +313,8 @@ dlms::Result<Reader::ReadingCursor> Reader::readings(const QString &meterId, qin
     cursor.m_query.addBindValue(toMs);
     if (!meterId.isEmpty())
         cursor.m_query.addBindValue(meterId);
+    if (!key.isEmpty())
+        cursor.m_query.addBindValue(key);
     if (!cursor.m_query.exec())
         return readError(db, cursor.m_query, u"readings.select");
     return cursor;

@@ -60,7 +60,9 @@ public:
     dlms::Result<MetricsTotals> metricsTotals(const QString &meterId);
 
     // Streams readings (forward-only, nothing held beyond the current row): filters are
-    // optional (empty meterId = all meters); ordered by ts, then id.
+    // optional (empty meterId = all meters, empty key = every key); ordered by ts, then id.
+    // The key filter runs in SQL but no index covers it: (meter_id, ts) narrows, key is checked
+    // per row of that meter.
     class ReadingCursor {
     public:
         bool next(StoredReading &row); // false at the end or on error (see error())
@@ -71,7 +73,8 @@ public:
         QSqlQuery m_query;
         std::optional<dlms::Error> m_error;
     };
-    dlms::Result<ReadingCursor> readings(const QString &meterId, qint64 fromMs, qint64 toMs);
+    dlms::Result<ReadingCursor> readings(
+        const QString &meterId, qint64 fromMs, qint64 toMs, const QString &key = {});
     // Same for network_metrics rows of every meter (or one), ordered by timestamp, meter.
     class MetricsCursor {
     public:

@@ -77,7 +77,8 @@ public:
         const char *context, const char *sourceText, const char * = nullptr, int = -1) const override
     {
         const auto ctx = QLatin1StringView(context);
-        if (ctx != "monitor::MeterTableModel"_L1 && ctx != "monitor::SeriesModel"_L1)
+        if (ctx != "monitor::MeterTableModel"_L1 && ctx != "monitor::SeriesModel"_L1
+            && ctx != "monitor::Format"_L1)
             return {};
         return u"<"_s + QString::fromUtf8(sourceText) + u">"_s;
     }

@@ -396,6 +396,57 @@ private slots:
         QCOMPARE(collect(u"nobody"_s, AllFrom, AllTo).size(), 0);
     }
 
+    void readingCursorByKey_data()
+    {
+        QTest::addColumn<QString>("meter");
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<qint64>("from");
+        QTest::addColumn<qint64>("to");
+        QTest::addColumn<QStringList>("expected"); // meter/key@seconds after T0, in order
+        QTest::newRow("meter-and-key") << u"m1"_s << u"voltage"_s << AllFrom << AllTo
+                                       << QStringList {u"m1/voltage@0"_s, u"m1/voltage@2"_s};
+        QTest::newRow("key-of-every-meter")
+            << QString() << u"voltage"_s << AllFrom << AllTo
+            << QStringList {u"m1/voltage@0"_s, u"m2/voltage@1"_s, u"m1/voltage@2"_s};
+        QTest::newRow("key-within-range")
+            << u"m1"_s << u"voltage"_s << T0 + 1000 << AllTo << QStringList {u"m1/voltage@2"_s};
+        QTest::newRow("empty-key-is-every-key")
+            << u"m1"_s << QString() << AllFrom << AllTo
+            << QStringList {u"m1/voltage@0"_s, u"m1/serial@0"_s, u"m1/voltage@2"_s};
+        QTest::newRow("key-is-exact") << u"m1"_s << u"volt"_s << AllFrom << AllTo << QStringList();
+        QTest::newRow("unknown-key") << u"m1"_s << u"current"_s << AllFrom << AllTo << QStringList();
+    }
+
+    void readingCursorByKey()
+    {
+        QFETCH(QString, meter);
+        QFETCH(QString, key);
+        QFETCH(qint64, from);
+        QFETCH(qint64, to);
+        QFETCH(QStringList, expected);
+        TestDb test;
+        QVERIFY(test.open());
+        const QSqlDatabase db = test.db();
+        QVERIFY(readertest::insertReading(db, u"m1"_s, T0, u"voltage"_s, u"1.0.32.7.0.255"_s, 230.1, u"V"_s));
+        QVERIFY(readertest::insertReading(
+            db, u"m1"_s, T0, u"serial"_s, u"0.0.96.1.0.255"_s, u"ABC-1"_s, QString()));
+        QVERIFY(readertest::insertReading(
+            db, u"m2"_s, T0 + 1000, u"voltage"_s, u"1.0.32.7.0.255"_s, 231.5, u"V"_s));
+        QVERIFY(readertest::insertReading(
+            db, u"m1"_s, T0 + 2000, u"voltage"_s, u"1.0.32.7.0.255"_s, 229.9, u"V"_s));
+
+        auto reader = Reader::open(test.path());
+        QVERIFY(reader);
+        auto cursor = reader->readings(meter, from, to, key);
+        QVERIFY(cursor);
+        QStringList rows;
+        storage::StoredReading row;
+        while (cursor->next(row))
+            rows.append(u"%1/%2@%3"_s.arg(row.meterId, row.key).arg((row.timestampMs - T0) / 1000));
+        QVERIFY(!cursor->error());
+        QCOMPARE(rows, expected);
+    }
+
     void metricsCursor()
     {
         TestDb test;

@@ -4,7 +4,8 @@
 
 #include <functional>
 
-// Process-wide setup shared by the long-running verbs (simulate, poll, bench, run).
+// Process-wide setup shared by dlmsctl's long-running verbs (simulate, poll, bench, run) and the
+// desktop application.
 
 // Raises the soft RLIMIT_NOFILE to at least `wanted` descriptors, or to the hard limit when
 // `wanted` is 0. Returns the soft limit in force afterwards (0 when it cannot be read).
