@@ -1,3 +1,5 @@
+#include "markingtranslator.h"
+
 #include "monitoringpage.h"
 #include "readertestdb.h"
 #include "trafficchart.h"
@@ -9,7 +11,6 @@
 #include <QtCore/QLocale>
 #include <QtCore/QSet>
 #include <QtCore/QStandardPaths>
-#include <QtCore/QTranslator>
 #include <QtGui/QPixmap>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QTest>
@@ -133,19 +134,6 @@ MetricsRow metricsRow(const QString &meterId, qint64 ts, double tx, double rx, d
     row.packetsRxPs = rxPs;
     return row;
 }
-
-// Prefixes every MonitoringPage string: proves the texts set in code follow a language change.
-class MarkingTranslator final : public QTranslator {
-public:
-    QString translate(
-        const char *context, const char *sourceText, const char * = nullptr, int = -1) const override
-    {
-        if (QLatin1StringView(context) != "MonitoringPage"_L1)
-            return {};
-        return u"ES:"_s + QString::fromUtf8(sourceText);
-    }
-    bool isEmpty() const override { return false; }
-};
 
 } // namespace
 
@@ -701,7 +689,7 @@ void TstMonitoringPage::retranslates()
     auto *combo = page->findChild<QComboBox *>(u"meterCombo"_s);
     auto *group = page->findChild<QGroupBox *>(u"bandwidthGroup"_s);
     const QString title = group->title();
-    MarkingTranslator translator;
+    MarkingTranslator translator("MonitoringPage", u"ES:"_s, QString());
     QVERIFY(QCoreApplication::installTranslator(&translator));
     QTRY_COMPARE(combo->itemText(0), u"ES:All meters"_s);
     QCOMPARE(group->title(), u"ES:"_s + title);

@@ -1,3 +1,5 @@
+#include "markingtranslator.h"
+
 #include "readingsmodel.h"
 #include "readingspage.h"
 
@@ -6,7 +8,6 @@
 #include <QtCharts/QChartView>
 #include <QtCharts/QLineSeries>
 #include <QtCharts/QValueAxis>
-#include <QtCore/QTranslator>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QtTest>
 #include <QtWidgets/QComboBox>
@@ -48,16 +49,6 @@ polling::ReadingsBatch latest(const QString &meterId, qint64 ts, double voltage)
         reading(u"serial"_s, u"LGZ-1"_s, dlms::Obis(0, 0, 96, 1, 0, 255), QString())};
     return b;
 }
-
-// Translates every string to itself in guillemets, so a retranslated text is recognisable.
-class MarkingTranslator final : public QTranslator {
-public:
-    bool isEmpty() const override { return false; }
-    QString translate(const char *, const char *source, const char *, int) const override
-    {
-        return u"«"_s + QString::fromUtf8(source) + u"»"_s;
-    }
-};
 
 } // namespace
 

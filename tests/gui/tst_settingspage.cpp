@@ -1,3 +1,5 @@
+#include "markingtranslator.h"
+
 #include <settingspage.h>
 
 #include <bridgeconfig.h>
@@ -8,7 +10,6 @@
 #include <QtCore/QSettings>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
-#include <QtCore/QTranslator>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QtTest>
 #include <QtWidgets/QApplication>
@@ -102,18 +103,6 @@ QJsonObject json(const app::BridgeConfig &config)
 {
     return app::bridgeConfigToJson(config, true);
 }
-
-// Marks every string it is asked for, so a test sees which texts were translated again.
-class MarkingTranslator final : public QTranslator {
-public:
-    bool isEmpty() const override { return false; }
-    QString translate(const char *context, const char *sourceText, const char *, int) const override
-    {
-        if (qstrcmp(context, "SettingsPage") != 0)
-            return {};
-        return u"«"_s + QString::fromUtf8(sourceText) + u"»"_s;
-    }
-};
 
 } // namespace
 
@@ -760,7 +749,7 @@ void TestSettingsPage::retranslateKeepsSelection()
     auto *mode = qobject_cast<QComboBox *>(field(u"mqttMode"_s));
     const QString modeText = mode->currentText();
 
-    MarkingTranslator translator;
+    MarkingTranslator translator("SettingsPage");
     QVERIFY(QCoreApplication::installTranslator(&translator));
     // Texts from the form, from code, and placeholders all follow (LanguageChange is posted).
     QTRY_COMPARE(language->itemText(0), u"«System default»"_s);

@@ -1,3 +1,5 @@
+#include "markingtranslator.h"
+
 #include "tracemodel.h"
 #include "tracepage.h"
 
@@ -5,7 +7,6 @@
 
 #include <QtCore/QFile>
 #include <QtCore/QTemporaryDir>
-#include <QtCore/QTranslator>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QtTest>
 #include <QtWidgets/QComboBox>
@@ -95,16 +96,6 @@ int countOf(const TraceModel &model, TraceKind kind)
         n += model.entry(row).kind == kind ? 1 : 0;
     return n;
 }
-
-// Translates every string to itself in guillemets, so a retranslated text is recognisable.
-class MarkingTranslator final : public QTranslator {
-public:
-    bool isEmpty() const override { return false; }
-    QString translate(const char *, const char *source, const char *, int) const override
-    {
-        return u"«"_s + QString::fromUtf8(source) + u"»"_s;
-    }
-};
 
 } // namespace
 

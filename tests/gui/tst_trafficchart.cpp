@@ -1,3 +1,5 @@
+#include "markingtranslator.h"
+
 #include "trafficchart.h"
 
 #include <seriesmodel.h>
@@ -9,7 +11,6 @@
 #include <QtCharts/QLineSeries>
 #include <QtCharts/QValueAxis>
 #include <QtCore/QDateTime>
-#include <QtCore/QTranslator>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QTest>
 #include <QtWidgets/QApplication>
@@ -58,18 +59,14 @@ struct Scripted {
 };
 
 // Prefixes every string of the TrafficChart context: proves the titles go through tr() and are
-// set again on a language change.
-class MarkingTranslator final : public QTranslator {
-public:
-    QString translate(
-        const char *context, const char *sourceText, const char * = nullptr, int = -1) const override
-    {
-        if (QLatin1StringView(context) != "TrafficChart"_L1)
-            return {};
-        return u"ES:"_s + QString::fromUtf8(sourceText);
-    }
-    bool isEmpty() const override { return false; }
-};
+return u"ES:"_s + QString::fromUtf8(sourceText);
+}
+bool isEmpty() const override
+{
+    return false;
+}
+}
+;
 
 QChart *chartOf(const TrafficChart &chart)
 {
@@ -334,7 +331,7 @@ void TstTrafficChart::retitlesOnLanguageChange()
     QVERIFY(tx);
     QCOMPARE(tx->name(), txName);
 
-    MarkingTranslator translator;
+    MarkingTranslator translator("TrafficChart", u"ES:"_s, QString());
     QVERIFY(QCoreApplication::installTranslator(&translator));
     QTRY_COMPARE(c->title(), u"ES:"_s + title);
     QCOMPARE(valueAxisOf(chart)->titleText(), u"ES:"_s + axis);
