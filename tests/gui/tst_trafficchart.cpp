@@ -58,16 +58,6 @@ struct Scripted {
     std::unique_ptr<TrafficMonitor> monitor;
 };
 
-// Prefixes every string of the TrafficChart context: proves the titles go through tr() and are
-return u"ES:"_s + QString::fromUtf8(sourceText);
-}
-bool isEmpty() const override
-{
-    return false;
-}
-}
-;
-
 QChart *chartOf(const TrafficChart &chart)
 {
     auto *view = chart.findChild<QChartView *>();
