@@ -1267,12 +1267,12 @@ Enviados: %5, recibidos: %6</translation>
         <translation>Historial no disponible: %1</translation>
     </message>
     <message>
-        <source>%1 messages, %2</source>
-        <translation>%1 mensajes, %2</translation>
-    </message>
-    <message>
         <source>Received: %1, sent: %2</source>
         <translation>Recibidos: %1, enviados: %2</translation>
+    </message>
+    <message>
+        <source>%1 waiting, %2</source>
+        <translation>%1 en espera, %2</translation>
     </message>
 </context>
 <context>
@@ -1894,7 +1894,10 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
     </message>
     <message numerus="yes">
         <source>… %n more lines</source>
-        <translation><numerusform>… %n línea más</numerusform><numerusform>… %n líneas más</numerusform></translation>
+        <translation>
+            <numerusform>… %n línea más</numerusform>
+            <numerusform>… %n líneas más</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -2157,19 +2160,31 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
     </message>
     <message numerus="yes">
         <source>%n s ago</source>
-        <translation><numerusform>hace %n s</numerusform><numerusform>hace %n s</numerusform></translation>
+        <translation>
+            <numerusform>hace %n s</numerusform>
+            <numerusform>hace %n s</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
         <source>%n min ago</source>
-        <translation><numerusform>hace %n min</numerusform><numerusform>hace %n min</numerusform></translation>
+        <translation>
+            <numerusform>hace %n min</numerusform>
+            <numerusform>hace %n min</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
         <source>%n h ago</source>
-        <translation><numerusform>hace %n h</numerusform><numerusform>hace %n h</numerusform></translation>
+        <translation>
+            <numerusform>hace %n h</numerusform>
+            <numerusform>hace %n h</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
         <source>%n d ago</source>
-        <translation><numerusform>hace %n d</numerusform><numerusform>hace %n d</numerusform></translation>
+        <translation>
+            <numerusform>hace %n d</numerusform>
+            <numerusform>hace %n d</numerusform>
+        </translation>
     </message>
 </context>
 <context>

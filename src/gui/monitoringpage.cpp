@@ -125,6 +125,11 @@ MonitoringPage::MonitoringPage(QWidget *parent)
     m_ui->chartsLayout->addWidget(d->packetChart);
     m_ui->chartsSplitter->setStretchFactor(0, 3);
     m_ui->chartsSplitter->setStretchFactor(1, 2);
+    // The counters table's size hint (19 columns) would otherwise squeeze the charts: start at
+    // 3:2, the user's drag decides from then on.
+    m_ui->chartsSplitter->setSizes({3000, 2000});
+    m_ui->rangeCombo->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_ui->meterCombo->setSizeAdjustPolicy(QComboBox::AdjustToContents);
 
     d->values = findChildren<QLabel *>();
     d->values.removeIf([](const QLabel *label) { return !label->objectName().startsWith(u"value"_s); });
@@ -531,7 +536,7 @@ void MonitoringPage::refreshFigures()
     setText(ui.valueSuccessRate, s.pollSuccessRate >= 0 ? formatPercent(s.pollSuccessRate) : noData());
     const monitor::OutboxStatus outbox = d->monitor->outboxStatus();
     setText(ui.valueOutbox,
-        all ? tr("%1 messages, %2")
+        all ? tr("%1 waiting, %2")
                   .arg(formatCount(quint64(std::max<qint64>(0, outbox.messages))),
                       formatBytes(double(std::max<qint64>(0, outbox.bytes))))
             : noData());

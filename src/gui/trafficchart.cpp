@@ -43,7 +43,7 @@ TrafficChart::TrafficChart(Kind kind, QWidget *parent) : QWidget(parent), m_kind
 
     m_timeAxis = new QDateTimeAxis(m_chart);
     m_timeAxis->setFormat(u"hh:mm:ss"_s);
-    m_timeAxis->setTickCount(6);
+    m_timeAxis->setTickCount(4); // labels that fit a chart a third of the window wide
     m_valueAxis = new QValueAxis(m_chart);
     m_valueAxis->setLabelFormat(u"%.1f"_s);
     m_valueAxis->setMin(0);

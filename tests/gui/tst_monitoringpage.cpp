@@ -209,7 +209,7 @@ void TstMonitoringPage::figures_data()
         {"valueRttP95", u"30.0 ms"_s},
         {"valueRttMax", u"30.0 ms"_s},
         {"valueSuccessRate", u"50.0 %"_s},
-        {"valueOutbox", u"3 messages, 1.5 KB"_s},
+        {"valueOutbox", u"3 waiting, 1.5 KB"_s},
         {"valueIfErrors", u"0"_s},
         {"valueIfDrops", u"0"_s},
         {"valueTimeouts", u"0"_s},
@@ -697,7 +697,7 @@ void TstMonitoringPage::retranslates()
     QVERIFY(page->findChild<QComboBox *>(u"rangeCombo"_s)->itemText(0).startsWith(u"ES:"_s));
     QVERIFY(QCoreApplication::removeTranslator(&translator));
     QTRY_COMPARE(combo->itemText(0), u"All meters"_s);
-    QCOMPARE(labelText(*page, u"valueOutbox"_s), u"3 messages, 1.5 KB"_s);
+    QCOMPARE(labelText(*page, u"valueOutbox"_s), u"3 waiting, 1.5 KB"_s);
 }
 
 QTEST_MAIN(TstMonitoringPage)
