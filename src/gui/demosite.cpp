@@ -2,6 +2,7 @@
 
 #include <simulator.h>
 
+#include <QtCore/QCoreApplication>
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
 #include <QtCore/QJsonArray>
@@ -198,8 +199,10 @@ void DemoSite::stop()
         if (broker->state() == QProcess::NotRunning) {
             delete broker;
         } else {
-            // It is reaped (and the object deleted) once it has exited; SIGTERM is enough for
-            // a broker without persistence. At application exit the kernel does the rest.
+            // SIGTERM is enough for a broker without persistence; the object goes once the
+            // process has exited. Until then the application owns it: if it quits first, its
+            // destructor deletes the object, which reaps (or ends) the process.
+            broker->setParent(QCoreApplication::instance());
             QObject::connect(broker, &QProcess::finished, broker, &QObject::deleteLater);
             broker->terminate();
         }
