@@ -12,14 +12,10 @@
 #include <csvexport.h>
 #include <displayformat.h>
 #include <reader.h>
-#include <siteconfig.h>
 #include <trafficmonitor.h>
 
 #include <QtCore/QDir>
-#include <QtCore/QEventLoop>
 #include <QtCore/QFileInfo>
-#include <QtCore/QJsonArray>
-#include <QtCore/QJsonDocument>
 #include <QtCore/QSaveFile>
 #include <QtCore/QSettings>
 #include <QtCore/QThread>
