@@ -1,5 +1,7 @@
 #pragma once
 
+#include "commissioningsettings.h"
+
 #include <error.h>
 #include <mqttclient.h>
 #include <outboxpublisher.h>
@@ -36,7 +38,8 @@ namespace app {
 //                "max_outbox_mb": 512, "max_outbox_age_hours": 168 },
 //   "http": { "enabled": true, "address": "127.0.0.1", "port": 8000,
 //             "token": "env:DLMSBRIDGE_API_TOKEN" },
-//   "monitor": { "interface": "eth0", "rollup_s": 60 }
+//   "monitor": { "interface": "eth0", "rollup_s": 60 },
+//   "commissioning": { … }                   app/commissioningsettings.h
 // }
 //
 // Every section is optional. Relative paths (storage.path, TLS files) are relative to the
@@ -101,6 +104,7 @@ struct BridgeConfig {
     StorageSettings storage;
     HttpSettings http;
     MonitorSettings monitor;
+    CommissioningSettings commissioning; // the "commissioning" section (commissioningsettings.h)
     // The references secrets were given as ("env:TB_TOKEN", "file:/etc/…"; literals are not
     // kept), by a path naming the secret: "mqtt.token", "mqtt.password", "http.token",
     // "meters/<id>/password", "meters/<id>/mqtt.token". Saving writes these back instead of

@@ -2,7 +2,7 @@
 
 #include "connectionoptions.h"
 #include "meterclient.h"
-#include "objectlist.h"
+#include <objectlist.h>
 #include "readitem.h"
 #include "requestplan.h"
 #include "valueformat.h"

@@ -1,5 +1,5 @@
 #include "connectionoptions.h"
-#include "objectlist.h"
+#include <objectlist.h>
 #include "readitem.h"
 #include "requestplan.h"
 #include "testsupport.h"

@@ -1,0 +1,1 @@
+#include "commissioningstore.h"
