@@ -4,6 +4,7 @@
 #include <QtCore/QFileInfo>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
+#include <QtCore/QLocale>
 #include <QtCore/QSaveFile>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QSysInfo>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <limits>
 #include <optional>
 
 #ifdef Q_OS_UNIX
@@ -36,6 +38,11 @@ constexpr qint64 kMaxOutboxMb = 1024 * 1024; // a terabyte
 constexpr qint64 kMaxOutboxAgeHours = 87'600; // ten years
 constexpr qint64 kMaxRollupS = 3600;
 constexpr qsizetype kMaxInterfaceName = 15; // Linux IFNAMSIZ - 1
+constexpr qint64 kMaxClockWarnS = 86'400;
+constexpr qint64 kMaxClockFailS = 10LL * 365 * 86'400; // a meter that lost its clock entirely
+constexpr qint64 kMaxBaselinePolls = 100;
+constexpr qint64 kMaxRttWarnMs = 600'000;
+constexpr qint64 kMaxParallelMeters = 64;
 
 constexpr QLatin1StringView kConfigDirectory {"dlmsbridge"};
 
@@ -66,7 +73,7 @@ public:
         config.mqtt.client.clientId = defaultClientId();
 
         static const QStringList sections {
-            u"polling"_s, u"meters"_s, u"mqtt"_s, u"storage"_s, u"http"_s, u"monitor"_s};
+            u"polling"_s, u"meters"_s, u"mqtt"_s, u"storage"_s, u"http"_s, u"monitor"_s, u"commissioning"_s};
         for (auto it = root.constBegin(); it != root.constEnd(); ++it)
             if (!sections.contains(it.key()))
                 warn(it.key(), u"unknown key, ignored"_s);
@@ -90,6 +97,9 @@ public:
             return *failed;
         if (auto failed
             = section(root, u"monitor"_s, [&](const QJsonObject &o) { return parseMonitor(o, config); }))
+            return *failed;
+        if (auto failed = section(root, u"commissioning"_s,
+                [&](const QJsonObject &o) { return parseCommissioning(o, config); }))
             return *failed;
         if (auto failed = parseMeterPublishing(root, config))
             return *failed;
@@ -428,6 +438,117 @@ private:
             });
     }
 
+    Failure parseCommissioning(const QJsonObject &object, BridgeConfig &config)
+    {
+        CommissioningSettings &c = config.commissioning;
+        bool hasFail = false;
+        const Failure sectionFailed = eachKey(object, u"commissioning"_s,
+            [&](const QString &key, const QString &path, const QJsonValue &v) -> Failure {
+                Failure failed;
+                if (key == u"clock_warn_s") {
+                    failed = integer(path, v, 1, kMaxClockWarnS, c.clockWarnSeconds);
+                } else if (key == u"clock_fail_s") {
+                    failed = integer(path, v, 1, kMaxClockFailS, c.clockFailSeconds);
+                    hasFail = true;
+                } else if (key == u"baseline_polls") {
+                    failed = integer(path, v, 1, kMaxBaselinePolls, c.baselinePolls);
+                } else if (key == u"rtt_warn_ms") {
+                    failed = integer(path, v, 1, kMaxRttWarnMs, c.rttWarnMs);
+                } else if (key == u"parallel_meters") {
+                    failed = integer(path, v, 1, kMaxParallelMeters, c.parallelMeters);
+                } else if (key == u"ranges") {
+                    failed = parseRanges(path, v, c.ranges);
+                } else {
+                    warn(path, u"unknown key, ignored"_s);
+                }
+                return failed;
+            });
+        if (sectionFailed)
+            return sectionFailed;
+        if (c.clockFailSeconds < c.clockWarnSeconds) {
+            // Only clock_warn_s given: the fail threshold follows it rather than refusing the file.
+            if (!hasFail)
+                c.clockFailSeconds = c.clockWarnSeconds;
+            else
+                return error(u"commissioning.clock_fail_s"_s,
+                    u"must be at least clock_warn_s (%1) (got %2)"_s.arg(c.clockWarnSeconds)
+                        .arg(c.clockFailSeconds));
+        }
+        return std::nullopt;
+    }
+
+    Failure parseRanges(const QString &base, const QJsonValue &value, std::vector<PlausibilityRange> &out)
+    {
+        if (!value.isArray())
+            return error(base, u"must be an array (got %1)"_s.arg(polling::jsonTypeName(value)));
+        const QJsonArray array = value.toArray();
+        out.clear();
+        for (qsizetype i = 0; i < array.size(); ++i) {
+            const QString path = base + u'[' + QString::number(i) + u']';
+            if (!array[i].isObject())
+                return error(path, u"must be an object (got %1)"_s.arg(polling::jsonTypeName(array[i])));
+            const QJsonObject object = array[i].toObject();
+            PlausibilityRange range;
+            bool hasMin = false;
+            bool hasMax = false;
+            bool hasWarnMin = false;
+            bool hasWarnMax = false;
+            const double limit = std::numeric_limits<double>::max();
+            const Failure failed = eachKey(object, path,
+                [&](const QString &key, const QString &keyPath, const QJsonValue &v) -> Failure {
+                    if (key == u"match") {
+                        if (auto bad = text(keyPath, v, range.match))
+                            return bad;
+                        if (!isValidRangeMatch(range.match))
+                            return error(keyPath,
+                                u"must be a telemetry key or an OBIS code whose groups may be * such as "
+                                "1.0.*.7.0.255 (got %1)"_s.arg(polling::describeJsonValue(v)));
+                        return std::nullopt;
+                    }
+                    if (key == u"label")
+                        return text(keyPath, v, range.label, true);
+                    if (key == u"absolute")
+                        return boolean(keyPath, v, range.absolute);
+                    const std::pair<QLatin1StringView, std::pair<bool *, double *>> bounds[]
+                        = {{"min"_L1, {&hasMin, &range.min}}, {"max"_L1, {&hasMax, &range.max}},
+                            {"warn_min"_L1, {&hasWarnMin, &range.warnMin}},
+                            {"warn_max"_L1, {&hasWarnMax, &range.warnMax}}};
+                    for (const auto &[name, target] : bounds) {
+                        if (key == name) {
+                            *target.first = true;
+                            return number(keyPath, v, -limit, limit, *target.second);
+                        }
+                    }
+                    warn(keyPath, u"unknown key, ignored"_s);
+                    return std::nullopt;
+                });
+            if (failed)
+                return failed;
+            if (range.match.isEmpty())
+                return error(path + u".match"_s, u"required (a telemetry key or an OBIS code)"_s);
+            if (!hasMin)
+                return error(path + u".min"_s, u"required (the lowest value that passes)"_s);
+            if (!hasMax)
+                return error(path + u".max"_s, u"required (the highest value that passes)"_s);
+            if (!hasWarnMin)
+                range.warnMin = range.min;
+            if (!hasWarnMax)
+                range.warnMax = range.max;
+            const auto num = [](double d) { return QString::number(d, 'g', QLocale::FloatingPointShortest); };
+            if (range.min > range.max)
+                return error(path + u".max"_s,
+                    u"must be at least min (%1) (got %2)"_s.arg(num(range.min), num(range.max)));
+            if (range.warnMin > range.min)
+                return error(path + u".warn_min"_s,
+                    u"must be at most min (%1) (got %2)"_s.arg(num(range.min), num(range.warnMin)));
+            if (range.warnMax < range.max)
+                return error(path + u".warn_max"_s,
+                    u"must be at least max (%1) (got %2)"_s.arg(num(range.max), num(range.warnMax)));
+            out.push_back(std::move(range));
+        }
+        return std::nullopt;
+    }
+
     // The polling parser resolved the passwords; the references they were given as are read here
     // from the same keys (a meter's own "password", else the "polling" default).
     static void recordMeterPasswords(const QJsonObject &root, BridgeConfig &config)
@@ -664,6 +785,20 @@ QJsonObject bridgeConfigToJson(const BridgeConfig &config, bool withSecrets)
     root.insert(u"monitor"_s,
         QJsonObject {
             {u"interface"_s, config.monitor.interfaceName}, {u"rollup_s"_s, config.monitor.rollupSeconds}});
+
+    // Only when changed: a file that never mentioned the section does not grow one on save.
+    const CommissioningSettings &cs = config.commissioning;
+    if (!(cs == CommissioningSettings {})) {
+        QJsonArray ranges;
+        for (const PlausibilityRange &range : cs.ranges)
+            ranges.append(QJsonObject {{u"match"_s, range.match}, {u"label"_s, range.label},
+                {u"min"_s, range.min}, {u"max"_s, range.max}, {u"warn_min"_s, range.warnMin},
+                {u"warn_max"_s, range.warnMax}, {u"absolute"_s, range.absolute}});
+        root.insert(u"commissioning"_s,
+            QJsonObject {{u"clock_warn_s"_s, cs.clockWarnSeconds}, {u"clock_fail_s"_s, cs.clockFailSeconds},
+                {u"baseline_polls"_s, cs.baselinePolls}, {u"rtt_warn_ms"_s, cs.rttWarnMs},
+                {u"parallel_meters"_s, cs.parallelMeters}, {u"ranges"_s, ranges}});
+    }
     return root;
 }
 

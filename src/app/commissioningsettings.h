@@ -60,4 +60,8 @@ struct CommissioningSettings {
 // Pass / warn / fail of a measured register value against a range.
 commissioning::CheckStatus judge(const PlausibilityRange &range, double value);
 
+// Whether a range's "match" can match anything: a key (no blanks) or an OBIS code of six
+// dot-separated groups, each 0..255 or '*'. The configuration parser refuses anything else.
+bool isValidRangeMatch(QStringView match);
+
 } // namespace app

@@ -1,63 +1,17 @@
 #include "connectiontest.h"
 
+#include "identityread.h"
+
 #include <displayformat.h>
 #include <dlmsconnection.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QElapsedTimer>
-#include <QtCore/QHash>
 #include <QtCore/QPointer>
 
 using namespace Qt::StringLiterals;
 
 namespace app {
-
-namespace {
-
-enum class Field : quint8 { DeviceName, Serial, Firmware };
-
-struct IdentityObject {
-    Field field;
-    dlms::AttributeDescriptor attribute;
-};
-
-// Logical device name, serial number and firmware version: all Data objects, value at attr 2.
-const IdentityObject kIdentity[] = {
-    {Field::DeviceName, {1, dlms::Obis(0, 0, 42, 0, 0, 255), 2}},
-    {Field::Serial, {1, dlms::Obis(0, 0, 96, 1, 0, 255), 2}},
-    {Field::Firmware, {1, dlms::Obis(1, 0, 0, 2, 0, 255), 2}},
-};
-
-bool isPrintable(const QByteArray &bytes)
-{
-    for (char c : bytes) {
-        const auto u = uchar(c);
-        if (u < 0x20 || u > 0x7E)
-            return false;
-    }
-    return true;
-}
-
-// Identity strings come as octet-string (mostly printable ASCII), visible-string or utf8-string;
-// anything else is shown as the value's text so the technician still sees what the meter said.
-QString identityText(const dlms::Value &value)
-{
-    switch (value.type()) {
-    case dlms::DataType::OctetString:
-        if (isPrintable(value.bytes()))
-            return QString::fromLatin1(value.bytes()).trimmed();
-        return QString::fromLatin1(value.bytes().toHex(' ')).toUpper();
-    case dlms::DataType::VisibleString:
-    case dlms::DataType::Utf8String:
-        return value.string().trimmed();
-    case dlms::DataType::NullData:
-        return {};
-    default:
-        return value.toText();
-    }
-}
-
-} // namespace
 
 struct ConnectionTest::Private {
     enum class Phase : quint8 { Idle, Connecting, Associating, Identity, Releasing };
@@ -67,73 +21,28 @@ struct ConnectionTest::Private {
     Phase phase = Phase::Idle;
     ConnectionTestResult result;
     QElapsedTimer step;
-    QHash<dlms::ClientSession::RequestId, Field> singleRequests;
-    dlms::ClientSession::RequestId listRequest = 0;
-
-    void setField(Field field, const dlms::DataResult &data)
-    {
-        // A meter without the object (object-undefined, read-write-denied …) leaves it empty.
-        const QString text = data.ok() ? identityText(data.value) : QString();
-        switch (field) {
-        case Field::DeviceName:
-            result.logicalDeviceName = text;
-            break;
-        case Field::Serial:
-            result.serialNumber = text;
-            break;
-        case Field::Firmware:
-            result.firmwareVersion = text;
-            break;
-        }
-    }
+    identity::Read identityRead;
 
     void readIdentity()
     {
         phase = Phase::Identity;
         step.restart();
-        if (connection->session().supports(dlms::ConformanceMultipleReferences)) {
-            std::vector<dlms::AttributeRequest> items;
-            for (const IdentityObject &object : kIdentity)
-                items.push_back({object.attribute, std::nullopt});
-            listRequest = connection->getList(std::move(items));
-        } else {
-            readOneByOne();
-        }
-    }
-
-    void readOneByOne()
-    {
-        listRequest = 0;
-        for (const IdentityObject &object : kIdentity)
-            singleRequests.insert(connection->get(object.attribute), object.field);
+        identityRead = {};
+        identityRead.start(*connection);
     }
 
     void onResponse(const dlms::ClientSession::Response &response)
     {
-        if (listRequest != 0 && response.id == listRequest) {
-            listRequest = 0;
-            if (response.error || response.results.size() != std::size(kIdentity)) {
-                // Some meters announce multiple references and still refuse a list: ask again
-                // one object at a time before calling the meter unreadable.
-                readOneByOne();
-                return;
-            }
-            for (size_t i = 0; i < response.results.size(); ++i)
-                setField(kIdentity[i].field, response.results[i]);
-        } else if (const auto it = singleRequests.constFind(response.id); it != singleRequests.cend()) {
-            if (!response.error && response.results.size() == 1)
-                setField(it.value(), response.results.front());
-            singleRequests.erase(it);
-        } else {
+        if (phase != Phase::Identity || !identityRead.onResponse(response))
             return;
-        }
-        if (listRequest == 0 && singleRequests.isEmpty()) {
-            result.identityMs = step.elapsed();
-            result.stage = u"identity"_s;
-            result.ok = true;
-            phase = Phase::Releasing;
-            connection->close();
-        }
+        result.logicalDeviceName = identityRead.logicalDeviceName;
+        result.serialNumber = identityRead.serialNumber;
+        result.firmwareVersion = identityRead.firmwareVersion;
+        result.identityMs = step.elapsed();
+        result.stage = u"identity"_s;
+        result.ok = true;
+        phase = Phase::Releasing;
+        connection->close();
     }
 
     void onFailed(const dlms::Error &error)
@@ -172,8 +81,7 @@ struct ConnectionTest::Private {
         connection->deleteLater();
         connection = nullptr;
         phase = Phase::Idle;
-        singleRequests.clear();
-        listRequest = 0;
+        identityRead = {};
         emit q->finished(result);
     }
 };
@@ -198,8 +106,7 @@ void ConnectionTest::start()
     if (isRunning())
         return;
     d->result = {};
-    d->singleRequests.clear();
-    d->listRequest = 0;
+    d->identityRead = {};
 
     polling::DlmsConnection::Options options;
     options.host = m_meter.host;

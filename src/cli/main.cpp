@@ -1,4 +1,5 @@
 #include "benchcommand.h"
+#include "commissioncommand.h"
 #include "decodecommand.h"
 #include "exportcommand.h"
 #include "objectscommand.h"
@@ -10,8 +11,11 @@
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QTextStream>
+#include <QtGui/QGuiApplication>
 
 #include <cstdio>
+#include <cstring>
+#include <memory>
 
 using namespace Qt::StringLiterals;
 
@@ -34,6 +38,9 @@ Commands:
   stats     Print a meter's network statistics from a database (the seed's network_stats JSON).
   export    Export readings or network metrics from a database as CSV.
   run       Run the bridge without a window (the service): poll, store, publish, serve HTTP.
+  commission
+            Commission the meters of a configuration: check each end to end, store the session,
+            write CSV and PDF reports.
 
 Run 'dlmsctl <command> --help' for a command's options.
 )"_s;
@@ -43,7 +50,21 @@ Run 'dlmsctl <command> --help' for a command's options.
 
 int main(int argc, char *argv[])
 {
-    QCoreApplication app(argc, argv);
+    // The PDF report paints with QtGui, which needs a QGuiApplication; on a server without a
+    // display only the offscreen platform works, so it is the default there.
+    std::unique_ptr<QCoreApplication> app;
+    if (argc >= 2 && std::strcmp(argv[1], "commission") == 0) {
+        QStringList commissionArgs {u"dlmsctl commission"_s};
+        for (int i = 2; i < argc; ++i)
+            commissionArgs << QString::fromLocal8Bit(argv[i]);
+        if (commissionNeedsGui(commissionArgs)) {
+            if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+                qputenv("QT_QPA_PLATFORM", "offscreen");
+            app = std::make_unique<QGuiApplication>(argc, argv);
+        }
+    }
+    if (!app)
+        app = std::make_unique<QCoreApplication>(argc, argv);
     QCoreApplication::setApplicationName(u"dlmsctl"_s);
     QCoreApplication::setApplicationVersion(QStringLiteral(DLMSBRIDGE_VERSION));
 
@@ -82,6 +103,8 @@ int main(int argc, char *argv[])
         return runExportCommand(rest);
     if (command == u"run")
         return runRunCommand(rest);
+    if (command == u"commission")
+        return runCommissionCommand(rest);
 
     QTextStream(stderr) << "dlmsctl: unknown command '" << command << "'. Run 'dlmsctl --help'.\n";
     return 2;

@@ -90,6 +90,34 @@ protected:
     void changeEvent(QEvent *event) override;
 
 private:
+    QStringList checkedMeterIds() const;
+    bool beginRun(
+        const QStringList &meterIds, commissioning::SessionInfo info, bool clockOnly, QString *error);
+    void onMeterStarted(const QString &meterId);
+    void onCheckFinished(const QString &meterId, const commissioning::CheckResult &result);
+    void onMeterFinished(const commissioning::MeterReport &report);
+    void onRunFinished(bool cancelled);
+    void noteSyncProblem(const commissioning::MeterReport &report); // after a clock-only run
+    void onExportProgress(int done, int total);
+    void onExportFinished(const QString &path, bool ok, const QString &message);
+    void openSelectedSession();
+    void loadComparison(); // the previous run of the shown session, and what changed
+    void askClockSync(); // the non-blocking question, for metersNeedingClockSync()
+    bool openStore();
+    void reloadSessions();
+    void setStoreError(const QString &message); // empty = no error
+    void pausePolling(const QStringList &meterIds);
+    void resumePolling(const QStringList &meterIds); // only those this page paused
+    void updateProgress();
+    void updateSummary();
+    void updateSessionLabel();
+    void updateCompareLabel();
+    void updateExportLabel();
+    void updateActions();
+    QString suggestedFileName(const QString &suffix) const;
+    void showError(const QString &title, const QString &message);
+    void retranslate();
+
     struct Private;
     std::unique_ptr<Private> d;
 };

@@ -31,6 +31,23 @@ namespace {
 constexpr int kFlakyMeter = 2;
 constexpr int kFlakyLatencyMs = 4'000;
 constexpr int kTimeoutMs = 3'000;
+// The meter whose clock runs ten minutes ahead: commissioning shows it as a clock to sync.
+constexpr int kClockOffMeter = 3;
+constexpr qint64 kClockOffsetSeconds = 600;
+
+// Sets a meter's clock `offsetSeconds` ahead of the host's through SET of its Clock object, as
+// a technician's tool would: the simulator's MeterSettings are one template for all its meters.
+void setClockAhead(sim::MeterModel &meter, qint64 offsetSeconds)
+{
+    sim::Association technician;
+    technician.level = sim::AccessLevel::Low;
+    technician.authentication = dlms::Authentication::Low;
+    const QDateTime ahead = QDateTime::currentDateTimeUtc().addSecs(offsetSeconds);
+    const dlms::DataAccessResult result = meter.set({8, dlms::Obis(0, 0, 1, 0, 0, 255), 2},
+        dlms::Value::dateTime(dlms::CosemDateTime::fromQDateTime(ahead)), technician);
+    Q_ASSERT(result == dlms::DataAccessResult::Success); // a fixed request: a failure is a bug here
+    Q_UNUSED(result);
+}
 
 QString findMosquitto(const QString &given)
 {
@@ -123,6 +140,10 @@ dlms::Result<void> DemoSite::start()
     for (int i = 0; i < wrapperMeters->meterCount(); ++i)
         d->wrapperPorts.append(wrapperMeters->port(i));
     d->hdlcPort = hdlcMeter->port(0);
+    if (kClockOffMeter < wrapperMeters->meterCount())
+        setClockAhead(wrapperMeters->meter(kClockOffMeter), kClockOffsetSeconds);
+    else if (kClockOffMeter == d->options.meters - 1)
+        setClockAhead(hdlcMeter->meter(0), kClockOffsetSeconds);
 
     // The meters answer in a thread of their own: the window stays smooth however busy they are.
     d->thread = new QThread(this);

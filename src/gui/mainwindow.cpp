@@ -1,5 +1,6 @@
 #include "mainwindow.h"
 
+#include "commissioningpage.h"
 #include "language.h"
 #include "meterspage.h"
 #include "monitoringpage.h"
@@ -26,7 +27,6 @@
 #include <QtWidgets/QFileDialog>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QMessageBox>
-#include <QtWidgets/QVBoxLayout>
 
 #include <atomic>
 
@@ -75,8 +75,7 @@ struct MainWindow::Private {
     MonitoringPage *monitoring = nullptr;
     ReadingsPage *readings = nullptr;
     TracePage *trace = nullptr;
-    QWidget *commissioning = nullptr;
-    QLabel *commissioningText = nullptr;
+    CommissioningPage *commissioning = nullptr;
     SettingsPage *settings = nullptr;
     QLabel *brokerLabel = nullptr;
     QLabel *outboxLabel = nullptr;
@@ -110,17 +109,13 @@ MainWindow::MainWindow(app::Bridge *bridge, const QString &configPath, QWidget *
     d->monitoring = new MonitoringPage(this);
     d->readings = new ReadingsPage(this);
     d->trace = new TracePage(this);
-    d->commissioning = new QWidget(this);
+    d->commissioning = new CommissioningPage(bridge, this);
     d->commissioning->setObjectName(u"commissioningPage"_s);
-    auto *commissioningLayout = new QVBoxLayout(d->commissioning);
-    d->commissioningText = new QLabel(d->commissioning);
-    d->commissioningText->setWordWrap(true);
-    d->commissioningText->setAlignment(Qt::AlignCenter);
-    commissioningLayout->addWidget(d->commissioningText);
+    d->commissioning->setConfigPath(configPath);
     d->settings = new SettingsPage(this);
     for (QWidget *page : {static_cast<QWidget *>(d->meters), static_cast<QWidget *>(d->monitoring),
-             static_cast<QWidget *>(d->readings), static_cast<QWidget *>(d->trace), d->commissioning,
-             static_cast<QWidget *>(d->settings)}) {
+             static_cast<QWidget *>(d->readings), static_cast<QWidget *>(d->trace),
+             static_cast<QWidget *>(d->commissioning), static_cast<QWidget *>(d->settings)}) {
         m_ui->pages->addWidget(page);
     }
     for (int i = 0; i < PageCount; ++i)
@@ -286,6 +281,7 @@ void MainWindow::onBridgeState(app::BridgeState state)
     if (running) {
         d->monitoring->setDatabasePath(d->bridge->config().storage.path);
         d->readings->setDatabasePath(d->bridge->config().storage.path);
+        d->commissioning->setDatabasePath(d->bridge->config().storage.path);
         updateMeterChoices(true);
         if (d->trace->isCapturing()) // tracing does not survive a restart of the engine
             setTracing(d->tracingAll ? QStringList {} : d->tracedMeters, true);
@@ -348,6 +344,11 @@ TracePage *MainWindow::tracePage() const
     return d->trace;
 }
 
+CommissioningPage *MainWindow::commissioningPage() const
+{
+    return d->commissioning;
+}
+
 SettingsPage *MainWindow::settingsPage() const
 {
     return d->settings;
@@ -378,6 +379,7 @@ bool MainWindow::openConfiguration(const QString &fileName, QString *error)
             return;
         if (auto started = d->bridge->start(next); started) {
             d->configPath = fileName;
+            d->commissioning->setConfigPath(fileName);
             setWindowFilePath(fileName);
             d->settings->setConfig(d->bridge->config());
             Q_EMIT configurationOpened(fileName, true, {});
@@ -416,6 +418,7 @@ bool MainWindow::saveConfiguration(const QString &fileName, QString *error)
         return false;
     }
     d->configPath = fileName;
+    d->commissioning->setConfigPath(fileName);
     setWindowFilePath(fileName);
     statusBar()->showMessage(tr("Configuration saved to %1").arg(QDir::toNativeSeparators(fileName)), 5000);
     return true;
@@ -649,8 +652,6 @@ void MainWindow::applySettings()
 
 void MainWindow::retranslate()
 {
-    d->commissioningText->setText(tr("Commissioning sessions — per-meter checks, stored sessions and CSV/PDF "
-                                     "reports — arrive in the next version of DLMS Bridge."));
     updateStatus();
 }
 
@@ -696,4 +697,5 @@ void MainWindow::updateMeterChoices(bool force)
     d->meterNames = names;
     d->trace->setMeters(ids);
     d->readings->setMeters(names);
+    d->commissioning->refreshMeters();
 }

@@ -11,6 +11,7 @@
 namespace Ui {
 class MainWindow;
 }
+class CommissioningPage;
 class MetersPage;
 class MonitoringPage;
 class ReadingsPage;
@@ -42,6 +43,7 @@ public:
     MonitoringPage *monitoringPage() const;
     ReadingsPage *readingsPage() const;
     TracePage *tracePage() const;
+    CommissioningPage *commissioningPage() const;
     SettingsPage *settingsPage() const;
 
     QString configPath() const;

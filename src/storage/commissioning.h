@@ -69,6 +69,7 @@ struct MeterReport {
 
     CheckStatus overall() const; // the worst check; Skipped when there is none
     const CheckResult *find(QStringView checkId) const; // nullptr when absent
+    const CheckResult *find(QLatin1StringView checkId) const; // for the `checks` constants
 };
 
 enum class SessionState : quint8 { Running, Finished, Cancelled };

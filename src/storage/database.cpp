@@ -154,6 +154,36 @@ const QStringList &migrationV3()
     return statements;
 }
 
+// Version 4: commissioning sessions, their meters and checks (commissioningstore.h). A session
+// deleted takes its meters and checks with it; a re-run whose previous run is deleted forgets
+// the link instead of pointing at an id that a later session might get.
+const QStringList &migrationV4()
+{
+    static const QStringList statements {
+        u"CREATE TABLE commissioning_sessions ("
+        "id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT NOT NULL DEFAULT '',"
+        " technician TEXT NOT NULL DEFAULT '', notes TEXT NOT NULL DEFAULT '',"
+        " started_ms INTEGER NOT NULL DEFAULT 0, finished_ms INTEGER NOT NULL DEFAULT 0,"
+        " state TEXT NOT NULL DEFAULT 'running', config_file TEXT NOT NULL DEFAULT '',"
+        " previous_id INTEGER REFERENCES commissioning_sessions (id) ON DELETE SET NULL)"_s,
+        u"CREATE TABLE commissioning_meters ("
+        "session_id INTEGER NOT NULL REFERENCES commissioning_sessions (id) ON DELETE CASCADE,"
+        " position INTEGER NOT NULL, meter_id TEXT NOT NULL, meter_name TEXT NOT NULL DEFAULT '',"
+        " endpoint TEXT NOT NULL DEFAULT '', serial_number TEXT NOT NULL DEFAULT '',"
+        " logical_device_name TEXT NOT NULL DEFAULT '', firmware TEXT NOT NULL DEFAULT '',"
+        " PRIMARY KEY (session_id, meter_id))"_s,
+        u"CREATE TABLE commissioning_checks ("
+        "id INTEGER PRIMARY KEY,"
+        " session_id INTEGER NOT NULL REFERENCES commissioning_sessions (id) ON DELETE CASCADE,"
+        " meter_id TEXT NOT NULL, position INTEGER NOT NULL, check_id TEXT NOT NULL,"
+        " status TEXT NOT NULL, value REAL, unit TEXT NOT NULL DEFAULT '',"
+        " measured TEXT NOT NULL DEFAULT '', explanation TEXT NOT NULL DEFAULT '',"
+        " ts INTEGER NOT NULL DEFAULT 0)"_s,
+        u"CREATE INDEX commissioning_checks_session_meter ON commissioning_checks (session_id, meter_id)"_s,
+    };
+    return statements;
+}
+
 dlms::Error ioError(const QString &message)
 {
     return {dlms::ErrorCode::IoError, message};
@@ -367,6 +397,8 @@ QStringList migrationStatements(int toVersion)
         return migrationV2();
     case 3:
         return migrationV3();
+    case 4:
+        return migrationV4();
     default:
         return {};
     }

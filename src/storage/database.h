@@ -13,7 +13,7 @@ class QSqlQuery;
 // connection, each reader (GUI, exports, HTTP) its own read-only one. WAL lets them read while
 // the writer commits.
 //
-// Schema (version 3; `PRAGMA user_version`), times are UTC ms since the epoch:
+// Schema (version 4; `PRAGMA user_version`), times are UTC ms since the epoch:
 //   meters(id TEXT PK, name, host, port, transport, first_seen_ms, updated_ms, removed_ms)
 //   readings(id INTEGER PK, meter_id, ts, key, obis, value, unit, quality)
 //       value: REAL for numbers, TEXT otherwise, NULL when failed; quality 'good' | 'failed' |
@@ -32,16 +32,19 @@ class QSqlQuery;
 //       first row is the oldest waiting one (its created_ms is the outbox's age; the bounds
 //       drop from there). The writer gives ids itself, past the highest it has seen, so an
 //       emptied outbox does not start again at 1 while the Storage lives.
+//   commissioning_sessions, commissioning_meters, commissioning_checks: see
+//       commissioningstore.h (meters and checks deleted with their session).
 //
 // Migrations: version 1 is the Python bridge's `network_metrics` table as its design document
 // gives it (INTEGER meter_id, DATETIME timestamp, the seed's 14 columns). A database of the
 // Python bridge is at version 0 with that table present: version 1 then keeps it. Version 2
 // rebuilds network_metrics with our columns (the old rows copied, timestamps converted to UTC
 // ms, meter ids to text) and creates the other tables. Version 3 adds outbox.value_count
-// (counted from the payloads of rows already there). Each step runs in one transaction.
+// (counted from the payloads of rows already there). Version 4 adds the commissioning tables.
+// Each step runs in one transaction.
 namespace storage {
 
-inline constexpr int SchemaVersion = 3;
+inline constexpr int SchemaVersion = 4;
 
 enum class OpenMode : quint8 {
     ReadWrite, // creates the file when missing, migrates to SchemaVersion

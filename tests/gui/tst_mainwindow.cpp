@@ -3,6 +3,7 @@
 // files, settings, closing.
 
 #include <bridge.h>
+#include <commissioningpage.h>
 #include <demosite.h>
 #include <mainwindow.h>
 #include <meterspage.h>
@@ -110,7 +111,7 @@ private Q_SLOTS:
             static_cast<QWidget *>(rig.window->monitoringPage()),
             static_cast<QWidget *>(rig.window->readingsPage()),
             static_cast<QWidget *>(rig.window->tracePage()),
-            rig.window->findChild<QWidget *>(u"commissioningPage"_s),
+            static_cast<QWidget *>(rig.window->commissioningPage()),
             static_cast<QWidget *>(rig.window->settingsPage())};
         for (int i = 0; i < navigation->count(); ++i) {
             QVERIFY(!navigation->item(i)->icon().isNull());
@@ -118,6 +119,12 @@ private Q_SLOTS:
             QCOMPARE(pages->currentWidget(), expected.at(i));
             QCOMPARE(int(rig.window->page()), i);
         }
+        // The Commissioning page is the real one, fed with the site's meters.
+        QCOMPARE(rig.window->findChild<QWidget *>(u"commissioningPage"_s),
+            static_cast<QWidget *>(rig.window->commissioningPage()));
+        auto *commissioningMeters = rig.window->commissioningPage()->findChild<QListWidget *>(u"meterList"_s);
+        QVERIFY(commissioningMeters);
+        QCOMPARE(commissioningMeters->count(), 3);
         rig.window->setPage(MainWindow::Readings);
         QCOMPARE(navigation->currentRow(), int(MainWindow::Readings));
         QCOMPARE(pages->currentWidget(), rig.window->readingsPage());

@@ -93,6 +93,8 @@ QStringList differences(const BridgeConfig &a, const BridgeConfig &b)
         diff << u"http"_s;
     if (!(a.monitor == b.monitor))
         diff << u"monitor"_s;
+    if (!(a.commissioning == b.commissioning))
+        diff << u"commissioning"_s;
     if (a.secretReferences != b.secretReferences)
         diff << u"secretReferences"_s;
     return diff;
@@ -319,6 +321,68 @@ private slots:
         row("monitor-interface-type", R"({ "monitor": { "interface": 0 } })",
             u"site.json: monitor.interface: must be a string (got a number)"_s);
 
+        // commissioning: bounds, the clock thresholds' order, ranges.
+        row("commissioning-not-object", R"({ "commissioning": [] })",
+            u"site.json: commissioning: must be an object (got an array)"_s);
+        row("commissioning-clock-warn-zero", R"({ "commissioning": { "clock_warn_s": 0 } })",
+            u"site.json: commissioning.clock_warn_s: must be an integer from 1 to 86400 (got 0)"_s);
+        row("commissioning-clock-warn-too-large", R"({ "commissioning": { "clock_warn_s": 86401 } })",
+            u"site.json: commissioning.clock_warn_s: must be an integer from 1 to 86400 (got 86401)"_s);
+        row("commissioning-clock-fail-below-warn",
+            R"({ "commissioning": { "clock_warn_s": 30, "clock_fail_s": 29 } })",
+            u"site.json: commissioning.clock_fail_s: must be at least clock_warn_s (30) (got 29)"_s);
+        row("commissioning-baseline-zero", R"({ "commissioning": { "baseline_polls": 0 } })",
+            u"site.json: commissioning.baseline_polls: must be an integer from 1 to 100 (got 0)"_s);
+        row("commissioning-baseline-too-many", R"({ "commissioning": { "baseline_polls": 101 } })",
+            u"site.json: commissioning.baseline_polls: must be an integer from 1 to 100 (got 101)"_s);
+        row("commissioning-rtt-zero", R"({ "commissioning": { "rtt_warn_ms": 0 } })",
+            u"site.json: commissioning.rtt_warn_ms: must be an integer from 1 to 600000 (got 0)"_s);
+        row("commissioning-rtt-too-large", R"({ "commissioning": { "rtt_warn_ms": 600001 } })",
+            u"site.json: commissioning.rtt_warn_ms: must be an integer from 1 to 600000 (got 600001)"_s);
+        row("commissioning-parallel-zero", R"({ "commissioning": { "parallel_meters": 0 } })",
+            u"site.json: commissioning.parallel_meters: must be an integer from 1 to 64 (got 0)"_s);
+        row("commissioning-parallel-too-many", R"({ "commissioning": { "parallel_meters": 65 } })",
+            u"site.json: commissioning.parallel_meters: must be an integer from 1 to 64 (got 65)"_s);
+        row("commissioning-parallel-string", R"({ "commissioning": { "parallel_meters": "8" } })",
+            u"site.json: commissioning.parallel_meters: must be an integer from 1 to 64 (got the string '8')"_s);
+        row("commissioning-ranges-not-array", R"({ "commissioning": { "ranges": {} } })",
+            u"site.json: commissioning.ranges: must be an array (got an object)"_s);
+        row("commissioning-range-not-object", R"({ "commissioning": { "ranges": [ 1 ] } })",
+            u"site.json: commissioning.ranges[0]: must be an object (got a number)"_s);
+        row("commissioning-range-match-missing",
+            R"({ "commissioning": { "ranges": [ { "min": 1, "max": 2 } ] } })",
+            u"site.json: commissioning.ranges[0].match: required (a telemetry key or an OBIS code)"_s);
+        row("commissioning-range-match-five-groups",
+            R"({ "commissioning": { "ranges": [ { "match": "1.0.32.7.0", "min": 1, "max": 2 } ] } })",
+            u"site.json: commissioning.ranges[0].match: must be a telemetry key or an OBIS code whose groups "
+            "may be * such as 1.0.*.7.0.255 (got '1.0.32.7.0')"_s);
+        row("commissioning-range-match-group-too-large",
+            R"({ "commissioning": { "ranges": [ { "match": "1.0.*.7.0.256", "min": 1, "max": 2 } ] } })",
+            u"site.json: commissioning.ranges[0].match: must be a telemetry key or an OBIS code whose groups "
+            "may be * such as 1.0.*.7.0.255 (got '1.0.*.7.0.256')"_s);
+        row("commissioning-range-min-missing",
+            R"({ "commissioning": { "ranges": [ { "match": "v", "max": 2 } ] } })",
+            u"site.json: commissioning.ranges[0].min: required (the lowest value that passes)"_s);
+        row("commissioning-range-max-missing",
+            R"({ "commissioning": { "ranges": [ { "match": "v", "min": 2 } ] } })",
+            u"site.json: commissioning.ranges[0].max: required (the highest value that passes)"_s);
+        row("commissioning-range-min-above-max",
+            R"({ "commissioning": { "ranges": [ { "match": "v", "min": 3, "max": 2 } ] } })",
+            u"site.json: commissioning.ranges[0].max: must be at least min (3) (got 2)"_s);
+        row("commissioning-range-warn-min-above-min", R"({ "commissioning": { "ranges": [
+            { "match": "v", "min": 1, "max": 2 }, { "match": "w", "min": 1, "max": 2, "warn_min": 1.5 } ] } })",
+            u"site.json: commissioning.ranges[1].warn_min: must be at most min (1) (got 1.5)"_s);
+        row("commissioning-range-warn-max-below-max",
+            R"({ "commissioning": { "ranges": [ { "match": "v", "min": 1, "max": 2, "warn_max": 1.9 } ] } })",
+            u"site.json: commissioning.ranges[0].warn_max: must be at least max (2) (got 1.9)"_s);
+        row("commissioning-range-min-string",
+            R"({ "commissioning": { "ranges": [ { "match": "v", "min": "1", "max": 2 } ] } })",
+            u"site.json: commissioning.ranges[0].min: must be a number from -1.7976931348623157e+308 to "
+            "1.7976931348623157e+308 (got the string '1')"_s);
+        row("commissioning-range-absolute-type",
+            R"({ "commissioning": { "ranges": [ { "match": "v", "min": 1, "max": 2, "absolute": 1 } ] } })",
+            u"site.json: commissioning.ranges[0].absolute: must be true or false (got 1)"_s);
+
         // A meter's "mqtt" object.
         row("meter-mqtt-not-object", R"({ "meters": [ { "id": "m1", "host": "192.168.1.10", "mqtt": "tok",
             "items": [ "1.0.32.7.0.255" ] } ] })",
@@ -377,6 +441,11 @@ private slots:
                               << QStringList {u"site.json: http.bind: unknown key, ignored"_s};
         QTest::newRow("monitor") << QByteArray(R"({ "monitor": { "iface": "eth1" } })")
                                  << QStringList {u"site.json: monitor.iface: unknown key, ignored"_s};
+        QTest::newRow("commissioning")
+            << QByteArray(R"({ "commissioning": { "clock_warn": 5,
+            "ranges": [ { "match": "v", "min": 1, "max": 2, "colour": "red" } ] } })")
+            << QStringList {u"site.json: commissioning.clock_warn: unknown key, ignored"_s,
+                   u"site.json: commissioning.ranges[0].colour: unknown key, ignored"_s};
         QTest::newRow("meter") << QByteArray(R"({ "meters": [ { "id": "m1", "host": "192.168.1.10",
             "colour": "red", "items": [ "1.0.32.7.0.255" ] } ] })")
                                << QStringList {u"site.json: meters[0].colour: unknown key, ignored"_s};
@@ -543,6 +612,42 @@ private slots:
         QCOMPARE(config->http.token, QByteArray(kFileSecret.data()));
         QCOMPARE(config->monitor.rollupSeconds, 1);
         QVERIFY(config->monitor.interfaceName.isEmpty());
+    }
+
+    void commissioningSection()
+    {
+        const auto config = parse(R"({ "commissioning": { "clock_warn_s": 5, "clock_fail_s": 5,
+            "baseline_polls": 100, "rtt_warn_ms": 600000, "parallel_meters": 64, "ranges": [
+                { "match": "voltage_l1", "label": "voltage", "min": 220, "max": 240, "warn_min": 210,
+                  "warn_max": 250 },
+                { "match": "1.0.*.7.0.255", "min": -1, "max": 1, "absolute": true } ] } })");
+        QVERIFY2(config, qPrintable(errorText(config)));
+        const app::CommissioningSettings &c = config->commissioning;
+        QCOMPARE(c.clockWarnSeconds, 5);
+        QCOMPARE(c.clockFailSeconds, 5);
+        QCOMPARE(c.baselinePolls, 100);
+        QCOMPARE(c.rttWarnMs, 600000);
+        QCOMPARE(c.parallelMeters, 64);
+        QCOMPARE(c.ranges.size(), size_t(2));
+        QCOMPARE(
+            c.ranges[0], (app::PlausibilityRange {u"voltage_l1"_s, u"voltage"_s, 220, 240, 210, 250, false}));
+        // warn_min / warn_max default to min / max.
+        QCOMPARE(c.ranges[1], (app::PlausibilityRange {u"1.0.*.7.0.255"_s, QString(), -1, 1, -1, 1, true}));
+
+        // clock_warn_s alone above the default fail threshold: the fail threshold follows it.
+        const auto warnOnly = parse(R"({ "commissioning": { "clock_warn_s": 120 } })");
+        QVERIFY2(warnOnly, qPrintable(errorText(warnOnly)));
+        QCOMPARE(warnOnly->commissioning.clockFailSeconds, 120);
+
+        // Defaults are not written back; changed settings are, and read back the same.
+        const auto defaults = parse("{}");
+        QVERIFY(defaults);
+        QVERIFY(!app::bridgeConfigToJson(*defaults, false).contains(u"commissioning"_s));
+        const QJsonObject written = app::bridgeConfigToJson(*config, false);
+        QVERIFY(written.contains(u"commissioning"_s));
+        const auto again = app::parseBridgeConfig(written, u"again.json"_s, dir());
+        QVERIFY2(again, qPrintable(errorText(again)));
+        QCOMPARE(again->commissioning, c);
     }
 
     void relativePaths_data()
@@ -804,6 +909,12 @@ private slots:
             QFileInfo(example).absolutePath() + u"/tls/dlmsbridge-client.crt"_s);
         QCOMPARE(config->storage.path, u"/var/lib/dlmsbridge/dlmsbridge.db"_s);
         QCOMPARE(config->http.token, QByteArrayLiteral("example-api-token"));
+        QCOMPARE(config->commissioning.clockWarnSeconds, 10);
+        QCOMPARE(config->commissioning.parallelMeters, 8);
+        QCOMPARE(config->commissioning.ranges.size(), size_t(2));
+        QCOMPARE(config->commissioning.ranges[0].match, u"1.0.31.7.0.255"_s);
+        QVERIFY(config->commissioning.ranges[0].absolute);
+        QCOMPARE(config->commissioning.ranges[1].warnMax, 1e12); // defaults to max
         QCOMPARE(config->monitor.interfaceName, u"eth0"_s);
 
         // Every secret in the example is a reference.

@@ -156,7 +156,7 @@ void tst_Database::freshFileHasCurrentSchema()
         QVERIFY2(opened.ok(), qPrintable(opened ? QString() : opened.error().message));
         QSqlDatabase db = opened.value();
         QCOMPARE(storage::schemaVersion(db), storage::SchemaVersion);
-        QCOMPARE(storage::SchemaVersion, 3);
+        QCOMPARE(storage::SchemaVersion, 4);
         QCOMPARE(scalar(db, u"PRAGMA journal_mode"_s).toString(), u"wal"_s);
 
         const QStringList metrics = columnsOf(db, u"network_metrics"_s);
@@ -182,6 +182,16 @@ void tst_Database::freshFileHasCurrentSchema()
         QCOMPARE(columnsOf(db, u"outbox"_s),
             QStringList({u"id"_s, u"meter_id"_s, u"ts"_s, u"payload"_s, u"created_ms"_s, u"attempts"_s,
                 u"value_count"_s}));
+        QCOMPARE(columnsOf(db, u"commissioning_sessions"_s),
+            QStringList({u"id"_s, u"site"_s, u"technician"_s, u"notes"_s, u"started_ms"_s, u"finished_ms"_s,
+                u"state"_s, u"config_file"_s, u"previous_id"_s}));
+        QCOMPARE(columnsOf(db, u"commissioning_meters"_s),
+            QStringList({u"session_id"_s, u"position"_s, u"meter_id"_s, u"meter_name"_s, u"endpoint"_s,
+                u"serial_number"_s, u"logical_device_name"_s, u"firmware"_s}));
+        QCOMPARE(columnsOf(db, u"commissioning_checks"_s),
+            QStringList({u"id"_s, u"session_id"_s, u"meter_id"_s, u"position"_s, u"check_id"_s, u"status"_s,
+                u"value"_s, u"unit"_s, u"measured"_s, u"explanation"_s, u"ts"_s}));
+        QCOMPARE(scalar(db, u"PRAGMA foreign_keys"_s).toInt(), 1);
 
         QSet<QString> indexes;
         QSqlQuery query(db);
@@ -192,7 +202,7 @@ void tst_Database::freshFileHasCurrentSchema()
             indexes.insert(query.value(0).toString());
         QCOMPARE(indexes,
             QSet<QString>({u"network_metrics_meter_ts"_s, u"network_metrics_ts"_s, u"readings_meter_ts"_s,
-                u"readings_ts"_s, u"events_ts"_s}));
+                u"readings_ts"_s, u"events_ts"_s, u"commissioning_checks_session_meter"_s}));
     }
     storage::closeDatabase(name);
     QVERIFY(!QSqlDatabase::contains(name));
@@ -202,7 +212,7 @@ void tst_Database::freshFileHasCurrentSchema()
     {
         auto opened = storage::openDatabase(path, again);
         QVERIFY(opened.ok());
-        QCOMPARE(storage::schemaVersion(opened.value()), 3);
+        QCOMPARE(storage::schemaVersion(opened.value()), storage::SchemaVersion);
     }
     storage::closeDatabase(again);
 }
@@ -235,7 +245,7 @@ void tst_Database::migratesOldDatabase()
         auto opened = storage::openDatabase(path, name);
         QVERIFY2(opened.ok(), qPrintable(opened ? QString() : opened.error().message));
         QSqlDatabase db = opened.value();
-        QCOMPARE(storage::schemaVersion(db), 3);
+        QCOMPARE(storage::schemaVersion(db), storage::SchemaVersion);
 
         QSqlQuery query(db);
         query.setForwardOnly(true);
@@ -572,7 +582,8 @@ void tst_Database::readOnly_data()
     QTest::newRow("version-0-python-bridge") << 0 << false;
     QTest::newRow("version-1") << 1 << false;
     QTest::newRow("version-2") << 2 << false;
-    QTest::newRow("current-version") << 3 << true;
+    QTest::newRow("version-3") << 3 << false;
+    QTest::newRow("current-version") << storage::SchemaVersion << true;
 }
 
 void tst_Database::readOnly()

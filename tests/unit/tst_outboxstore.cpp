@@ -708,7 +708,7 @@ void tst_OutboxStore::migratesVersion2KeepingOutbox()
     auto reader = Reader::open(path);
     QVERIFY2(reader, why(reader));
     QSqlDatabase db = reader->database();
-    QCOMPARE(storage::schemaVersion(db), 3);
+    QCOMPARE(storage::schemaVersion(db), storage::SchemaVersion);
     QTRY_COMPARE_WITH_TIMEOUT(storage.status().outbox.rows, 3, kWaitMs);
     QCOMPARE(storage.status().outbox, levelOf(*reader));
     QCOMPARE(storage.status().outbox.oldestCreatedMs, 5000);

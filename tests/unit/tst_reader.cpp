@@ -74,8 +74,9 @@ private slots:
         QTest::newRow("python-bridge-version-0") << u"v0"_s << u"schema version 0"_s << io;
         QTest::newRow("older-version-1") << u"v1"_s << u"schema version 1"_s << io;
         QTest::newRow("older-version-2") << u"v2"_s << u"schema version 2"_s << io;
-        QTest::newRow("newer-version-4")
-            << u"v4"_s << u"schema version 4"_s << dlms::ErrorCode::InvalidArgument;
+        QTest::newRow("older-version-3") << u"v3"_s << u"schema version 3"_s << io;
+        QTest::newRow("newer-version-5")
+            << u"v5"_s << u"schema version 5"_s << dlms::ErrorCode::InvalidArgument;
     }
     void openFails()
     {
@@ -94,12 +95,14 @@ private slots:
             QVERIFY(makeOldDatabase(path, 1));
         } else if (kind == u"v2") {
             QVERIFY(makeOldDatabase(path, 2));
-        } else if (kind == u"v4") {
+        } else if (kind == u"v3") {
             QVERIFY(makeOldDatabase(path, 3));
+        } else if (kind == u"v5") {
+            QVERIFY(makeOldDatabase(path, 4));
             QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"bump"_s);
             db.setDatabaseName(path);
             QVERIFY(db.open());
-            QSqlQuery(db).exec(u"PRAGMA user_version = 4"_s);
+            QSqlQuery(db).exec(u"PRAGMA user_version = 5"_s);
             db.close();
             db = {};
             QSqlDatabase::removeDatabase(u"bump"_s);

@@ -800,7 +800,7 @@ void tst_Storage::startErrors()
         QCOMPARE(createDatabase(path), QString());
         TestDb db(path, storage::OpenMode::ReadWrite);
         QSqlQuery query(db.db());
-        QVERIFY(query.exec(u"PRAGMA user_version = 4"_s));
+        QVERIFY(query.exec(u"PRAGMA user_version = "_s + QString::number(storage::SchemaVersion + 1)));
     } else {
         path.clear();
     }
