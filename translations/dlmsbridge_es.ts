@@ -5,482 +5,468 @@
     <name>CommissioningComparisonModel</name>
     <message>
         <source>%1: %2</source>
-        <extracomment>A check&apos;s result in the comparison: &quot;&lt;status&gt;: &lt;measured&gt;&quot;</extracomment>
-        <translation type="unfinished">%1: %2</translation>
+        <extracomment>A check's result in the comparison: "&lt;status&gt;: &lt;measured&gt;"</extracomment>
+        <translation>%1: %2</translation>
     </message>
     <message>
         <source>Meter</source>
-        <translation type="unfinished">Medidor</translation>
+        <translation>Medidor</translation>
     </message>
     <message>
         <source>Check</source>
-        <translation type="unfinished"></translation>
+        <translation>Comprobación</translation>
     </message>
     <message>
         <source>Before</source>
-        <translation type="unfinished"></translation>
+        <translation>Antes</translation>
     </message>
     <message>
         <source>After</source>
-        <translation type="unfinished"></translation>
+        <translation>Después</translation>
     </message>
     <message>
         <source>Change</source>
-        <translation type="unfinished"></translation>
+        <translation>Cambio</translation>
     </message>
     <message>
         <source>same</source>
-        <translation type="unfinished"></translation>
+        <translation>igual</translation>
     </message>
     <message>
         <source>changed</source>
-        <translation type="unfinished"></translation>
+        <translation>cambiada</translation>
     </message>
     <message>
         <source>better</source>
-        <translation type="unfinished"></translation>
+        <translation>mejor</translation>
     </message>
     <message>
         <source>worse</source>
-        <translation type="unfinished"></translation>
+        <translation>peor</translation>
     </message>
     <message>
         <source>added</source>
-        <translation type="unfinished"></translation>
+        <translation>añadida</translation>
     </message>
     <message>
         <source>removed</source>
-        <translation type="unfinished"></translation>
+        <translation>eliminada</translation>
     </message>
 </context>
 <context>
     <name>CommissioningModel</name>
     <message>
         <source>Checking…</source>
-        <translation type="unfinished"></translation>
+        <translation>Comprobando…</translation>
     </message>
     <message>
         <source>Meter / check</source>
-        <translation type="unfinished"></translation>
+        <translation>Medidor / comprobación</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Estado</translation>
     </message>
     <message>
         <source>Measured</source>
-        <translation type="unfinished"></translation>
+        <translation>Valor medido</translation>
     </message>
     <message>
         <source>Explanation</source>
-        <translation type="unfinished"></translation>
+        <translation>Explicación</translation>
     </message>
     <message>
         <source>Serial number</source>
-        <translation type="unfinished"></translation>
+        <translation>Número de serie</translation>
     </message>
     <message>
         <source>Endpoint</source>
-        <translation type="unfinished"></translation>
+        <translation>Dirección</translation>
     </message>
     <message>
         <source>no checks yet</source>
-        <translation type="unfinished"></translation>
+        <translation>aún sin comprobaciones</translation>
     </message>
     <message>
         <source>no findings</source>
-        <translation type="unfinished"></translation>
+        <translation>sin incidencias</translation>
     </message>
     <message>
         <source>1 warning</source>
-        <translation type="unfinished"></translation>
+        <translation>1 aviso</translation>
     </message>
     <message numerus="yes">
         <source>%n warnings</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
+        <translation><numerusform>%n aviso</numerusform><numerusform>%n avisos</numerusform></translation>
     </message>
     <message>
         <source>1 failure</source>
-        <translation type="unfinished"></translation>
+        <translation>1 fallo</translation>
     </message>
     <message numerus="yes">
         <source>%n failures</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
+        <translation><numerusform>%n fallo</numerusform><numerusform>%n fallos</numerusform></translation>
     </message>
     <message>
         <source>%1, %2</source>
-        <extracomment>A meter&apos;s findings: &quot;2 warnings, 1 failure&quot;</extracomment>
-        <translation type="unfinished">%1: %2 {1,?}</translation>
+        <extracomment>A meter's findings: "2 warnings, 1 failure"</extracomment>
+        <translation>%1, %2</translation>
     </message>
 </context>
 <context>
     <name>CommissioningPage</name>
     <message>
         <source>Commissioning</source>
-        <translation type="unfinished">Puesta en servicio</translation>
+        <translation>Puesta en servicio</translation>
     </message>
     <message>
         <source>Re-run</source>
-        <translation type="unfinished"></translation>
+        <translation>Repetir</translation>
     </message>
     <message>
         <source>Export commissioning CSV</source>
-        <translation type="unfinished"></translation>
+        <translation>Exportar CSV de puesta en servicio</translation>
     </message>
     <message>
         <source>CSV files (*.csv)</source>
-        <translation type="unfinished">Archivos CSV (*.csv)</translation>
+        <translation>Archivos CSV (*.csv)</translation>
     </message>
     <message>
         <source>Export CSV</source>
-        <translation type="unfinished"></translation>
+        <translation>Exportar CSV</translation>
     </message>
     <message>
         <source>Export commissioning report</source>
-        <translation type="unfinished"></translation>
+        <translation>Exportar informe de puesta en servicio</translation>
     </message>
     <message>
         <source>PDF files (*.pdf)</source>
-        <translation type="unfinished"></translation>
+        <translation>Archivos PDF (*.pdf)</translation>
     </message>
     <message>
         <source>Export PDF</source>
-        <translation type="unfinished"></translation>
+        <translation>Exportar PDF</translation>
     </message>
     <message>
         <source>%1 — %2</source>
-        <extracomment>A meter in the commissioning list: &quot;&lt;name&gt; — &lt;host:port&gt;&quot;</extracomment>
-        <translation type="unfinished">%1 — %2</translation>
+        <extracomment>A meter in the commissioning list: "&lt;name&gt; — &lt;host:port&gt;"</extracomment>
+        <translation>%1 — %2</translation>
     </message>
     <message>
         <source>a commissioning run is in progress</source>
-        <translation type="unfinished"></translation>
+        <translation>hay una puesta en servicio en curso</translation>
     </message>
     <message>
         <source>no bridge to take the meters from</source>
-        <translation type="unfinished"></translation>
+        <translation>no hay ningún puente del que tomar los medidores</translation>
     </message>
     <message>
         <source>no meter selected</source>
-        <translation type="unfinished"></translation>
+        <translation>no hay ningún medidor seleccionado</translation>
     </message>
     <message>
         <source>meter %1 is not configured</source>
-        <translation type="unfinished"></translation>
+        <translation>el medidor %1 no está configurado</translation>
     </message>
     <message>
         <source>cannot store the session: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>no se puede almacenar la sesión: %1</translation>
     </message>
     <message>
         <source>Sync clocks</source>
-        <translation type="unfinished"></translation>
+        <translation>Sincronizar relojes</translation>
     </message>
     <message>
         <source>Some clocks were not set:
 %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Algunos relojes no se pudieron ajustar:
+%1</translation>
     </message>
     <message>
         <source>%1: %2</source>
-        <extracomment>Why a meter&apos;s clock was not set: &quot;&lt;meter&gt;: &lt;reason&gt;&quot;</extracomment>
-        <translation type="unfinished">%1: %2</translation>
+        <extracomment>Why a meter's clock was not set: "&lt;meter&gt;: &lt;reason&gt;"</extracomment>
+        <translation>%1: %2</translation>
     </message>
     <message>
         <source>no database: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>sin base de datos: %1</translation>
     </message>
     <message>
         <source>Open session</source>
-        <translation type="unfinished"></translation>
+        <translation>Abrir sesión</translation>
     </message>
     <message>
         <source>no session is open</source>
-        <translation type="unfinished"></translation>
+        <translation>no hay ninguna sesión abierta</translation>
     </message>
     <message>
-        <source>none of the session&apos;s meters is configured now</source>
-        <translation type="unfinished"></translation>
+        <source>none of the session's meters is configured now</source>
+        <translation>ya no hay ningún medidor de la sesión configurado</translation>
     </message>
     <message>
         <source>meter %1 is not part of the session</source>
-        <translation type="unfinished"></translation>
+        <translation>el medidor %1 no forma parte de la sesión</translation>
     </message>
     <message numerus="yes">
         <source>… and %n more</source>
-        <translation type="unfinished">
-            <numerusform>… y %n más</numerusform>
-            <numerusform>… y %n más</numerusform>
-        </translation>
+        <translation><numerusform>… y %n más</numerusform><numerusform>… y %n más</numerusform></translation>
     </message>
     <message>
         <source>%1 (%2 s)</source>
-        <extracomment>A meter whose clock is off, in the clock sync question: &quot;demo-4 (+600 s)&quot;</extracomment>
-        <translation type="unfinished"></translation>
+        <extracomment>A meter whose clock is off, in the clock sync question: "demo-4 (+600 s)"</extracomment>
+        <translation>%1 (%2 s)</translation>
     </message>
     <message>
         <source>The clock of 1 meter is off by more than %1 s: %2.
-Set it to this computer&apos;s time?</source>
-        <translation type="unfinished"></translation>
+Set it to this computer's time?</source>
+        <translation>El reloj de 1 medidor difiere en más de %1 s: %2.
+¿Ajustarlo a la hora de este equipo?</translation>
     </message>
     <message numerus="yes">
         <source>The clocks of %n meters are off by more than %1 s: %2.
-Set them to this computer&apos;s time?</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
+Set them to this computer's time?</source>
+        <translation><numerusform>El reloj de %n medidor difiere en más de %1 s: %2.
+¿Ajustarlo a la hora de este equipo?</numerusform><numerusform>Los relojes de %n medidores difieren en más de %1 s: %2.
+¿Ajustarlos a la hora de este equipo?</numerusform></translation>
     </message>
     <message>
         <source>no session to export</source>
-        <translation type="unfinished"></translation>
+        <translation>no hay ninguna sesión que exportar</translation>
     </message>
     <message>
         <source>cannot write %1: %2</source>
-        <translation type="unfinished">no se puede escribir %1: %2</translation>
+        <translation>no se puede escribir %1: %2</translation>
     </message>
     <message>
         <source>no database file is set</source>
-        <translation type="unfinished"></translation>
+        <translation>no se ha definido ningún archivo de base de datos</translation>
     </message>
     <message>
         <source>Database: %1</source>
-        <translation type="unfinished">Base de datos: %1</translation>
+        <translation>Base de datos: %1</translation>
     </message>
     <message>
         <source>%1 of %2 meters</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 de %2 medidores</translation>
     </message>
     <message>
         <source>Choose the meters, fill in the session and press Run.</source>
-        <translation type="unfinished"></translation>
+        <translation>Elija los medidores, complete los datos de la sesión y pulse Ejecutar.</translation>
     </message>
     <message>
         <source>Setting the clocks…</source>
-        <translation type="unfinished"></translation>
+        <translation>Ajustando los relojes…</translation>
     </message>
     <message>
         <source>Checking the meters…</source>
-        <translation type="unfinished"></translation>
+        <translation>Comprobando los medidores…</translation>
     </message>
     <message>
         <source>1 meter: %1 passed, %2 with warnings, %3 failed</source>
-        <translation type="unfinished"></translation>
+        <translation>1 medidor — correctos: %1, con avisos: %2, con fallos: %3</translation>
     </message>
     <message numerus="yes">
         <source>%n meters: %1 passed, %2 with warnings, %3 failed</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
+        <translation><numerusform>%n medidor — correctos: %1, con avisos: %2, con fallos: %3</numerusform><numerusform>%n medidores — correctos: %1, con avisos: %2, con fallos: %3</numerusform></translation>
     </message>
     <message>
         <source>Cancelled. %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Cancelada. %1</translation>
     </message>
     <message>
         <source>Not finished. %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Sin terminar. %1</translation>
     </message>
     <message>
         <source>No session open.</source>
-        <translation type="unfinished"></translation>
+        <translation>No hay ninguna sesión abierta.</translation>
     </message>
     <message>
         <source>Session %1 · %2 · %3 · started %4</source>
-        <translation type="unfinished"></translation>
+        <translation>Sesión %1 · %2 · %3 · iniciada el %4</translation>
     </message>
     <message>
         <source>No previous run to compare with.</source>
-        <translation type="unfinished"></translation>
+        <translation>No hay ninguna ejecución anterior con la que comparar.</translation>
     </message>
     <message>
         <source>Compared with session %1, %2</source>
-        <translation type="unfinished"></translation>
+        <translation>Comparación con la sesión %1, %2</translation>
     </message>
     <message>
         <source>%1: nothing changed.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: sin cambios.</translation>
     </message>
     <message>
         <source>%1: 1 change.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: 1 cambio.</translation>
     </message>
     <message numerus="yes">
         <source>%1: %n changes.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
+        <translation><numerusform>%1: %n cambio.</numerusform><numerusform>%1: %n cambios.</numerusform></translation>
     </message>
     <message>
         <source>Writing %1…</source>
-        <translation type="unfinished"></translation>
+        <translation>Escribiendo %1…</translation>
     </message>
     <message>
         <source>Exported to %1</source>
-        <translation type="unfinished">Exportado a %1</translation>
+        <translation>Exportado a %1</translation>
     </message>
     <message>
         <source>Export failed: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Error al exportar: %1</translation>
     </message>
     <message>
         <source>Session</source>
-        <translation type="unfinished"></translation>
+        <translation>Sesión</translation>
     </message>
     <message>
         <source>&amp;Site:</source>
-        <translation type="unfinished"></translation>
+        <translation>E&amp;mplazamiento:</translation>
     </message>
     <message>
         <source>&amp;Technician:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Técnico:</translation>
     </message>
     <message>
         <source>&amp;Notes:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Notas:</translation>
     </message>
     <message>
         <source>Where the meters are</source>
-        <translation type="unfinished"></translation>
+        <translation>Dónde están los medidores</translation>
     </message>
     <message>
         <source>Who checks them</source>
-        <translation type="unfinished"></translation>
+        <translation>Quién los comprueba</translation>
     </message>
     <message>
         <source>Anything the report should say</source>
-        <translation type="unfinished"></translation>
+        <translation>Lo que deba indicar el informe</translation>
     </message>
     <message>
         <source>Meters to check</source>
-        <translation type="unfinished"></translation>
+        <translation>Medidores a comprobar</translation>
     </message>
     <message>
         <source>Search meters</source>
-        <translation type="unfinished"></translation>
+        <translation>Buscar medidores</translation>
     </message>
     <message>
         <source>&amp;All</source>
-        <translation type="unfinished"></translation>
+        <translation>T&amp;odos</translation>
     </message>
     <message>
         <source>N&amp;one</source>
-        <translation type="unfinished"></translation>
+        <translation>N&amp;inguno</translation>
     </message>
     <message>
         <source>&amp;Run</source>
-        <translation type="unfinished"></translation>
+        <translation>E&amp;jecutar</translation>
     </message>
     <message>
         <source>Check the selected meters and store the session</source>
-        <translation type="unfinished"></translation>
+        <translation>Comprobar los medidores seleccionados y almacenar la sesión</translation>
     </message>
     <message>
         <source>&amp;Cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Cancelar</translation>
     </message>
     <message>
         <source>R&amp;e-run</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Repetir</translation>
     </message>
     <message>
-        <source>Check the open session&apos;s meters again, as a new session</source>
-        <translation type="unfinished"></translation>
+        <source>Check the open session's meters again, as a new session</source>
+        <translation>Volver a comprobar los medidores de la sesión abierta, como una sesión nueva</translation>
     </message>
     <message>
         <source>Sync c&amp;locks…</source>
-        <translation type="unfinished"></translation>
+        <translation>Sincronizar re&amp;lojes…</translation>
     </message>
     <message>
-        <source>Set the clocks that are off to this computer&apos;s time</source>
-        <translation type="unfinished"></translation>
+        <source>Set the clocks that are off to this computer's time</source>
+        <translation>Ajustar a la hora de este equipo los relojes desfasados</translation>
     </message>
     <message>
         <source>Export CS&amp;V…</source>
-        <translation type="unfinished"></translation>
+        <translation>Exportar CS&amp;V…</translation>
     </message>
     <message>
         <source>Export &amp;PDF…</source>
-        <translation type="unfinished"></translation>
+        <translation>Exportar &amp;PDF…</translation>
     </message>
     <message>
         <source>Cancel export</source>
-        <translation type="unfinished"></translation>
+        <translation>Cancelar exportación</translation>
     </message>
     <message>
         <source>&amp;Open</source>
-        <translation type="unfinished"></translation>
+        <translation>A&amp;brir</translation>
     </message>
     <message>
         <source>Refresh</source>
-        <translation type="unfinished"></translation>
+        <translation>Actualizar</translation>
     </message>
     <message>
         <source>Results</source>
-        <translation type="unfinished"></translation>
+        <translation>Resultados</translation>
     </message>
     <message>
         <source>Sessions</source>
-        <translation type="unfinished"></translation>
+        <translation>Sesiones</translation>
     </message>
     <message>
         <source>Compare</source>
-        <translation type="unfinished"></translation>
+        <translation>Comparar</translation>
     </message>
 </context>
 <context>
     <name>CommissioningSessionModel</name>
     <message>
         <source>Started</source>
-        <translation type="unfinished"></translation>
+        <translation>Inicio</translation>
     </message>
     <message>
         <source>Site</source>
-        <translation type="unfinished"></translation>
+        <translation>Emplazamiento</translation>
     </message>
     <message>
         <source>Technician</source>
-        <translation type="unfinished"></translation>
+        <translation>Técnico</translation>
     </message>
     <message>
         <source>Meters</source>
-        <translation type="unfinished">Medidores</translation>
+        <translation>Medidores</translation>
     </message>
     <message>
         <source>Passed</source>
-        <translation type="unfinished"></translation>
+        <translation>Correctos</translation>
     </message>
     <message>
         <source>Warnings</source>
-        <translation type="unfinished"></translation>
+        <translation>Avisos</translation>
     </message>
     <message>
         <source>Failed</source>
-        <translation type="unfinished"></translation>
+        <translation>Fallos</translation>
     </message>
     <message>
         <source>State</source>
-        <translation type="unfinished">Estado</translation>
+        <translation>Estado</translation>
     </message>
     <message>
         <source>running</source>
-        <translation type="unfinished"></translation>
+        <translation>en curso</translation>
     </message>
     <message>
         <source>finished</source>
-        <translation type="unfinished"></translation>
+        <translation>terminada</translation>
     </message>
     <message>
         <source>cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>cancelada</translation>
     </message>
 </context>
 <context>
@@ -834,16 +820,16 @@ Se mantiene la configuración anterior.</translation>
         <translation>el archivo no tiene fila de encabezado</translation>
     </message>
     <message>
-        <source>the column &quot;%1&quot; appears twice</source>
-        <translation>la columna &quot;%1&quot; aparece dos veces</translation>
+        <source>the column "%1" appears twice</source>
+        <translation>la columna "%1" aparece dos veces</translation>
     </message>
     <message>
-        <source>the header has no &quot;id&quot; column</source>
-        <translation>el encabezado no tiene columna &quot;id&quot;</translation>
+        <source>the header has no "id" column</source>
+        <translation>el encabezado no tiene columna "id"</translation>
     </message>
     <message>
-        <source>the header has no &quot;host&quot; column</source>
-        <translation>el encabezado no tiene columna &quot;host&quot;</translation>
+        <source>the header has no "host" column</source>
+        <translation>el encabezado no tiene columna "host"</translation>
     </message>
     <message>
         <source>line %1: a quoted field is not closed</source>
@@ -854,12 +840,12 @@ Se mantiene la configuración anterior.</translation>
         <translation>línea %1: %2 campos, pero el encabezado define %3</translation>
     </message>
     <message>
-        <source>&quot;%1&quot; is already used on line %2</source>
-        <translation>&quot;%1&quot; ya se usa en la línea %2</translation>
+        <source>"%1" is already used on line %2</source>
+        <translation>"%1" ya se usa en la línea %2</translation>
     </message>
     <message>
-        <source>&quot;%1&quot; is already used by another meter</source>
-        <translation>&quot;%1&quot; ya lo usa otro medidor</translation>
+        <source>"%1" is already used by another meter</source>
+        <translation>"%1" ya lo usa otro medidor</translation>
     </message>
 </context>
 <context>
@@ -1045,7 +1031,7 @@ Se mantiene la configuración anterior.</translation>
         <translation>&amp;Token de acceso:</translation>
     </message>
     <message>
-        <source>Device mode: the meter&apos;s own ThingsBoard access token; never shown. Left empty, the meter keeps its token</source>
+        <source>Device mode: the meter's own ThingsBoard access token; never shown. Left empty, the meter keeps its token</source>
         <translation>Modo dispositivo: el token de acceso propio del medidor en ThingsBoard; nunca se muestra. Si se deja vacío, el medidor conserva su token</translation>
     </message>
     <message>
@@ -1053,7 +1039,7 @@ Se mantiene la configuración anterior.</translation>
         <translation>Tipo de &amp;dispositivo:</translation>
     </message>
     <message>
-        <source>The device type sent when the gateway connects the meter; empty = the MQTT settings&apos; device type</source>
+        <source>The device type sent when the gateway connects the meter; empty = the MQTT settings' device type</source>
         <translation>Tipo de dispositivo que se envía cuando el gateway conecta el medidor; vacío = el tipo de dispositivo de la configuración MQTT</translation>
     </message>
     <message>
@@ -1081,8 +1067,8 @@ Se mantiene la configuración anterior.</translation>
         <translation>no puede estar vacío</translation>
     </message>
     <message>
-        <source>&quot;%1&quot; is already used by another meter</source>
-        <translation>&quot;%1&quot; ya lo usa otro medidor</translation>
+        <source>"%1" is already used by another meter</source>
+        <translation>"%1" ya lo usa otro medidor</translation>
     </message>
     <message>
         <source>Host</source>
@@ -1236,7 +1222,7 @@ Se mantiene la configuración anterior.</translation>
         <translation>Msj. MQTT</translation>
     </message>
     <message>
-        <source>The meter&apos;s name (its id when it has none)</source>
+        <source>The meter's name (its id when it has none)</source>
         <translation>Nombre del medidor (su ID si no tiene nombre)</translation>
     </message>
     <message>
@@ -1268,7 +1254,7 @@ Se mantiene la configuración anterior.</translation>
         <translation>Bytes DLMS enviados al medidor y recibidos de él desde el inicio del puente</translation>
     </message>
     <message>
-        <source>MQTT messages with the meter&apos;s readings acknowledged by the broker</source>
+        <source>MQTT messages with the meter's readings acknowledged by the broker</source>
         <translation>Mensajes MQTT con las lecturas del medidor confirmados por el bróker</translation>
     </message>
 </context>
@@ -1910,7 +1896,7 @@ Enviados: %5, recibidos: %6</translation>
         <translation>Límite de &amp;tasa:</translation>
     </message>
     <message>
-        <source>Messages per second at most, so a drain after an outage does not trip the broker&apos;s rate limits</source>
+        <source>Messages per second at most, so a drain after an outage does not trip the broker's rate limits</source>
         <translation>Máximo de mensajes por segundo, para que el vaciado tras una interrupción no dispare los límites de tasa del bróker</translation>
     </message>
     <message>
@@ -1934,7 +1920,7 @@ Enviados: %5, recibidos: %6</translation>
         <translation>P&amp;lantilla de tema:</translation>
     </message>
     <message>
-        <source>Plain mode: the topic of each meter; {id} is the meter&apos;s id, {name} its name</source>
+        <source>Plain mode: the topic of each meter; {id} is the meter's id, {name} its name</source>
         <translation>Modo simple: el tema de cada medidor; {id} es el ID del medidor y {name}, su nombre</translation>
     </message>
     <message>
@@ -2006,7 +1992,7 @@ Enviados: %5, recibidos: %6</translation>
         <translation>Elegir el archivo de la clave de cliente</translation>
     </message>
     <message>
-        <source>&amp;Verify the broker&apos;s certificate</source>
+        <source>&amp;Verify the broker's certificate</source>
         <translation>Verificar el certificado del &amp;bróker</translation>
     </message>
     <message>
@@ -2274,7 +2260,7 @@ Enviados: %5, recibidos: %6</translation>
         <translation>sin cambios (%1)</translation>
     </message>
     <message>
-        <source>the gateway&apos;s access token</source>
+        <source>the gateway's access token</source>
         <translation>el token de acceso del gateway</translation>
     </message>
     <message>
@@ -2504,263 +2490,263 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
     <name>app::CommissioningRun</name>
     <message>
         <source>%1 s</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 s</translation>
     </message>
     <message>
         <source>no authentication</source>
-        <translation type="unfinished"></translation>
+        <translation>sin autenticación</translation>
     </message>
     <message>
         <source>cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>cancelada</translation>
     </message>
     <message>
         <source>broker acknowledged the gateway connect for %1 in %2</source>
-        <translation type="unfinished"></translation>
+        <translation>el bróker confirmó el mensaje de conexión del gateway para %1 en %2</translation>
     </message>
     <message>
         <source>broker acknowledged an attribute update of %1 in %2</source>
-        <translation type="unfinished"></translation>
+        <translation>el bróker confirmó una actualización de atributos de %1 en %2</translation>
     </message>
     <message>
         <source>broker acknowledged a message on %1 in %2</source>
-        <translation type="unfinished"></translation>
+        <translation>el bróker confirmó un mensaje en el tema %1 en %2</translation>
     </message>
     <message>
         <source>not reached: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>no realizada: falló %1</translation>
     </message>
     <message>
         <source>connected to %1</source>
-        <translation type="unfinished"></translation>
+        <translation>conectado a %1</translation>
     </message>
     <message>
         <source>accepted (%1, PDU %2)</source>
-        <translation type="unfinished"></translation>
+        <translation>aceptada (%1, PDU %2)</translation>
     </message>
     <message>
         <source>associated in %1</source>
-        <translation type="unfinished"></translation>
+        <translation>asociado en %1</translation>
     </message>
     <message>
         <source>the meter refused the association: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>el medidor rechazó la asociación: %1</translation>
     </message>
     <message>
         <source>LDN %1</source>
-        <translation type="unfinished"></translation>
+        <translation>LDN %1</translation>
     </message>
     <message>
         <source>serial %1</source>
-        <translation type="unfinished"></translation>
+        <translation>n.º de serie %1</translation>
     </message>
     <message>
         <source>firmware %1</source>
-        <translation type="unfinished">versión de firmware %1</translation>
+        <translation>versión de firmware %1</translation>
     </message>
     <message>
         <source>the identity objects could not be read: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>no se pudieron leer los objetos de identidad: %1</translation>
     </message>
     <message>
         <source>the meter has no serial number and no logical device name</source>
-        <translation type="unfinished"></translation>
+        <translation>el medidor no tiene número de serie ni nombre de dispositivo lógico</translation>
     </message>
     <message>
         <source>identity read</source>
-        <translation type="unfinished"></translation>
+        <translation>identidad leída</translation>
     </message>
     <message>
         <source>no result</source>
-        <translation type="unfinished"></translation>
+        <translation>sin resultado</translation>
     </message>
     <message>
         <source>the clock could not be read: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>no se pudo leer el reloj: %1</translation>
     </message>
     <message>
-        <source>the meter&apos;s clock is not set</source>
-        <translation type="unfinished"></translation>
+        <source>the meter's clock is not set</source>
+        <translation>el reloj del medidor no está puesto en hora</translation>
     </message>
     <message>
         <source>DST not specified</source>
-        <translation type="unfinished"></translation>
+        <translation>horario de verano no especificado</translation>
     </message>
     <message>
         <source>DST on</source>
-        <translation type="unfinished"></translation>
+        <translation>horario de verano activo</translation>
     </message>
     <message>
         <source>DST off</source>
-        <translation type="unfinished"></translation>
+        <translation>horario de verano inactivo</translation>
     </message>
     <message>
         <source>no deviation</source>
-        <translation type="unfinished"></translation>
+        <translation>sin desviación horaria</translation>
     </message>
     <message>
         <source>%1 s (meter %2 %3, %4)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 s (medidor %2 %3, %4)</translation>
     </message>
     <message>
-        <source>clock %1 s ahead of the laptop&apos;s UTC: more than %2 s</source>
-        <translation type="unfinished"></translation>
+        <source>clock %1 s ahead of the laptop's UTC: more than %2 s</source>
+        <translation>reloj adelantado %1 s respecto a la hora UTC del portátil: más de %2 s</translation>
     </message>
     <message>
-        <source>clock %1 s behind the laptop&apos;s UTC: more than %2 s</source>
-        <translation type="unfinished"></translation>
+        <source>clock %1 s behind the laptop's UTC: more than %2 s</source>
+        <translation>reloj atrasado %1 s respecto a la hora UTC del portátil: más de %2 s</translation>
     </message>
     <message>
-        <source>within %1 s of the laptop&apos;s UTC</source>
-        <translation type="unfinished"></translation>
+        <source>within %1 s of the laptop's UTC</source>
+        <translation>dentro de un margen de %1 s respecto a la hora UTC del portátil</translation>
     </message>
     <message>
         <source>the meter flags its clock as invalid</source>
-        <translation type="unfinished"></translation>
+        <translation>el medidor marca su reloj como no válido</translation>
     </message>
     <message>
         <source>the meter flags its clock as doubtful</source>
-        <translation type="unfinished"></translation>
+        <translation>el medidor marca su reloj como dudoso</translation>
     </message>
     <message>
         <source>%1; %2</source>
-        <translation type="unfinished">%1: %2 {1;?}</translation>
+        <translation>%1; %2</translation>
     </message>
     <message>
         <source>%1: the meter refuses the clock SET for this client/authentication</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: el medidor rechaza el SET del reloj para este cliente/autenticación</translation>
     </message>
     <message>
         <source>the clock could not be read after the SET: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>no se pudo leer el reloj después del SET: %1</translation>
     </message>
     <message>
         <source>%1 s → %2 s</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 s → %2 s</translation>
     </message>
     <message>
-        <source>clock set to the laptop&apos;s UTC</source>
-        <translation type="unfinished"></translation>
+        <source>clock set to the laptop's UTC</source>
+        <translation>reloj ajustado a la hora UTC del portátil</translation>
     </message>
     <message>
         <source>still more than %1 s off after the SET</source>
-        <translation type="unfinished"></translation>
+        <translation>todavía desviado más de %1 s después del SET</translation>
     </message>
     <message>
         <source>read failed: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>lectura fallida: %1</translation>
     </message>
     <message>
         <source>read; not a number</source>
-        <translation type="unfinished"></translation>
+        <translation>leído; no es un número</translation>
     </message>
     <message>
         <source>read unscaled: the scaler_unit could not be read (%1)</source>
-        <translation type="unfinished"></translation>
+        <translation>leído sin escalar: no se pudo leer el scaler_unit (%1)</translation>
     </message>
     <message>
         <source>%1 %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 %2</translation>
     </message>
     <message>
         <source>read; no plausibility range</source>
-        <translation type="unfinished"></translation>
+        <translation>leído; sin rango de plausibilidad</translation>
     </message>
     <message>
         <source>±%1–%2</source>
-        <translation type="unfinished"></translation>
+        <translation>±%1–%2</translation>
     </message>
     <message>
         <source>%1–%2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1–%2</translation>
     </message>
     <message>
         <source>%1 (%2)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (%2)</translation>
     </message>
     <message>
         <source>within %1</source>
-        <translation type="unfinished"></translation>
+        <translation>dentro de %1</translation>
     </message>
     <message>
         <source>outside %1, within the tolerance %2</source>
-        <translation type="unfinished"></translation>
+        <translation>fuera de %1, dentro de la tolerancia %2</translation>
     </message>
     <message>
         <source>outside %1</source>
-        <translation type="unfinished"></translation>
+        <translation>fuera de %1</translation>
     </message>
     <message>
         <source>the object list cannot be read: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>no se puede leer la lista de objetos: %1</translation>
     </message>
     <message>
         <source>%1: class %2 in the list, %3 configured</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: clase %2 en la lista, %3 configurada</translation>
     </message>
     <message>
         <source>%1: attribute %2 not readable for this association</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: atributo %2 no legible con esta asociación</translation>
     </message>
     <message>
         <source>%1 of %2 configured objects (%3 in the list)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 de %2 objetos configurados (%3 en la lista)</translation>
     </message>
     <message>
         <source>missing: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>faltan: %1</translation>
     </message>
     <message>
         <source>every configured object is in the list</source>
-        <translation type="unfinished"></translation>
+        <translation>todos los objetos configurados están en la lista</translation>
     </message>
     <message>
         <source>no configured items to poll</source>
-        <translation type="unfinished"></translation>
+        <translation>no hay elementos configurados que sondear</translation>
     </message>
     <message>
         <source>%1 per poll (%2 sent, %3 received, %4 polls)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 por sondeo (%2 enviados, %3 recibidos, %4 sondeos)</translation>
     </message>
     <message>
         <source>%1 failed reads, %2 failed requests and %3 protocol errors during the baseline</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 lecturas fallidas, %2 peticiones fallidas y %3 errores de protocolo durante la línea base</translation>
     </message>
     <message>
         <source>%1 requests per poll, every read answered</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 peticiones por sondeo, todas las lecturas respondidas</translation>
     </message>
     <message>
         <source>average %1, max %2 (%3 requests)</source>
-        <translation type="unfinished"></translation>
+        <translation>media %1, máx. %2 (%3 peticiones)</translation>
     </message>
     <message>
         <source>average round trip above %1</source>
-        <translation type="unfinished"></translation>
+        <translation>tiempo medio de ida y vuelta superior a %1</translation>
     </message>
     <message>
         <source>average round trip within %1</source>
-        <translation type="unfinished"></translation>
+        <translation>tiempo medio de ida y vuelta no superior a %1</translation>
     </message>
     <message>
         <source>MQTT publishing is off</source>
-        <translation type="unfinished"></translation>
+        <translation>la publicación MQTT está desactivada</translation>
     </message>
     <message>
         <source>no acknowledgement from the broker within %1</source>
-        <translation type="unfinished"></translation>
+        <translation>sin confirmación del bróker en %1</translation>
     </message>
     <message>
         <source>no access token for this meter: Device mode publishes nothing for it</source>
-        <translation type="unfinished"></translation>
+        <translation>no hay token de acceso para este medidor: el modo dispositivo no publica nada para él</translation>
     </message>
     <message>
         <source>the broker connection refused the message</source>
-        <translation type="unfinished"></translation>
+        <translation>la conexión con el bróker rechazó el mensaje</translation>
     </message>
     <message>
         <source>no broker connection</source>
-        <translation type="unfinished"></translation>
+        <translation>sin conexión con el bróker</translation>
     </message>
 </context>
 <context>
@@ -2810,39 +2796,39 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
     <name>commissioning</name>
     <message>
         <source>TCP connection</source>
-        <translation type="unfinished"></translation>
+        <translation>Conexión TCP</translation>
     </message>
     <message>
         <source>Association</source>
-        <translation type="unfinished">Asociación</translation>
+        <translation>Asociación</translation>
     </message>
     <message>
         <source>Identity</source>
-        <translation type="unfinished"></translation>
+        <translation>Identidad</translation>
     </message>
     <message>
         <source>Clock</source>
-        <translation type="unfinished"></translation>
+        <translation>Reloj</translation>
     </message>
     <message>
         <source>Clock synchronisation</source>
-        <translation type="unfinished"></translation>
+        <translation>Sincronización del reloj</translation>
     </message>
     <message>
         <source>Object list</source>
-        <translation type="unfinished"></translation>
+        <translation>Lista de objetos</translation>
     </message>
     <message>
         <source>MQTT round trip</source>
-        <translation type="unfinished"></translation>
+        <translation>Ida y vuelta MQTT</translation>
     </message>
     <message>
         <source>Traffic per poll</source>
-        <translation type="unfinished"></translation>
+        <translation>Tráfico por sondeo</translation>
     </message>
     <message>
         <source>Round-trip time</source>
-        <translation type="unfinished"></translation>
+        <translation>Tiempo de ida y vuelta</translation>
     </message>
 </context>
 <context>
@@ -2852,7 +2838,7 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
         <translation>DLMS Bridge: sondea medidores DLMS/COSEM, publica sus lecturas en ThingsBoard mediante MQTT y muestra lo que eso le cuesta a la red.</translation>
     </message>
     <message>
-        <source>Run on the embedded demo: simulated meters on loopback (one of them flaky), a local mosquitto broker when installed, and a demo database in the user&apos;s data directory.</source>
+        <source>Run on the embedded demo: simulated meters on loopback (one of them flaky), a local mosquitto broker when installed, and a demo database in the user's data directory.</source>
         <translation>Ejecutar la demostración integrada: medidores simulados en loopback (uno de ellos inestable), un bróker mosquitto local si está instalado y una base de datos de demostración en el directorio de datos del usuario.</translation>
     </message>
     <message>
@@ -2864,11 +2850,11 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
         <translation>El archivo de configuración (por defecto: %1).</translation>
     </message>
     <message>
-        <source>The interface language: en or es (default: the saved choice, else the system&apos;s).</source>
+        <source>The interface language: en or es (default: the saved choice, else the system's).</source>
         <translation>El idioma de la interfaz: en o es (por defecto: la opción guardada o, en su defecto, la del sistema).</translation>
     </message>
     <message>
-        <source>mosquitto is not installed: the demo&apos;s MQTT broker is unreachable and the outbox grows until one is (apt install mosquitto).</source>
+        <source>mosquitto is not installed: the demo's MQTT broker is unreachable and the outbox grows until one is (apt install mosquitto).</source>
         <translation>mosquitto no está instalado: el bróker MQTT de la demostración es inaccesible y la cola de salida crece hasta que haya uno (apt install mosquitto).</translation>
     </message>
     <message>
@@ -3094,7 +3080,7 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
         <translation>Msj. MQTT</translation>
     </message>
     <message>
-        <source>MQTT messages acknowledged by the broker that carried this meter&apos;s values</source>
+        <source>MQTT messages acknowledged by the broker that carried this meter's values</source>
         <translation>Mensajes MQTT confirmados por el bróker que transportaban valores de este medidor</translation>
     </message>
     <message>
@@ -3150,278 +3136,272 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
     <message>
         <source>%1 (%2)</source>
         <comment>date and time (UTC offset)</comment>
-        <translation type="unfinished"></translation>
+        <translation>%1 (%2)</translation>
     </message>
     <message numerus="yes">
         <source>%n s</source>
         <comment>duration</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
+        <translation><numerusform>%n s</numerusform><numerusform>%n s</numerusform></translation>
     </message>
     <message>
         <source>%1 min %2 s</source>
         <comment>duration</comment>
-        <translation type="unfinished"></translation>
+        <translation>%1 min %2 s</translation>
     </message>
     <message>
         <source>%1 h %2 min</source>
         <comment>duration</comment>
-        <translation type="unfinished"></translation>
+        <translation>%1 h %2 min</translation>
     </message>
     <message>
         <source>Running</source>
-        <translation type="unfinished"></translation>
+        <translation>En curso</translation>
     </message>
     <message>
         <source>Finished</source>
-        <translation type="unfinished"></translation>
+        <translation>Finalizada</translation>
     </message>
     <message>
         <source>Cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>Cancelada</translation>
     </message>
     <message>
         <source>Same</source>
-        <translation type="unfinished"></translation>
+        <translation>Sin cambios</translation>
     </message>
     <message>
         <source>Changed</source>
-        <translation type="unfinished"></translation>
+        <translation>Modificada</translation>
     </message>
     <message>
         <source>Better</source>
-        <translation type="unfinished"></translation>
+        <translation>Mejor</translation>
     </message>
     <message>
         <source>Worse</source>
-        <translation type="unfinished"></translation>
+        <translation>Peor</translation>
     </message>
     <message>
         <source>Added</source>
-        <translation type="unfinished"></translation>
+        <translation>Añadida</translation>
     </message>
     <message>
         <source>Removed</source>
-        <translation type="unfinished"></translation>
+        <translation>Eliminada</translation>
     </message>
     <message>
         <source>%1 → %2</source>
         <comment>before → after</comment>
-        <translation type="unfinished"></translation>
+        <translation>%1 → %2</translation>
     </message>
     <message>
         <source>Comparison with the previous run</source>
-        <translation type="unfinished"></translation>
+        <translation>Comparación con la ejecución anterior</translation>
     </message>
     <message>
         <source>Previous run: session %1, started %2</source>
-        <translation type="unfinished"></translation>
+        <translation>Ejecución anterior: sesión %1, iniciada el %2</translation>
     </message>
     <message>
         <source>Nothing changed since the previous run.</source>
-        <translation type="unfinished"></translation>
+        <translation>Sin cambios desde la ejecución anterior.</translation>
     </message>
     <message>
         <source>Meter</source>
-        <translation type="unfinished">Medidor</translation>
+        <translation>Medidor</translation>
     </message>
     <message>
         <source>Check</source>
-        <translation type="unfinished"></translation>
+        <translation>Comprobación</translation>
     </message>
     <message>
         <source>Change</source>
-        <translation type="unfinished"></translation>
+        <translation>Cambio</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Estado</translation>
     </message>
     <message>
         <source>Measured</source>
-        <translation type="unfinished"></translation>
+        <translation>Medición</translation>
     </message>
     <message>
         <source>Sign-off</source>
-        <translation type="unfinished"></translation>
+        <translation>Conformidad</translation>
     </message>
     <message>
         <source>Commissioned by</source>
-        <translation type="unfinished"></translation>
+        <translation>Puesta en servicio realizada por</translation>
     </message>
     <message>
         <source>Technician: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Técnico: %1</translation>
     </message>
     <message>
         <source>Date: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Fecha: %1</translation>
     </message>
     <message>
         <source>Signature: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Firma: %1</translation>
     </message>
     <message>
         <source>Customer / witness</source>
-        <translation type="unfinished"></translation>
+        <translation>Cliente / testigo</translation>
     </message>
     <message>
         <source>Name: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Nombre: %1</translation>
     </message>
     <message>
         <source>Commissioning report</source>
-        <translation type="unfinished"></translation>
+        <translation>Informe de puesta en servicio</translation>
     </message>
     <message>
         <source>Site</source>
-        <translation type="unfinished"></translation>
+        <translation>Emplazamiento</translation>
     </message>
     <message>
         <source>Technician</source>
-        <translation type="unfinished"></translation>
+        <translation>Técnico</translation>
     </message>
     <message>
         <source>Started</source>
-        <translation type="unfinished"></translation>
+        <translation>Iniciada</translation>
     </message>
     <message>
         <source>Duration</source>
-        <translation type="unfinished"></translation>
+        <translation>Duración</translation>
     </message>
     <message>
         <source>State</source>
-        <translation type="unfinished">Estado</translation>
+        <translation>Estado</translation>
     </message>
     <message>
         <source>Session</source>
-        <translation type="unfinished"></translation>
+        <translation>Sesión</translation>
     </message>
     <message>
         <source>Report generated</source>
-        <translation type="unfinished"></translation>
+        <translation>Informe generado</translation>
     </message>
     <message>
         <source>Notes</source>
-        <translation type="unfinished"></translation>
+        <translation>Notas</translation>
     </message>
     <message>
         <source>Summary</source>
-        <translation type="unfinished"></translation>
+        <translation>Resumen</translation>
     </message>
     <message>
         <source>Meters: %1 — passed: %2, warnings: %3, failed: %4, not checked: %5</source>
-        <translation type="unfinished"></translation>
+        <translation>Medidores: %1 — correctos: %2, con avisos: %3, con fallos: %4, sin comprobar: %5</translation>
     </message>
     <message>
         <source>Endpoint</source>
-        <translation type="unfinished"></translation>
+        <translation>Dirección</translation>
     </message>
     <message>
         <source>Serial number</source>
-        <translation type="unfinished"></translation>
+        <translation>Número de serie</translation>
     </message>
     <message>
         <source>Warnings</source>
-        <translation type="unfinished"></translation>
+        <translation>Avisos</translation>
     </message>
     <message>
         <source>Failures</source>
-        <translation type="unfinished"></translation>
+        <translation>Fallos</translation>
     </message>
     <message>
         <source>Traffic baseline</source>
-        <translation type="unfinished"></translation>
+        <translation>Línea base de tráfico</translation>
     </message>
     <message>
         <source>Meter details</source>
-        <translation type="unfinished"></translation>
+        <translation>Detalles de los medidores</translation>
     </message>
     <message>
         <source>%1 (%2)</source>
         <comment>meter name (id)</comment>
-        <translation type="unfinished"></translation>
+        <translation>%1 (%2)</translation>
     </message>
     <message>
         <source>Endpoint: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Dirección: %1</translation>
     </message>
     <message>
         <source>Logical device name: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Nombre de dispositivo lógico: %1</translation>
     </message>
     <message>
         <source>Serial number: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Número de serie: %1</translation>
     </message>
     <message>
         <source>Firmware: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Versión de firmware: %1</translation>
     </message>
     <message>
         <source>No check was made.</source>
-        <translation type="unfinished"></translation>
+        <translation>No se realizó ninguna comprobación.</translation>
     </message>
     <message>
         <source>Explanation</source>
-        <translation type="unfinished"></translation>
+        <translation>Explicación</translation>
     </message>
     <message>
         <source>Traffic baseline per meter</source>
-        <translation type="unfinished"></translation>
+        <translation>Línea base de tráfico por medidor</translation>
     </message>
     <message>
         <source>No traffic baseline in this session</source>
-        <translation type="unfinished"></translation>
+        <translation>No hay línea base de tráfico en esta sesión</translation>
     </message>
     <message>
         <source>DLMS bytes per poll</source>
-        <translation type="unfinished"></translation>
+        <translation>Bytes DLMS por sondeo</translation>
     </message>
     <message>
         <source>Average RTT (ms)</source>
-        <translation type="unfinished"></translation>
+        <translation>RTT medio (ms)</translation>
     </message>
     <message>
         <source>bytes per poll</source>
-        <translation type="unfinished"></translation>
+        <translation>bytes por sondeo</translation>
     </message>
     <message>
         <source>average RTT (ms)</source>
-        <translation type="unfinished"></translation>
+        <translation>RTT medio (ms)</translation>
     </message>
     <message numerus="yes">
         <source>%n meters, sorted by bytes per poll</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
+        <translation><numerusform>%n medidor, ordenado por bytes por sondeo</numerusform><numerusform>%n medidores, ordenados por bytes por sondeo</numerusform></translation>
     </message>
     <message>
         <source>Report %1 cancelled: nothing was written</source>
-        <translation type="unfinished"></translation>
+        <translation>Informe %1 cancelado: no se escribió nada</translation>
     </message>
     <message>
         <source>Cannot write the report %1: %2</source>
-        <translation type="unfinished"></translation>
+        <translation>No se puede escribir el informe %1: %2</translation>
     </message>
     <message>
         <source>Commissioning report — %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Informe de puesta en servicio — %1</translation>
     </message>
     <message>
         <source>DLMS Bridge — commissioning report</source>
-        <translation type="unfinished"></translation>
+        <translation>DLMS Bridge — informe de puesta en servicio</translation>
     </message>
     <message>
         <source>Cannot write the report %1</source>
-        <translation type="unfinished"></translation>
+        <translation>No se puede escribir el informe %1</translation>
     </message>
     <message>
         <source>%1 — page %2 of %3</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 — página %2 de %3</translation>
     </message>
 </context>
 </TS>

@@ -162,12 +162,15 @@ private Q_SLOTS:
         for (const auto &[directory, filters] :
             {std::pair {u"/src/gui"_s, QStringList {u"*.cpp"_s, u"*.h"_s}},
                 std::pair {u"/ui"_s, QStringList {u"*.ui"_s}},
-                std::pair {u"/src/monitor"_s, QStringList {u"*.cpp"_s}}}) {
+                std::pair {u"/src/monitor"_s, QStringList {u"*.cpp"_s}},
+                std::pair {u"/src/report"_s, QStringList {u"*.cpp"_s}},
+                std::pair {u"/src/app"_s, QStringList {u"commissioning*.cpp"_s}}}) {
             QDirIterator it(root + directory, filters, QDir::Files);
             while (it.hasNext())
                 files << it.next();
         }
-        files << root + u"/src/app/connectiontest.cpp"_s;
+        // As src/gui/CMakeLists.txt lists them for qt_add_translations.
+        files << root + u"/src/app/connectiontest.cpp"_s << root + u"/src/storage/commissioning.cpp"_s;
         QProcess lupdate;
         lupdate.start(QStringLiteral(LUPDATE_PATH),
             QStringList {u"-no-obsolete"_s, u"-locations"_s, u"none"_s, u"-silent"_s} + files
