@@ -97,7 +97,10 @@
     </message>
     <message numerus="yes">
         <source>%n warnings</source>
-        <translation><numerusform>%n aviso</numerusform><numerusform>%n avisos</numerusform></translation>
+        <translation>
+            <numerusform>%n aviso</numerusform>
+            <numerusform>%n avisos</numerusform>
+        </translation>
     </message>
     <message>
         <source>1 failure</source>
@@ -105,7 +108,10 @@
     </message>
     <message numerus="yes">
         <source>%n failures</source>
-        <translation><numerusform>%n fallo</numerusform><numerusform>%n fallos</numerusform></translation>
+        <translation>
+            <numerusform>%n fallo</numerusform>
+            <numerusform>%n fallos</numerusform>
+        </translation>
     </message>
     <message>
         <source>%1, %2</source>
@@ -209,7 +215,10 @@
     </message>
     <message numerus="yes">
         <source>… and %n more</source>
-        <translation><numerusform>… y %n más</numerusform><numerusform>… y %n más</numerusform></translation>
+        <translation>
+            <numerusform>… y %n más</numerusform>
+            <numerusform>… y %n más</numerusform>
+        </translation>
     </message>
     <message>
         <source>%1 (%2 s)</source>
@@ -225,9 +234,12 @@ Set it to this computer's time?</source>
     <message numerus="yes">
         <source>The clocks of %n meters are off by more than %1 s: %2.
 Set them to this computer's time?</source>
-        <translation><numerusform>El reloj de %n medidor difiere en más de %1 s: %2.
-¿Ajustarlo a la hora de este equipo?</numerusform><numerusform>Los relojes de %n medidores difieren en más de %1 s: %2.
-¿Ajustarlos a la hora de este equipo?</numerusform></translation>
+        <translation>
+            <numerusform>El reloj de %n medidor difiere en más de %1 s: %2.
+¿Ajustarlo a la hora de este equipo?</numerusform>
+            <numerusform>Los relojes de %n medidores difieren en más de %1 s: %2.
+¿Ajustarlos a la hora de este equipo?</numerusform>
+        </translation>
     </message>
     <message>
         <source>no session to export</source>
@@ -267,7 +279,10 @@ Set them to this computer's time?</source>
     </message>
     <message numerus="yes">
         <source>%n meters: %1 passed, %2 with warnings, %3 failed</source>
-        <translation><numerusform>%n medidor — correctos: %1, con avisos: %2, con fallos: %3</numerusform><numerusform>%n medidores — correctos: %1, con avisos: %2, con fallos: %3</numerusform></translation>
+        <translation>
+            <numerusform>%n medidor — correctos: %1, con avisos: %2, con fallos: %3</numerusform>
+            <numerusform>%n medidores — correctos: %1, con avisos: %2, con fallos: %3</numerusform>
+        </translation>
     </message>
     <message>
         <source>Cancelled. %1</source>
@@ -303,7 +318,10 @@ Set them to this computer's time?</source>
     </message>
     <message numerus="yes">
         <source>%1: %n changes.</source>
-        <translation><numerusform>%1: %n cambio.</numerusform><numerusform>%1: %n cambios.</numerusform></translation>
+        <translation>
+            <numerusform>%1: %n cambio.</numerusform>
+            <numerusform>%1: %n cambios.</numerusform>
+        </translation>
     </message>
     <message>
         <source>Writing %1…</source>
@@ -2830,6 +2848,26 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
         <source>Round-trip time</source>
         <translation>Tiempo de ida y vuelta</translation>
     </message>
+    <message>
+        <source>Pass</source>
+        <translation>Correcto</translation>
+    </message>
+    <message>
+        <source>Warning</source>
+        <translation>Aviso</translation>
+    </message>
+    <message>
+        <source>Fail</source>
+        <translation>Fallo</translation>
+    </message>
+    <message>
+        <source>Skipped</source>
+        <translation>Omitido</translation>
+    </message>
+    <message>
+        <source>Register %1</source>
+        <translation>Registro %1</translation>
+    </message>
 </context>
 <context>
     <name>main</name>
@@ -3141,7 +3179,10 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
     <message numerus="yes">
         <source>%n s</source>
         <comment>duration</comment>
-        <translation><numerusform>%n s</numerusform><numerusform>%n s</numerusform></translation>
+        <translation>
+            <numerusform>%n s</numerusform>
+            <numerusform>%n s</numerusform>
+        </translation>
     </message>
     <message>
         <source>%1 min %2 s</source>
@@ -3377,7 +3418,10 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
     </message>
     <message numerus="yes">
         <source>%n meters, sorted by bytes per poll</source>
-        <translation><numerusform>%n medidor, ordenado por bytes por sondeo</numerusform><numerusform>%n medidores, ordenados por bytes por sondeo</numerusform></translation>
+        <translation>
+            <numerusform>%n medidor, ordenado por bytes por sondeo</numerusform>
+            <numerusform>%n medidores, ordenados por bytes por sondeo</numerusform>
+        </translation>
     </message>
     <message>
         <source>Report %1 cancelled: nothing was written</source>

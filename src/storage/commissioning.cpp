@@ -17,7 +17,6 @@ namespace commissioning {
 
 namespace {
 
-constexpr const char *TranslationContext = "commissioning";
 // Rows are gathered into chunks of this size before they reach the device: few write calls.
 constexpr qsizetype ChunkBytes = 64 * 1024;
 
@@ -143,13 +142,13 @@ QString checkStatusText(CheckStatus status)
 {
     switch (status) {
     case CheckStatus::Pass:
-        return QCoreApplication::translate(TranslationContext, "Pass");
+        return QCoreApplication::translate("commissioning", "Pass");
     case CheckStatus::Warn:
-        return QCoreApplication::translate(TranslationContext, "Warning");
+        return QCoreApplication::translate("commissioning", "Warning");
     case CheckStatus::Fail:
-        return QCoreApplication::translate(TranslationContext, "Fail");
+        return QCoreApplication::translate("commissioning", "Fail");
     case CheckStatus::Skipped:
-        return QCoreApplication::translate(TranslationContext, "Skipped");
+        return QCoreApplication::translate("commissioning", "Skipped");
     }
     return {};
 }
@@ -162,11 +161,11 @@ CheckStatus worse(CheckStatus a, CheckStatus b)
 QString checkTitle(QStringView checkId)
 {
     if (checkId.startsWith(checks::RegisterPrefix))
-        return QCoreApplication::translate(TranslationContext, "Register %1")
+        return QCoreApplication::translate("commissioning", "Register %1")
             .arg(checkId.mid(checks::RegisterPrefix.size()));
     for (const CheckTitle &entry : CheckTitles) {
         if (checkId == entry.id)
-            return QCoreApplication::translate(TranslationContext, entry.title);
+            return QCoreApplication::translate("commissioning", entry.title);
     }
     // A check of a newer program read from an old file: its id is still better than nothing.
     return checkId.toString();
