@@ -76,14 +76,6 @@
         <translation>Explicación</translation>
     </message>
     <message>
-        <source>Serial number</source>
-        <translation>Número de serie</translation>
-    </message>
-    <message>
-        <source>Endpoint</source>
-        <translation>Dirección</translation>
-    </message>
-    <message>
         <source>no checks yet</source>
         <translation>aún sin comprobaciones</translation>
     </message>
@@ -262,6 +254,10 @@ Set them to this computer's time?</source>
         <translation>%1 de %2 medidores</translation>
     </message>
     <message>
+        <source>Waiting for polling to pause…</source>
+        <translation>Esperando a que se pause el sondeo…</translation>
+    </message>
+    <message>
         <source>Choose the meters, fill in the session and press Run.</source>
         <translation>Elija los medidores, complete los datos de la sesión y pulse Ejecutar.</translation>
     </message>
@@ -299,6 +295,15 @@ Set them to this computer's time?</source>
     <message>
         <source>Session %1 · %2 · %3 · started %4</source>
         <translation>Sesión %1 · %2 · %3 · iniciada el %4</translation>
+    </message>
+    <message>
+        <source>Session %1 · started %2</source>
+        <translation>Sesión %1 · iniciada el %2</translation>
+    </message>
+    <message>
+        <source>Session %1 · %2 · started %3</source>
+        <extracomment>A session's line when only its site or only its technician is known</extracomment>
+        <translation>Sesión %1 · %2 · iniciada el %3</translation>
     </message>
     <message>
         <source>No previous run to compare with.</source>
@@ -2765,6 +2770,54 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
     <message>
         <source>no broker connection</source>
         <translation>sin conexión con el bróker</translation>
+    </message>
+    <message>
+        <source>the connection closed</source>
+        <translation>la conexión se cerró</translation>
+    </message>
+    <message>
+        <source>logical device name</source>
+        <translation>nombre de dispositivo lógico</translation>
+    </message>
+    <message>
+        <source>serial number</source>
+        <translation>número de serie</translation>
+    </message>
+    <message>
+        <source>firmware version</source>
+        <translation>versión de firmware</translation>
+    </message>
+    <message>
+        <source>could not be read: %1</source>
+        <translation>no se pudo leer: %1</translation>
+    </message>
+    <message>
+        <source>not a number: cannot check against %1</source>
+        <translation>no es un número: no se puede comprobar con %1</translation>
+    </message>
+    <message>
+        <source>%1 is not a finite number</source>
+        <translation>%1 no es un número finito</translation>
+    </message>
+    <message>
+        <source>%1 with scaler %2 is out of the range of a number</source>
+        <translation>%1 con escalador %2 queda fuera del rango de un número</translation>
+    </message>
+    <message>
+        <source>cannot scale: %1</source>
+        <translation>no se puede escalar: %1</translation>
+    </message>
+    <message>
+        <source>none of %1 requests answered</source>
+        <translation>ninguna de las %1 peticiones respondida</translation>
+    </message>
+    <message>
+        <source>no request answered</source>
+        <translation>ninguna petición respondida</translation>
+    </message>
+    <message>
+        <source>average %1, max %2 (%3 of %4 requests answered)</source>
+        <translation>media %1, máx. %2 (%3 de %4 peticiones respondidas)</translation>
     </message>
 </context>
 <context>

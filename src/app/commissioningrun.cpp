@@ -156,13 +156,7 @@ public:
         startMqtt();
         if (m_stopped)
             return;
-        polling::DlmsConnection::Options options;
-        options.host = m_meter.host;
-        options.port = m_meter.port;
-        options.client = m_meter.clientConfig();
-        options.connectTimeoutMs = m_meter.connectTimeoutMs;
-        options.requestTimeoutMs = m_meter.requestTimeoutMs;
-        m_connection = new polling::DlmsConnection(options, this);
+        m_connection = new polling::DlmsConnection(polling::connectionOptions(m_meter), this);
         connect(m_connection, &polling::DlmsConnection::stateChanged, this,
             [this](polling::DlmsConnection::State state) {
                 if (state == polling::DlmsConnection::State::Associating && m_step == Step::Connecting)
@@ -391,26 +385,28 @@ private:
 
     void onConnected()
     {
-        const qint64 ms = m_timer.restart();
+        // Sub-millisecond, as the other timings: elapsed() would show every time as "N.0 ms".
+        const double ms = double(m_timer.nsecsElapsed()) / 1e6;
+        m_timer.start();
         m_step = Step::Associating;
-        add(makeResult(QString(checks::Tcp), CheckStatus::Pass, monitor::formatMs(double(ms)),
+        add(makeResult(QString(checks::Tcp), CheckStatus::Pass, monitor::formatMs(ms),
             QCoreApplication::translate("app::CommissioningRun", "connected to %1").arg(m_meter.endpoint()),
-            double(ms), u"ms"_s));
+            ms, u"ms"_s));
     }
 
     void onAssociated(const dlms::Aare &aare)
     {
         if (m_step != Step::Associating)
             return;
-        const qint64 ms = m_timer.elapsed();
+        const double ms = double(m_timer.nsecsElapsed()) / 1e6;
         const quint16 pdu = aare.initiate ? aare.initiate->serverMaxReceivePduSize : 0;
         const QString measured = QCoreApplication::translate("app::CommissioningRun", "accepted (%1, PDU %2)")
                                      .arg(authenticationText(m_meter.authentication))
                                      .arg(pdu);
         if (!add(makeResult(QString(checks::Association), CheckStatus::Pass, measured,
                 QCoreApplication::translate("app::CommissioningRun", "associated in %1")
-                    .arg(monitor::formatMs(double(ms))),
-                double(ms), u"ms"_s)))
+                    .arg(monitor::formatMs(ms)),
+                ms, u"ms"_s)))
             return;
         if (m_run.runOptions().clockOnly)
             readClock();
@@ -418,57 +414,68 @@ private:
             readIdentity();
     }
 
+    // failed() comes only when no response told of the end first: the connection failed while
+    // connecting or associating, or with no request of ours on the wire.
     void onFailed(const dlms::Error &error)
     {
         const Step step = m_step;
         m_connection->disconnect(this);
-        if (step == Step::Releasing || step == Step::Done) {
+        switch (step) {
+        case Step::Releasing:
+        case Step::Done:
             dlmsFinished();
             return;
-        }
-        QString check;
-        QString measured;
-        QString explanation = error.message;
-        switch (step) {
         case Step::Idle:
         case Step::Connecting:
-            check = QString(checks::Tcp);
-            break;
-        case Step::Associating:
-            check = QString(checks::Association);
+            if (add(makeResult(QString(checks::Tcp), CheckStatus::Fail, {}, error.message)))
+                skipRest(QString(checks::Tcp));
+            return;
+        case Step::Associating: {
+            QString measured;
+            QString explanation = error.message;
             if (m_connection->aare() && !m_connection->aare()->accepted()) {
                 measured = m_connection->aare()->describe();
                 explanation = QCoreApplication::translate(
                     "app::CommissioningRun", "the meter refused the association: %1")
                                   .arg(measured);
             }
-            break;
-        case Step::Identity:
-            check = QString(checks::Identity);
-            break;
-        case Step::Clock:
-        case Step::ClockVerify:
-            check = QString(checks::Clock);
-            if (step == Step::ClockVerify)
-                check = QString(checks::ClockSync);
-            break;
-        case Step::ClockSync:
-            check = QString(checks::ClockSync);
-            break;
-        case Step::Registers:
-            check = QString(checks::RegisterPrefix) + m_meter.items[m_item].key;
-            break;
-        case Step::Objects:
-            check = QString(checks::Objects);
-            break;
-        case Step::Baseline:
-            check = QString(checks::TrafficBytes);
-            break;
-        case Step::Releasing:
-        case Step::Done:
-            break;
+            if (add(makeResult(QString(checks::Association), CheckStatus::Fail, measured, explanation)))
+                skipRest(QString(checks::Association));
+            return;
         }
-        if (!add(makeResult(check, CheckStatus::Fail, measured, explanation)))
+        default:
+            connectionLost(error.message);
+            return;
+        }
+    }
+
+    // The check whose request is on the wire (or about to be): it gets the failure of the
+    // connection, the checks after it are not reached.
+    QString checkInFlight() const
+    {
+        switch (m_step) {
+        case Step::Identity:
+            return QString(checks::Identity);
+        case Step::Clock:
+            return QString(checks::Clock);
+        case Step::ClockSync:
+        case Step::ClockVerify:
+            return QString(checks::ClockSync);
+        case Step::Registers:
+            return QString(checks::RegisterPrefix) + m_meter.items[m_item].key;
+        case Step::Objects:
+            return QString(checks::Objects);
+        case Step::Baseline:
+            return QString(checks::TrafficBytes);
+        default:
+            return {};
+        }
+    }
+
+    void connectionLost(const QString &why)
+    {
+        const QString check = checkInFlight();
+        if (!add(makeResult(check, CheckStatus::Fail, {}, why)))
             return;
         skipRest(check);
     }
@@ -477,6 +484,16 @@ private:
     {
         if (m_issuing) {
             m_deferred.push_back(response);
+            return;
+        }
+        // A request timed out or the connection dropped: the connection is Closed already and
+        // delivers the error of every request it held, then failed(). The first such error ends
+        // the meter's checks here; sending the next step's request would only be refused.
+        if (m_connection && m_connection->state() != polling::DlmsConnection::State::Ready
+            && !checkInFlight().isEmpty()) {
+            connectionLost(response.error
+                    ? response.error->message
+                    : QCoreApplication::translate("app::CommissioningRun", "the connection closed"));
             return;
         }
         switch (m_step) {
@@ -542,9 +559,15 @@ private:
                     "app::CommissioningRun", "the identity objects could not be read: %1")
                     .arg(m_identity.lastError));
         } else if (m_identity.serialNumber.isEmpty() && m_identity.logicalDeviceName.isEmpty()) {
-            result = makeResult(QString(checks::Identity), CheckStatus::Warn, measured,
-                QCoreApplication::translate(
-                    "app::CommissioningRun", "the meter has no serial number and no logical device name"));
+            QString explanation = QCoreApplication::translate(
+                "app::CommissioningRun", "the meter has no serial number and no logical device name");
+            if (!m_identity.unread.empty())
+                explanation = QCoreApplication::translate("app::CommissioningRun", "%1; %2")
+                                  .arg(explanation, unreadText());
+            result = makeResult(QString(checks::Identity), CheckStatus::Warn, measured, explanation);
+        } else if (!m_identity.unread.empty()) {
+            // Part of the identity is missing: the technician should know which part.
+            result = makeResult(QString(checks::Identity), CheckStatus::Warn, measured, unreadText());
         } else {
             result = makeResult(QString(checks::Identity), CheckStatus::Pass, measured,
                 QCoreApplication::translate("app::CommissioningRun", "identity read"));
@@ -552,6 +575,31 @@ private:
         if (!add(result))
             return;
         readClock();
+    }
+
+    // "could not be read: firmware version (object-undefined), …"
+    QString unreadText() const
+    {
+        QStringList parts;
+        for (const auto &[field, why] : m_identity.unread) {
+            QString name;
+            switch (field) {
+            case identity::Field::DeviceName:
+                name = QCoreApplication::translate("app::CommissioningRun", "logical device name");
+                break;
+            case identity::Field::Serial:
+                name = QCoreApplication::translate("app::CommissioningRun", "serial number");
+                break;
+            case identity::Field::Firmware:
+                name = QCoreApplication::translate("app::CommissioningRun", "firmware version");
+                break;
+            }
+            parts << (why.isEmpty()
+                    ? name
+                    : QCoreApplication::translate("app::CommissioningRun", "%1 (%2)").arg(name, why));
+        }
+        return QCoreApplication::translate("app::CommissioningRun", "could not be read: %1")
+            .arg(parts.join(u", "_s));
     }
 
     // --- clock ----------------------------------------------------------------------------
@@ -836,35 +884,9 @@ private:
                 QCoreApplication::translate("app::CommissioningRun", "read failed: %1").arg(name));
         }
         const dlms::Value &value = data.value;
-        if (!value.isNumber()) {
-            const bool clock = item.classId == 8 && item.attribute == 2;
-            return makeResult(id, CheckStatus::Pass, dlms::valueText(value, clock),
-                QCoreApplication::translate("app::CommissioningRun", "read; not a number"));
-        }
         const std::optional<dlms::ScalerUnit> &scaler = m_scalers[m_item];
-        if (item.isScaled() && !scaler) {
-            const double raw = value.toDouble().value_or(0);
-            return makeResult(id, CheckStatus::Warn, bound(raw),
-                QCoreApplication::translate(
-                    "app::CommissioningRun", "read unscaled: the scaler_unit could not be read (%1)")
-                    .arg(m_scalerErrors[m_item]),
-                raw);
-        }
-        const double scaled
-            = scaler ? dlms::scaledValue(value, scaler->scaler).value_or(0) : value.toDouble().value_or(0);
         const QString unit = scaler ? dlms::unitSymbol(scaler->unit) : QString();
-        const int decimals = value.isInteger() && scaler && scaler->scaler < 0 ? -scaler->scaler : 0;
-        const QString figure = value.isInteger() ? number(scaled, decimals) : bound(scaled);
-        const QString measured = unit.isEmpty()
-            ? figure
-            : QCoreApplication::translate("app::CommissioningRun", "%1 %2").arg(figure, unit);
-
         const PlausibilityRange *range = m_run.runOptions().settings.rangeFor(item);
-        if (!range)
-            return makeResult(id, CheckStatus::Pass, measured,
-                QCoreApplication::translate("app::CommissioningRun", "read; no plausibility range"), scaled,
-                unit);
-        const CheckStatus verdict = judge(*range, scaled);
         auto span = [&](double low, double high) {
             const QString text = range->absolute
                 ? QCoreApplication::translate("app::CommissioningRun", "±%1–%2").arg(bound(low), bound(high))
@@ -873,25 +895,74 @@ private:
                 ? text
                 : QCoreApplication::translate("app::CommissioningRun", "%1 %2").arg(text, unit);
         };
-        const QString passBand = range->label.isEmpty()
-            ? span(range->min, range->max)
-            : QCoreApplication::translate("app::CommissioningRun", "%1 (%2)")
-                  .arg(span(range->min, range->max), range->label);
+        auto passBand = [&] {
+            return range->label.isEmpty() ? span(range->min, range->max)
+                                          : QCoreApplication::translate("app::CommissioningRun", "%1 (%2)")
+                                                .arg(span(range->min, range->max), range->label);
+        };
+
+        if (!value.isNumber()) {
+            const bool clock = item.classId == 8 && item.attribute == 2;
+            const QString text = identity::capped(dlms::valueText(value, clock));
+            if (range)
+                return makeResult(id, CheckStatus::Warn, text,
+                    QCoreApplication::translate(
+                        "app::CommissioningRun", "not a number: cannot check against %1")
+                        .arg(passBand()));
+            return makeResult(id, CheckStatus::Pass, text,
+                QCoreApplication::translate("app::CommissioningRun", "read; not a number"));
+        }
+        // A number the scaler cannot turn into a finite value is no reading: judging it as 0
+        // (or infinity) against a range would pass or fail it for the wrong reason.
+        const std::optional<double> raw = value.toDouble();
+        const std::optional<double> scaled = scaler && raw ? dlms::scaledValue(value, scaler->scaler) : raw;
+        if (!scaled || !std::isfinite(*scaled)) {
+            const QString text = identity::capped(value.toText());
+            QString why;
+            if (!raw || !std::isfinite(*raw))
+                why = QCoreApplication::translate("app::CommissioningRun", "%1 is not a finite number")
+                          .arg(text);
+            else
+                why = QCoreApplication::translate(
+                    "app::CommissioningRun", "%1 with scaler %2 is out of the range of a number")
+                          .arg(text)
+                          .arg(scaler->scaler);
+            return makeResult(id, CheckStatus::Fail, text,
+                QCoreApplication::translate("app::CommissioningRun", "cannot scale: %1").arg(why));
+        }
+        if (item.isScaled() && !scaler) {
+            return makeResult(id, CheckStatus::Warn, bound(*raw),
+                QCoreApplication::translate(
+                    "app::CommissioningRun", "read unscaled: the scaler_unit could not be read (%1)")
+                    .arg(m_scalerErrors[m_item]),
+                *raw);
+        }
+        const int decimals = value.isInteger() && scaler && scaler->scaler < 0 ? -scaler->scaler : 0;
+        const QString figure = value.isInteger() ? number(*scaled, decimals) : bound(*scaled);
+        const QString measured = unit.isEmpty()
+            ? figure
+            : QCoreApplication::translate("app::CommissioningRun", "%1 %2").arg(figure, unit);
+
+        if (!range)
+            return makeResult(id, CheckStatus::Pass, measured,
+                QCoreApplication::translate("app::CommissioningRun", "read; no plausibility range"), *scaled,
+                unit);
+        const CheckStatus verdict = judge(*range, *scaled);
         QString explanation;
         switch (verdict) {
         case CheckStatus::Pass:
-            explanation = QCoreApplication::translate("app::CommissioningRun", "within %1").arg(passBand);
+            explanation = QCoreApplication::translate("app::CommissioningRun", "within %1").arg(passBand());
             break;
         case CheckStatus::Warn:
             explanation
                 = QCoreApplication::translate("app::CommissioningRun", "outside %1, within the tolerance %2")
-                      .arg(passBand, span(range->warnMin, range->warnMax));
+                      .arg(passBand(), span(range->warnMin, range->warnMax));
             break;
         default:
-            explanation = QCoreApplication::translate("app::CommissioningRun", "outside %1").arg(passBand);
+            explanation = QCoreApplication::translate("app::CommissioningRun", "outside %1").arg(passBand());
             break;
         }
-        return makeResult(id, verdict, measured, explanation, scaled, unit);
+        return makeResult(id, verdict, measured, explanation, *scaled, unit);
     }
 
     // --- object list ----------------------------------------------------------------------
@@ -1026,12 +1097,14 @@ private:
     void baselineResponse(const dlms::ClientSession::Response &response)
     {
         const double ms = double(m_rttClock.nsecsElapsed()) / 1e6;
-        ++m_rttCount;
-        m_rttSumMs += ms;
-        m_rttMaxMs = std::max(m_rttMaxMs, ms);
+        ++m_baselineRequests;
         if (response.error) {
+            // No answer to time (exception, service error): it would skew the average.
             ++m_responseErrors;
         } else {
+            ++m_rttCount;
+            m_rttSumMs += ms;
+            m_rttMaxMs = std::max(m_rttMaxMs, ms);
             for (const dlms::DataResult &result : response.results)
                 if (!result.ok())
                     ++m_failedReads;
@@ -1075,21 +1148,34 @@ private:
                     .arg(m_chunks.size()),
                 perPoll, u"B"_s);
 
-        const double average = m_rttCount > 0 ? m_rttSumMs / double(m_rttCount) : 0;
         const int warnMs = m_run.runOptions().settings.rttWarnMs;
-        const QString rttMeasured
-            = QCoreApplication::translate("app::CommissioningRun", "average %1, max %2 (%3 requests)")
-                  .arg(monitor::formatMs(average), monitor::formatMs(m_rttMaxMs))
-                  .arg(m_rttCount);
-        const CheckResult rttResult = average > warnMs
-            ? makeResult(QString(checks::TrafficRtt), CheckStatus::Warn, rttMeasured,
-                QCoreApplication::translate("app::CommissioningRun", "average round trip above %1")
-                    .arg(monitor::formatMs(warnMs)),
-                average, u"ms"_s)
-            : makeResult(QString(checks::TrafficRtt), CheckStatus::Pass, rttMeasured,
-                QCoreApplication::translate("app::CommissioningRun", "average round trip within %1")
-                    .arg(monitor::formatMs(warnMs)),
-                average, u"ms"_s);
+        CheckResult rttResult;
+        if (m_rttCount == 0) {
+            rttResult = makeResult(QString(checks::TrafficRtt), CheckStatus::Fail,
+                QCoreApplication::translate("app::CommissioningRun", "none of %1 requests answered")
+                    .arg(m_baselineRequests),
+                QCoreApplication::translate("app::CommissioningRun", "no request answered"));
+        } else {
+            const double average = m_rttSumMs / double(m_rttCount);
+            const QString rttMeasured = m_rttCount == m_baselineRequests
+                ? QCoreApplication::translate("app::CommissioningRun", "average %1, max %2 (%3 requests)")
+                      .arg(monitor::formatMs(average), monitor::formatMs(m_rttMaxMs))
+                      .arg(m_rttCount)
+                : QCoreApplication::translate(
+                    "app::CommissioningRun", "average %1, max %2 (%3 of %4 requests answered)")
+                      .arg(monitor::formatMs(average), monitor::formatMs(m_rttMaxMs))
+                      .arg(m_rttCount)
+                      .arg(m_baselineRequests);
+            rttResult = average > warnMs
+                ? makeResult(QString(checks::TrafficRtt), CheckStatus::Warn, rttMeasured,
+                    QCoreApplication::translate("app::CommissioningRun", "average round trip above %1")
+                        .arg(monitor::formatMs(warnMs)),
+                    average, u"ms"_s)
+                : makeResult(QString(checks::TrafficRtt), CheckStatus::Pass, rttMeasured,
+                    QCoreApplication::translate("app::CommissioningRun", "average round trip within %1")
+                        .arg(monitor::formatMs(warnMs)),
+                    average, u"ms"_s);
+        }
         if (!add(bytesResult) || !add(rttResult))
             return;
         release();
@@ -1200,7 +1286,8 @@ private:
     int m_poll = 0;
     polling::DlmsConnection::Counters m_startCounters;
     QElapsedTimer m_rttClock;
-    quint64 m_rttCount = 0;
+    quint64 m_baselineRequests = 0; // sent and ended, answered or not
+    quint64 m_rttCount = 0; // answered: the round trips the average is made of
     double m_rttSumMs = 0;
     double m_rttMaxMs = 0;
     quint64 m_failedReads = 0;
@@ -1485,6 +1572,30 @@ std::vector<commissioning::MeterReport> CommissioningRun::reports() const
 int CommissioningRun::metersDone() const
 {
     return d->done;
+}
+
+CommissioningOptions commissioningOptions(const BridgeConfig &config, const QStringList &meterIds)
+{
+    CommissioningOptions options;
+    const auto take = [&](const polling::MeterConfig &meter) {
+        options.meters.push_back(meter);
+        // Only the selected meters' publishing: a run never carries other meters' tokens.
+        const auto it = config.publishing.constFind(meter.id);
+        if (it != config.publishing.constEnd())
+            options.publishing.insert(meter.id, *it);
+    };
+    if (meterIds.isEmpty()) {
+        for (const polling::MeterConfig &meter : config.site.meters)
+            take(meter);
+    } else {
+        for (const QString &id : meterIds) {
+            if (const polling::MeterConfig *meter = config.findMeter(id))
+                take(*meter);
+        }
+    }
+    options.mqtt = config.mqtt;
+    options.settings = config.commissioning;
+    return options;
 }
 
 } // namespace app

@@ -32,6 +32,11 @@ struct CommissioningOptions {
     bool clockOnly = false;
 };
 
+// The options of a run over `meterIds` of a configuration (empty = every meter, file order;
+// unknown ids are left out — callers check them first): meters, their publishing, mqtt and
+// commissioning settings from `config`.
+CommissioningOptions commissioningOptions(const BridgeConfig &config, const QStringList &meterIds = {});
+
 // One commissioning run over some meters. Each meter gets its own TCP connection and
 // association (not the poller's), and its checks in order:
 //   tcp → association → identity → clock [→ clock-sync] → register:<key>… → objects → mqtt →

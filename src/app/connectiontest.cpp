@@ -108,13 +108,7 @@ void ConnectionTest::start()
     d->result = {};
     d->identityRead = {};
 
-    polling::DlmsConnection::Options options;
-    options.host = m_meter.host;
-    options.port = m_meter.port;
-    options.client = m_meter.clientConfig();
-    options.connectTimeoutMs = m_meter.connectTimeoutMs;
-    options.requestTimeoutMs = m_meter.requestTimeoutMs;
-    auto *connection = new polling::DlmsConnection(options, this);
+    auto *connection = new polling::DlmsConnection(polling::connectionOptions(m_meter), this);
     d->connection = connection;
 
     connect(connection, &polling::DlmsConnection::stateChanged, this,

@@ -6,6 +6,8 @@
 #include <QtCore/QString>
 
 #include <iterator>
+#include <utility>
+#include <vector>
 
 // The identity of a meter (logical device name, serial number, firmware version) as read on an
 // open association: shared by ConnectionTest and CommissioningRun. Internal to app/.
@@ -35,22 +37,39 @@ inline bool isPrintable(const QByteArray &bytes)
     return true;
 }
 
+// Longest meter-supplied text a result carries: a meter may send kilobytes in a string.
+inline constexpr qsizetype kMaxTextLength = 256;
+
+// `text` cut to kMaxTextLength characters, the last one "…" when cut (never inside a
+// surrogate pair).
+inline QString capped(const QString &text)
+{
+    if (text.size() <= kMaxTextLength)
+        return text;
+    qsizetype keep = kMaxTextLength - 1;
+    if (text.at(keep - 1).isHighSurrogate())
+        --keep;
+    return text.left(keep) + QChar(0x2026);
+}
+
 // Identity strings come as octet-string (mostly printable ASCII), visible-string or utf8-string;
 // anything else is shown as the value's text so the technician still sees what the meter said.
+// Capped (capped()): the text goes into reports and results as it is.
 inline QString text(const dlms::Value &value)
 {
     switch (value.type()) {
     case dlms::DataType::OctetString:
         if (isPrintable(value.bytes()))
-            return QString::fromLatin1(value.bytes()).trimmed();
-        return QString::fromLatin1(value.bytes().toHex(' ')).toUpper();
+            return capped(QString::fromLatin1(value.bytes()).trimmed());
+        // Only what the cap keeps is converted: three characters a byte.
+        return capped(QString::fromLatin1(value.bytes().left(kMaxTextLength / 3 + 1).toHex(' ')).toUpper());
     case dlms::DataType::VisibleString:
     case dlms::DataType::Utf8String:
-        return value.string().trimmed();
+        return capped(value.string().trimmed());
     case dlms::DataType::NullData:
         return {};
     default:
-        return value.toText();
+        return capped(value.toText());
     }
 }
 
@@ -65,6 +84,8 @@ public:
     int refused = 0; // objects it answered with a data-access-result (it has none)
     int failed = 0; // requests that got no result at all (exception, service error)
     QString lastError; // the last such failure's text
+    // The objects without a value (refused or failed), in kObjects order, each with why.
+    std::vector<std::pair<Field, QString>> unread;
 
     void start(polling::DlmsConnection &connection)
     {
@@ -98,6 +119,7 @@ public:
             } else {
                 ++failed;
                 lastError = response.error ? response.error->message : QString();
+                markUnread(it.value(), lastError);
             }
             m_single.erase(it);
         } else {
@@ -121,6 +143,8 @@ private:
         // A meter without the object (object-undefined, read-write-denied …) leaves it empty.
         const QString value = data.ok() ? text(data.value) : QString();
         (data.ok() ? answered : refused) += 1;
+        if (!data.ok())
+            markUnread(field, dlms::dataAccessResultName(quint8(data.result)));
         switch (field) {
         case Field::DeviceName:
             logicalDeviceName = value;
@@ -132,6 +156,16 @@ private:
             firmwareVersion = value;
             break;
         }
+    }
+
+    void markUnread(Field field, const QString &why)
+    {
+        // Kept in kObjects order whatever order the answers came in.
+        const auto rank = [](Field f) { return int(f); };
+        auto at = unread.begin();
+        while (at != unread.end() && rank(at->first) < rank(field))
+            ++at;
+        unread.insert(at, {field, why});
     }
 
     polling::DlmsConnection *m_connection = nullptr;

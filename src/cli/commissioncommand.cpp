@@ -510,11 +510,12 @@ int runCommissionCommand(const QStringList &arguments)
         session.info.id = *id;
     }
 
-    app::CommissioningOptions options;
-    options.meters = in.meters;
-    options.publishing = in.config.publishing;
-    options.mqtt = in.config.mqtt;
-    options.settings = in.config.commissioning;
+    // The ids in configuration order (commissioningOptions keeps the order it is given), and
+    // only the selected meters' publishing: the run carries no other meter's token.
+    QStringList meterIds;
+    for (const polling::MeterConfig &meter : in.meters)
+        meterIds << meter.id;
+    app::CommissioningOptions options = app::commissioningOptions(in.config, meterIds);
     options.syncClock = in.syncClock;
     app::CommissioningRun run(std::move(options));
 

@@ -1,5 +1,6 @@
 #include "commissioningmodel.h"
 
+#include <QtCore/QStringList>
 #include <QtGui/QBrush>
 #include <QtGui/QColor>
 
@@ -204,12 +205,10 @@ QVariant CommissioningModel::meterData(const commissioning::MeterReport &meter, 
             return meter.meterName.isEmpty() ? meter.meterId : meter.meterName;
         case Status:
             return meter.checks.empty() ? tr("Checking…") : commissioning::checkStatusText(overall);
+        case Measured:
+            return meterIdentityText(meter);
         case Explanation:
             return findingsText(meter);
-        case Serial:
-            return meter.serialNumber;
-        case Endpoint:
-            return meter.endpoint;
         default:
             return {};
         }
@@ -218,9 +217,16 @@ QVariant CommissioningModel::meterData(const commissioning::MeterReport &meter, 
             return meter.checks.empty() ? QIcon(u":/icons/state-busy.svg"_s) : statusIcon(overall);
         return {};
     case Qt::ToolTipRole:
-        if (column == Name)
+        switch (column) {
+        case Name:
             return meter.meterId;
-        return {};
+        case Measured:
+            return meterIdentityText(meter);
+        case Explanation:
+            return findingsText(meter);
+        default:
+            return {};
+        }
     case MeterIdRole:
         return meter.meterId;
     case CheckIdRole:
@@ -253,8 +259,11 @@ QVariant CommissioningModel::checkData(const commissioning::CheckResult &check, 
             return statusIcon(check.status);
         return {};
     case Qt::ToolTipRole:
-        if (column == Explanation || column == Measured)
-            return check.explanation;
+        // The cells may be cut short in the view: the tip is the whole text.
+        if (column == Measured)
+            return check.measured.isEmpty() ? QVariant() : QVariant(check.measured);
+        if (column == Explanation)
+            return check.explanation.isEmpty() ? QVariant() : QVariant(check.explanation);
         return {};
     case CheckIdRole:
         return check.check;
@@ -278,10 +287,6 @@ QVariant CommissioningModel::headerData(int section, Qt::Orientation orientation
         return tr("Measured");
     case Explanation:
         return tr("Explanation");
-    case Serial:
-        return tr("Serial number");
-    case Endpoint:
-        return tr("Endpoint");
     default:
         return {};
     }
@@ -308,6 +313,16 @@ QString CommissioningModel::findingsText(const commissioning::MeterReport &repor
         return failed;
     //: A meter's findings: "2 warnings, 1 failure"
     return tr("%1, %2").arg(warned, failed);
+}
+
+QString CommissioningModel::meterIdentityText(const commissioning::MeterReport &report)
+{
+    QStringList parts;
+    if (!report.serialNumber.isEmpty())
+        parts << report.serialNumber;
+    if (!report.endpoint.isEmpty())
+        parts << report.endpoint;
+    return parts.join(u" · "_s);
 }
 
 QIcon CommissioningModel::statusIcon(commissioning::CheckStatus status)

@@ -9,16 +9,17 @@
 #include <vector>
 
 // The Commissioning page's results: a tree of meters (top level, in run order) and their checks
-// (children, in the order they ran). A meter row shows its overall status, name, the findings
-// ("2 warnings, 1 failure"), serial number and endpoint; a check row its title, status,
-// measured value and explanation. Filled live: addCheck() appends or replaces one child (rows
-// inserted, or one dataChanged), setMeterReport() settles a meter; setSession() resets.
+// (children, in the order they ran). A meter row shows its overall status, name, serial number
+// and endpoint (in Measured: a check row has no use for them) and the findings ("2 warnings,
+// 1 failure"); a check row its title, status, measured value and explanation. Filled live: addCheck() appends
+// or replaces one child (rows inserted, or one dataChanged), setMeterReport() settles a meter; setSession()
+// resets.
 class CommissioningModel final : public QAbstractItemModel {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(CommissioningModel)
 
 public:
-    enum Columns { Name, Status, Measured, Explanation, Serial, Endpoint, ColumnCount };
+    enum Columns { Name, Status, Measured, Explanation, ColumnCount };
     enum Roles {
         MeterIdRole = Qt::UserRole + 1,
         CheckIdRole, // empty on meter rows
@@ -51,6 +52,8 @@ public:
 
     // "2 warnings, 1 failure", "all checks passed", "no checks": translated, for a meter.
     static QString findingsText(const commissioning::MeterReport &report);
+    // "SIM00000001 · 127.0.0.1:4059": what identifies the meter, in its row's Measured cell.
+    static QString meterIdentityText(const commissioning::MeterReport &report);
     static QIcon statusIcon(commissioning::CheckStatus status);
 
     // Texts and icons follow the language in force (LanguageChange).

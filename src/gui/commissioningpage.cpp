@@ -13,10 +13,13 @@
 #include <QtCore/QDateTime>
 #include <QtCore/QDir>
 #include <QtCore/QEvent>
+#include <QtCore/QFileInfo>
 #include <QtCore/QLocale>
 #include <QtCore/QSaveFile>
+#include <QtCore/QSet>
 #include <QtCore/QSettings>
 #include <QtCore/QThread>
+#include <QtCore/QTimer>
 #include <QtWidgets/QFileDialog>
 #include <QtWidgets/QFormLayout>
 #include <QtWidgets/QGroupBox>
@@ -37,7 +40,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <optional>
+
+#ifdef Q_OS_UNIX
+#include <pwd.h>
+#include <unistd.h>
+#endif
 
 using namespace Qt::StringLiterals;
 
@@ -48,6 +57,7 @@ const QString kClockCheck = commissioning::checks::Clock;
 const QString kClockSyncCheck = commissioning::checks::ClockSync;
 constexpr int kMaxMetersNamed = 5; // in the clock sync question; the rest are counted
 constexpr int kMeterIdRole = Qt::UserRole + 1;
+constexpr double kMeasuredShare = 0.4; // of the results view, at most, for the Measured column
 
 qint64 nowMs()
 {
@@ -58,6 +68,40 @@ QString endpointOf(const polling::MeterConfig &meter)
 {
     return u"%1:%2"_s.arg(meter.host).arg(meter.port);
 }
+
+// Who checks the meters when nobody said: the account's name, as `dlmsctl commission` does
+// ($USER, else the account's own: some sessions leave USER unset).
+QString accountName()
+{
+    QString name = qEnvironmentVariable("USER");
+#ifdef Q_OS_UNIX
+    if (name.isEmpty()) {
+        if (const passwd *account = ::getpwuid(::geteuid()); account && account->pw_name)
+            name = QString::fromLocal8Bit(account->pw_name);
+    }
+#endif
+    return name;
+}
+
+// Calls back on every resize of the widget it watches (the results view's viewport).
+class ResizeWatcher final : public QObject {
+public:
+    ResizeWatcher(QWidget *watched, std::function<void()> onResize)
+        : QObject(watched), m_onResize(std::move(onResize))
+    {
+        watched->installEventFilter(this);
+    }
+
+    bool eventFilter(QObject *watched, QEvent *event) override
+    {
+        if (event->type() == QEvent::Resize)
+            m_onResize();
+        return QObject::eventFilter(watched, event);
+    }
+
+private:
+    std::function<void()> m_onResize;
+};
 
 bool isClockCheck(QStringView check)
 {
@@ -108,6 +152,11 @@ struct CommissioningPage::Private {
     bool clockOnly = false;
     QHash<QString, polling::MeterConfig> runMeters; // the run's meters, by id
     QStringList pausedByUs; // meters this page paused and must resume
+    // Between beginRun and the run's start: the meters whose Paused state is still to come.
+    bool waitingForPause = false;
+    QSet<QString> awaitingPause;
+    QTimer *pauseWait = nullptr; // the bound on that wait
+    QTimer *measuredFit = nullptr; // coalesces the Measured column's fitting
     QStringList syncProblems; // "<meter>: <why>" for clocks a sync run could not set
     int runDone = 0;
     int runTotal = 0;
@@ -268,12 +317,25 @@ CommissioningPage::CommissioningPage(app::Bridge *bridge, QWidget *parent)
     d->resultsTree->setModel(d->model);
     d->resultsTree->setUniformRowHeights(true);
     d->resultsTree->setAlternatingRowColors(true);
-    d->resultsTree->header()->setStretchLastSection(false);
+    // Explanation is last and takes what is left; Measured fits its contents up to a share of
+    // the view (fitMeasuredColumn); the tooltips carry whatever a cell cuts.
     d->resultsTree->header()->setSectionResizeMode(QHeaderView::Interactive);
-    d->resultsTree->header()->setSectionResizeMode(CommissioningModel::Explanation, QHeaderView::Stretch);
+    d->resultsTree->header()->setStretchLastSection(true);
     d->resultsTree->setColumnWidth(CommissioningModel::Name, 220);
     d->resultsTree->setColumnWidth(CommissioningModel::Status, 110);
     d->resultsTree->setColumnWidth(CommissioningModel::Measured, 160);
+    d->measuredFit = new QTimer(this);
+    d->measuredFit->setSingleShot(true);
+    d->measuredFit->setInterval(50);
+    connect(d->measuredFit, &QTimer::timeout, this, &CommissioningPage::fitMeasuredColumn);
+    const auto refit = [this] { d->measuredFit->start(); };
+    connect(d->model, &QAbstractItemModel::rowsInserted, this, refit);
+    connect(d->model, &QAbstractItemModel::dataChanged, this, refit);
+    connect(d->model, &QAbstractItemModel::modelReset, this, refit);
+    connect(d->resultsTree, &QTreeView::expanded, this, refit);
+    connect(d->resultsTree, &QTreeView::collapsed, this, refit);
+    // The cap follows the view's width (also when the page is first shown).
+    new ResizeWatcher(d->resultsTree->viewport(), refit);
     resultsLayout->addWidget(d->resultsTree, 1);
     auto *exportRow = new QHBoxLayout;
     d->exportProgress = new QProgressBar(results);
@@ -340,6 +402,7 @@ CommissioningPage::CommissioningPage(app::Bridge *bridge, QWidget *parent)
     splitter->addWidget(d->tabs);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 3);
+    splitter->setChildrenCollapsible(false);
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(splitter);
 
@@ -412,12 +475,29 @@ CommissioningPage::CommissioningPage(app::Bridge *bridge, QWidget *parent)
         [this] { updateActions(); });
     connect(d->sessions, &QAbstractItemModel::modelReset, this, [this] { updateActions(); });
 
+    d->pauseWait = new QTimer(this);
+    d->pauseWait->setSingleShot(true);
+    connect(d->pauseWait, &QTimer::timeout, this, &CommissioningPage::startPausedRun);
+    if (bridge) {
+        connect(bridge, &app::Bridge::meterStateChanged, this,
+            [this](const QString &meterId, polling::MeterState state, const QString &) {
+                if (state == polling::MeterState::Paused)
+                    notePaused(meterId);
+            });
+    }
+
     retranslate();
     refreshMeters();
 }
 
 CommissioningPage::~CommissioningPage()
 {
+    // ~QWidget hides the children after d is gone: the views' signals must not reach it.
+    delete d->resultsTree->viewport()->findChild<ResizeWatcher *>(QString(), Qt::FindDirectChildrenOnly);
+    d->resultsTree->disconnect(this);
+    d->model->disconnect(this);
+    if (d->bridge)
+        d->bridge->disconnect(this);
     if (d->clockQuestion) {
         d->clockQuestion->disconnect(this); // closing it is no answer
         d->clockQuestion->close();
@@ -509,10 +589,20 @@ bool CommissioningPage::startRun(const QStringList &meterIds, QString *error)
     info.site = d->siteEdit->text().trimmed();
     info.technician = d->technicianEdit->text().trimmed();
     info.notes = d->notesEdit->toPlainText().trimmed();
+    const bool typedTechnician = !info.technician.isEmpty();
+    if (info.site.isEmpty() && !d->configPath.isEmpty())
+        info.site = QFileInfo(d->configPath).completeBaseName();
+    if (!typedTechnician)
+        info.technician = accountName();
     const bool started = beginRun(meterIds.isEmpty() ? checkedMeterIds() : meterIds, info, false, error);
-    if (started && !info.technician.isEmpty())
+    if (!started)
+        return false;
+    // The fields show what the session stores; only a typed name is remembered.
+    d->siteEdit->setText(info.site);
+    d->technicianEdit->setText(info.technician);
+    if (typedTechnician)
         QSettings().setValue(kTechnicianKey, info.technician);
-    return started;
+    return true;
 }
 
 bool CommissioningPage::beginRun(
@@ -530,30 +620,18 @@ bool CommissioningPage::beginRun(
     if (meterIds.isEmpty())
         return fail(tr("no meter selected"));
     const app::BridgeConfig &config = d->bridge->config();
-    app::CommissioningOptions options;
     for (const QString &id : meterIds) {
-        const polling::MeterConfig *meter = config.findMeter(id);
-        if (!meter)
+        if (!config.findMeter(id))
             return fail(tr("meter %1 is not configured").arg(id));
-        if (std::none_of(options.meters.begin(), options.meters.end(),
-                [&](const polling::MeterConfig &m) { return m.id == id; }))
-            options.meters.push_back(*meter);
     }
-    // The run follows the configuration's order, as the report lists the site.
-    std::stable_sort(options.meters.begin(), options.meters.end(), [&](const auto &a, const auto &b) {
-        const auto position = [&](const QString &id) {
-            const auto &all = config.site.meters;
-            return std::find_if(all.begin(), all.end(), [&](const auto &m) { return m.id == id; })
-                - all.begin();
-        };
-        return position(a.id) < position(b.id);
-    });
-    for (const polling::MeterConfig &meter : options.meters) {
-        if (config.publishing.contains(meter.id))
-            options.publishing.insert(meter.id, config.publishing.value(meter.id));
+    // The run follows the configuration's order, as the report lists the site; each meter once.
+    const QSet<QString> wanted(meterIds.cbegin(), meterIds.cend());
+    QStringList ordered;
+    for (const polling::MeterConfig &meter : config.site.meters) {
+        if (wanted.contains(meter.id)) // ids are unique in a configuration
+            ordered << meter.id;
     }
-    options.mqtt = config.mqtt;
-    options.settings = config.commissioning;
+    app::CommissioningOptions options = app::commissioningOptions(config, ordered);
     options.clockOnly = clockOnly;
     options.syncClock = clockOnly;
 
@@ -588,7 +666,12 @@ bool CommissioningPage::beginRun(
     }
     d->runDone = 0;
     d->runTotal = int(options.meters.size());
-    pausePolling(ids);
+    const QStringList awaited = pausePolling(ids);
+    // What the poller's release may take: the request in flight, then the RLRQ, each within
+    // the request timeout. Past that the meter is checked anyway.
+    int boundMs = 0;
+    for (const QString &id : awaited)
+        boundMs = std::max(boundMs, 2 * d->runMeters.value(id).requestTimeoutMs);
 
     d->run = new app::CommissioningRun(std::move(options), this);
     connect(d->run, &app::CommissioningRun::meterStarted, this, &CommissioningPage::onMeterStarted);
@@ -601,6 +684,12 @@ bool CommissioningPage::beginRun(
     });
     connect(d->run, &app::CommissioningRun::finished, this, &CommissioningPage::onRunFinished);
 
+    // The run's connections wait for the poller's to go: a meter taking one association at
+    // a time would refuse the second.
+    d->waitingForPause = !awaited.isEmpty();
+    d->awaitingPause = QSet<QString>(awaited.cbegin(), awaited.cend());
+    if (d->waitingForPause)
+        d->pauseWait->start(std::max(boundMs, 0));
     d->runProgress->setVisible(true);
     updateProgress();
     updateSessionLabel();
@@ -608,8 +697,29 @@ bool CommissioningPage::beginRun(
     updateActions();
     d->tabs->setCurrentIndex(0);
     Q_EMIT runStarted(d->session.info.id);
-    d->run->start();
+    if (!d->waitingForPause && d->run)
+        d->run->start();
     return true;
+}
+
+void CommissioningPage::notePaused(const QString &meterId)
+{
+    if (!d->waitingForPause || !d->awaitingPause.remove(meterId))
+        return;
+    if (d->awaitingPause.isEmpty())
+        startPausedRun();
+}
+
+void CommissioningPage::startPausedRun()
+{
+    if (!d->waitingForPause)
+        return;
+    d->waitingForPause = false;
+    d->awaitingPause.clear();
+    d->pauseWait->stop();
+    updateProgress();
+    if (d->run)
+        d->run->start();
 }
 
 void CommissioningPage::onMeterStarted(const QString &meterId)
@@ -720,6 +830,14 @@ void CommissioningPage::noteSyncProblem(const commissioning::MeterReport &report
 
 void CommissioningPage::cancelRun()
 {
+    if (d->waitingForPause) {
+        // Not started: it has nothing to report and no finished() of its own to send.
+        d->waitingForPause = false;
+        d->awaitingPause.clear();
+        d->pauseWait->stop();
+        onRunFinished(true);
+        return;
+    }
     if (d->run)
         d->run->cancel();
 }
@@ -1038,18 +1156,22 @@ void CommissioningPage::setStoreError(const QString &message)
     d->storeMessage->setVisible(!message.isEmpty());
 }
 
-void CommissioningPage::pausePolling(const QStringList &meterIds)
+QStringList CommissioningPage::pausePolling(const QStringList &meterIds)
 {
+    QStringList awaited;
     if (!d->bridge)
-        return;
+        return awaited;
     for (const QString &id : meterIds) {
         const std::optional<app::MeterStatus> status = d->bridge->meter(id);
         // A meter the technician paused stays theirs: it is not resumed after the checks.
         if (!status || status->paused || d->pausedByUs.contains(id))
             continue;
-        if (d->bridge->setPaused(id, true))
+        if (d->bridge->setPaused(id, true)) {
             d->pausedByUs << id;
+            awaited << id;
+        }
     }
+    return awaited;
 }
 
 void CommissioningPage::resumePolling(const QStringList &meterIds)
@@ -1067,7 +1189,27 @@ void CommissioningPage::updateProgress()
 {
     d->runProgress->setRange(0, std::max(d->runTotal, 1));
     d->runProgress->setValue(std::min(d->runDone, std::max(d->runTotal, 1)));
-    d->runProgress->setFormat(tr("%1 of %2 meters").arg(d->runDone).arg(d->runTotal));
+    d->runProgress->setFormat(d->waitingForPause ? tr("Waiting for polling to pause…")
+                                                 : tr("%1 of %2 meters").arg(d->runDone).arg(d->runTotal));
+}
+
+void CommissioningPage::fitMeasuredColumn()
+{
+    QTreeView *tree = d->resultsTree;
+    if (!tree->isVisible())
+        return; // its width means nothing yet: the resize on show fits it
+    // Public in QAbstractItemView (QTreeView's override is protected); it looks at the rows shown.
+    const QAbstractItemView *view = tree;
+    const int contents = std::max(view->sizeHintForColumn(CommissioningModel::Measured),
+        tree->header()->sectionSizeHint(CommissioningModel::Measured));
+    // At most a share of the view, and never more than Explanation gets of what is left.
+    const int viewWidth = tree->viewport()->width();
+    const int left = viewWidth - tree->columnWidth(CommissioningModel::Name)
+        - tree->columnWidth(CommissioningModel::Status);
+    const int cap = std::min(int(viewWidth * kMeasuredShare), left / 2);
+    const int width = std::max(std::min(contents, cap), tree->header()->minimumSectionSize());
+    if (width != tree->columnWidth(CommissioningModel::Measured))
+        tree->setColumnWidth(CommissioningModel::Measured, width);
 }
 
 void CommissioningPage::updateSummary()
@@ -1111,11 +1253,20 @@ void CommissioningPage::updateSessionLabel()
         d->sessionLabel->setText(tr("No session open."));
         return;
     }
-    d->sessionLabel->setText(tr("Session %1 · %2 · %3 · started %4")
-                                 .arg(info.id)
-                                 .arg(info.site.isEmpty() ? monitor::noData() : info.site,
-                                     info.technician.isEmpty() ? monitor::noData() : info.technician,
-                                     CommissioningSessionModel::startedText(info.startedMs)));
+    // Sessions stored before site and technician had defaults may lack them: left out.
+    const QString started = CommissioningSessionModel::startedText(info.startedMs);
+    QString text;
+    if (!info.site.isEmpty() && !info.technician.isEmpty()) {
+        text = tr("Session %1 · %2 · %3 · started %4").arg(info.id).arg(info.site, info.technician, started);
+    } else if (info.site.isEmpty() && info.technician.isEmpty()) {
+        text = tr("Session %1 · started %2").arg(info.id).arg(started);
+    } else {
+        //: A session's line when only its site or only its technician is known
+        text = tr("Session %1 · %2 · started %3")
+                   .arg(info.id)
+                   .arg(info.site.isEmpty() ? info.technician : info.site, started);
+    }
+    d->sessionLabel->setText(text);
 }
 
 void CommissioningPage::updateCompareLabel()

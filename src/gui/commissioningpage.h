@@ -26,7 +26,12 @@ class CommissioningRun;
 //
 // While a meter is checked its polling is paused (unless the technician had paused it
 // already) and resumed when its checks end: meters that take one association at a time
-// would otherwise refuse one of the two.
+// would otherwise refuse one of the two. The run starts once the bridge reports every meter
+// it paused as Paused (the poller lets its association go on its own thread), or after what
+// their release may take (twice the longest request timeout), whichever comes first.
+//
+// An empty Site becomes the configuration file's base name and an empty Technician the
+// account's name ($USER), as `dlmsctl commission` does; the fields show what was used.
 //
 // After a run, meters whose clock drift is above the warning threshold and that were not
 // synced are offered a clock sync (a question; Yes runs a clock-only run with syncClock on
@@ -106,7 +111,11 @@ private:
     bool openStore();
     void reloadSessions();
     void setStoreError(const QString &message); // empty = no error
-    void pausePolling(const QStringList &meterIds);
+    // Pauses the meters and returns those whose Paused state is still to come.
+    QStringList pausePolling(const QStringList &meterIds);
+    void notePaused(const QString &meterId); // the bridge reported it Paused
+    void startPausedRun(); // every meter paused, or the wait's bound passed
+    void fitMeasuredColumn(); // to its contents, capped so Explanation keeps room
     void resumePolling(const QStringList &meterIds); // only those this page paused
     void updateProgress();
     void updateSummary();

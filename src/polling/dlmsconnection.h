@@ -1,5 +1,7 @@
 #pragma once
 
+#include "meterconfig.h"
+
 #include <clientsession.h>
 
 #include <QtCore/QDateTime>
@@ -140,5 +142,9 @@ private:
     Resync m_resync = Resync::None;
     bool m_sessionStale = false; // setOptions() changed the client settings: new session at open()
 };
+
+// A meter's address, client settings and timeouts as a connection's options: what every
+// connection to a configured meter shares (the poller adds hdlcResyncOnTimeout).
+DlmsConnection::Options connectionOptions(const MeterConfig &meter);
 
 } // namespace polling

@@ -1,5 +1,7 @@
 #include "meterconfig.h"
 
+#include "dlmsconnection.h"
+
 #include <QtCore/QHash>
 #include <QtCore/QSet>
 #include <QtNetwork/QHostAddress>
@@ -265,6 +267,17 @@ QStringList formatItemLines(const std::vector<PollItem> &items)
     for (const PollItem &item : items)
         lines.append(formatItemLine(item));
     return lines;
+}
+
+DlmsConnection::Options connectionOptions(const MeterConfig &meter)
+{
+    DlmsConnection::Options options;
+    options.host = meter.host;
+    options.port = meter.port;
+    options.client = meter.clientConfig();
+    options.connectTimeoutMs = meter.connectTimeoutMs;
+    options.requestTimeoutMs = meter.requestTimeoutMs;
+    return options;
 }
 
 } // namespace polling

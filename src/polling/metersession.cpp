@@ -87,12 +87,7 @@ MeterSession::~MeterSession()
 
 DlmsConnection::Options MeterSession::connectionOptions() const
 {
-    DlmsConnection::Options options;
-    options.host = m_config.host;
-    options.port = m_config.port;
-    options.client = m_config.clientConfig();
-    options.connectTimeoutMs = m_config.connectTimeoutMs;
-    options.requestTimeoutMs = m_config.requestTimeoutMs;
+    DlmsConnection::Options options = polling::connectionOptions(m_config);
     options.hdlcResyncOnTimeout = true;
     return options;
 }
@@ -159,6 +154,8 @@ void MeterSession::openConnection()
 void MeterSession::onConnectionState(DlmsConnection::State state)
 {
     const State previous = std::exchange(m_connectionState, state);
+    if (m_paused && !m_stopping && state == State::Closed)
+        setState(MeterState::Paused, u"paused"_s);
     if (m_paused || m_stopping)
         return;
     if (state == State::Connecting) {
@@ -790,7 +787,9 @@ void MeterSession::setPaused(bool paused)
     m_halfOpen = false;
     QPointer<MeterSession> guard(this);
     m_connection->close();
-    if (guard)
+    // Paused once the association is released and the socket closed (onConnectionState when a
+    // release goes out): whoever waits for Paused may then connect to a one-client meter.
+    if (guard && m_connection->state() == DlmsConnection::State::Closed)
         setState(MeterState::Paused, u"paused"_s);
 }
 

@@ -12,11 +12,13 @@
 #include <commissioningstore.h>
 #include <simulator.h>
 
+#include <QtCore/QDateTime>
 #include <QtCore/QFile>
 #include <QtCore/QSettings>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QTranslator>
+#include <QtGui/QFontMetrics>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -119,6 +121,10 @@ private Q_SLOTS:
     void syncClocksRewritesClockChecks();
     void askedClockSyncRunsOnYes();
     void pollingPausedDuringChecks();
+    void pollerLetsGoBeforeRunConnects();
+    void cancelWhileWaitingForPause();
+    void defaultSiteAndTechnician();
+    void resultColumnsFit();
     void rerunComparesWithPrevious();
     void exportCsvRowsPerCheck();
     void exportPdf();
@@ -249,6 +255,15 @@ void tst_CommissioningPage::modelUpdatesLive()
     QCOMPARE(model.index(0, CommissioningModel::Explanation).data().toString(), u"1 failure"_s);
     QCOMPARE(model.index(1, CommissioningModel::Measured, meter).data().toString(), u"+600 s"_s);
     QCOMPARE(model.index(1, 0, meter).data(CommissioningModel::CheckIdRole).toString(), u"clock"_s);
+    // No column is empty on every check row: the meter's endpoint is in its Measured cell, the
+    // last column (the one that stretches) is Explanation, and the tips carry the whole texts.
+    QCOMPARE(model.columnCount(), 4);
+    QCOMPARE(model.headerData(model.columnCount() - 1, Qt::Horizontal).toString(), u"Explanation"_s);
+    QCOMPARE(model.index(0, CommissioningModel::Measured).data().toString(), u"127.0.0.1:4059"_s);
+    QCOMPARE(
+        model.index(1, CommissioningModel::Measured, meter).data(Qt::ToolTipRole).toString(), u"+600 s"_s);
+    QCOMPARE(
+        model.index(1, CommissioningModel::Explanation, meter).data(Qt::ToolTipRole).toString(), u"ahead"_s);
 
     // The same check again updates its row in place.
     changed.clear();
@@ -264,11 +279,14 @@ void tst_CommissioningPage::modelUpdatesLive()
     report.meterId = u"m1"_s;
     report.meterName = u"Meter 1"_s;
     report.serialNumber = u"SIM1"_s;
+    report.endpoint = u"127.0.0.1:4059"_s;
     report.checks = {tcp, clock, clock};
     report.checks[2].check = u"clock-sync"_s;
     model.setMeterReport(report);
     QCOMPARE(model.rowCount(meter), 3);
-    QCOMPARE(model.index(0, CommissioningModel::Serial).data().toString(), u"SIM1"_s);
+    QCOMPARE(model.index(0, CommissioningModel::Measured).data().toString(), u"SIM1 · 127.0.0.1:4059"_s);
+    QCOMPARE(model.index(0, CommissioningModel::Measured).data(Qt::ToolTipRole).toString(),
+        u"SIM1 · 127.0.0.1:4059"_s);
     QCOMPARE(model.index(0, CommissioningModel::Explanation).data().toString(), u"2 warnings"_s);
     QCOMPARE(resets.size(), 0);
 }
@@ -498,6 +516,124 @@ void tst_CommissioningPage::pollingPausedDuringChecks()
     // Polling goes on after the checks.
     const quint64 batches = m_bridge->meter(kHealthy)->batches;
     QTRY_VERIFY_WITH_TIMEOUT(m_bridge->meter(kHealthy)->batches > batches, kWaitMs);
+}
+
+void tst_CommissioningPage::pollerLetsGoBeforeRunConnects()
+{
+    // The poller holds an association with the meter (keep-open) when the run is asked for.
+    QTRY_VERIFY_WITH_TIMEOUT(m_bridge->meter(kHealthy)->batches > 0, kWaitMs);
+    QCOMPARE(m_healthy->connectionCount(), 1);
+    QStringList events; // "open <other connections then open>" / "close", in order
+    connect(m_healthy.get(), &sim::Simulator::connectionOpened, this,
+        [&] { events << u"open %1"_s.arg(m_healthy->connectionCount() - 1); });
+    connect(m_healthy.get(), &sim::Simulator::connectionClosed, this, [&] { events << u"close"_s; });
+    QSignalSpy finished(m_page.get(), &CommissioningPage::runFinished);
+    QString error;
+    QVERIFY2(m_page->startRun({kHealthy}, &error), qPrintable(error));
+    auto *progress = m_page->findChild<QProgressBar *>(u"runProgress"_s);
+    QCOMPARE(progress->format(), u"Waiting for polling to pause…"_s);
+    QVERIFY(events.isEmpty()); // nothing opened before the bridge reports the meter paused
+    QVERIFY(finished.wait(kWaitMs));
+    QCOMPARE(finished.last().at(1).toBool(), false);
+    QCOMPARE(reportOf(m_page->currentSession(), kHealthy)->overall(), commissioning::CheckStatus::Pass);
+    // The poller's connection closed first; the run's connection was then the only one.
+    QVERIFY2(events.size() >= 2, qPrintable(events.join(u", "_s)));
+    QCOMPARE(events.at(0), u"close"_s);
+    QCOMPARE(events.at(1), u"open 0"_s);
+}
+
+void tst_CommissioningPage::cancelWhileWaitingForPause()
+{
+    QTRY_VERIFY_WITH_TIMEOUT(m_bridge->meter(kHealthy)->batches > 0, kWaitMs);
+    QSignalSpy opened(m_healthy.get(), &sim::Simulator::connectionOpened);
+    QSignalSpy finished(m_page.get(), &CommissioningPage::runFinished);
+    QString error;
+    QVERIFY(m_page->startRun({kHealthy}, &error));
+    const qint64 id = m_page->currentSession().info.id;
+    QVERIFY(m_page->isRunning());
+    m_page->findChild<QPushButton *>(u"cancelButton"_s)->click();
+    QCOMPARE(finished.size(), 1); // at once: nothing had started
+    QCOMPARE(finished.at(0).at(0).toLongLong(), id);
+    QCOMPARE(finished.at(0).at(1).toBool(), true);
+    QVERIFY(!m_page->isRunning());
+    QCOMPARE(m_page->currentSession().info.state, commissioning::SessionState::Cancelled);
+    QCOMPARE(m_bridge->meter(kHealthy)->paused, false);
+    // The run never connects: the only connection opened is the poller's own, once resumed.
+    QTRY_VERIFY_WITH_TIMEOUT(m_bridge->meter(kHealthy)->state == polling::MeterState::Associated, kWaitMs);
+    QVERIFY(opened.size() <= 1);
+    QCOMPARE(m_page->findChild<QTreeView *>(u"resultsTree"_s)->model()->rowCount(), 0);
+}
+
+void tst_CommissioningPage::defaultSiteAndTechnician()
+{
+    qputenv("USER", "field-tech");
+    QSettings().remove(u"commissioning/technician"_s);
+    auto *site = m_page->findChild<QLineEdit *>(u"siteEdit"_s);
+    auto *technician = m_page->findChild<QLineEdit *>(u"technicianEdit"_s);
+    site->clear();
+    technician->clear();
+    QVERIFY(runAndWait({kHealthy}));
+    // As `dlmsctl commission`: the configuration's base name and the account's name.
+    QCOMPARE(m_page->currentSession().info.site, u"site"_s);
+    QCOMPARE(m_page->currentSession().info.technician, u"field-tech"_s);
+    QCOMPARE(site->text(), u"site"_s);
+    QCOMPARE(technician->text(), u"field-tech"_s);
+    const QString line = m_page->findChild<QLabel *>(u"sessionLabel"_s)->text();
+    QVERIFY2(
+        line.startsWith(u"Session %1 · site · field-tech · started "_s.arg(m_page->currentSession().info.id)),
+        qPrintable(line));
+    QVERIFY(!QSettings().contains(u"commissioning/technician"_s)); // only a typed name is kept
+    auto store = commissioning::Store::open(databasePath());
+    QVERIFY(store);
+    auto stored = (*store)->session(m_page->currentSession().info.id);
+    QVERIFY(stored);
+    QCOMPARE(stored->info.site, u"site"_s);
+    QCOMPARE(stored->info.technician, u"field-tech"_s);
+
+    // A session stored without them (an older one) leaves them out of its line.
+    commissioning::SessionInfo bare;
+    bare.startedMs = QDateTime::currentMSecsSinceEpoch();
+    auto created = (*store)->createSession(bare);
+    QVERIFY(created);
+    QVERIFY((*store)->finishSession(*created, commissioning::SessionState::Finished, bare.startedMs + 1));
+    QVERIFY(m_page->openSession(*created));
+    const QString bareLine = m_page->findChild<QLabel *>(u"sessionLabel"_s)->text();
+    QVERIFY2(bareLine.startsWith(u"Session %1 · started "_s.arg(*created)), qPrintable(bareLine));
+    QVERIFY(!bareLine.contains(u"—"_s));
+}
+
+void tst_CommissioningPage::resultColumnsFit()
+{
+    QVERIFY(runAndWait({kHealthy, kClock, kSilent}));
+    auto *tree = m_page->findChild<QTreeView *>(u"resultsTree"_s);
+    for (int row = 0; row < model()->rowCount(); ++row)
+        tree->expand(model()->index(row, 0));
+    const int viewWidth = tree->viewport()->width();
+    // Measured fits what it shows, up to 40 % of the view and never more than Explanation gets;
+    // Explanation (last) takes the rest.
+    const auto capOf = [tree] {
+        const int width = tree->viewport()->width();
+        const int left = width - tree->columnWidth(CommissioningModel::Name)
+            - tree->columnWidth(CommissioningModel::Status);
+        return std::min(int(width * 0.4), left / 2);
+    };
+    QTRY_VERIFY(tree->columnWidth(CommissioningModel::Measured) != 160);
+    const int measured = tree->columnWidth(CommissioningModel::Measured);
+    QVERIFY2(measured <= capOf(), qPrintable(u"%1, cap %2"_s.arg(measured).arg(capOf())));
+    const QFontMetrics metrics(tree->font());
+    const QString endpoint = model()->meterIndex(kHealthy, CommissioningModel::Measured).data().toString();
+    QVERIFY(endpoint.endsWith(u"127.0.0.1:%1"_s.arg(m_healthy->port(0))));
+    QVERIFY(measured >= std::min(metrics.horizontalAdvance(endpoint), capOf()));
+    int used = 0;
+    for (int column = 0; column < model()->columnCount(); ++column)
+        used += tree->columnWidth(column);
+    QVERIFY2(qAbs(used - viewWidth) <= 2, qPrintable(u"%1 of %2"_s.arg(used).arg(viewWidth)));
+    QVERIFY(tree->columnWidth(CommissioningModel::Explanation) >= measured - 1);
+
+    // A narrower page narrows the cap.
+    m_page->resize(800, 600);
+    QTRY_VERIFY(tree->columnWidth(CommissioningModel::Measured) <= capOf());
+    QVERIFY(tree->columnWidth(CommissioningModel::Measured) < measured);
 }
 
 void tst_CommissioningPage::rerunComparesWithPrevious()

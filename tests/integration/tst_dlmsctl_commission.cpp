@@ -20,6 +20,7 @@
 #include <cctype>
 #include <memory>
 #include <optional>
+#include <vector>
 
 using namespace Qt::StringLiterals;
 
@@ -31,6 +32,31 @@ const QString kMqttToken = u"tb-token-5e8d2b71"_s;
 const QString kSite = u"Substation North"_s;
 const QString kTechnician = u"Ana Tester"_s;
 constexpr int kClockOffsetS = 600;
+
+// The flaky meter's checks in the order the engine makes them, with the status each must get:
+// the meter goes late at its first register value (FlakySimulator).
+struct FlakyCheck {
+    QString id;
+    QString status;
+};
+const std::vector<FlakyCheck> kFlakyChecks {
+    {u"tcp"_s, u"pass"_s},
+    {u"association"_s, u"pass"_s},
+    {u"identity"_s, u"pass"_s},
+    {u"clock"_s, u"pass"_s},
+    {u"register:voltage_l1"_s, u"fail"_s},
+    {u"register:frequency_hz"_s, u"skipped"_s},
+    {u"register:power_factor"_s, u"skipped"_s},
+    {u"objects"_s, u"skipped"_s},
+    {u"mqtt"_s, u"pass"_s},
+    {u"traffic-bytes"_s, u"skipped"_s},
+    {u"traffic-rtt"_s, u"skipped"_s},
+};
+// The flaky meter's timeouts: roomy enough for a loaded machine, well below its latency.
+constexpr int kFlakyTimeoutMs = 1000;
+constexpr int kFlakyLatencyMs = 3000;
+const QString kTimeoutText = u"timed out after %1 ms"_s.arg(kFlakyTimeoutMs);
+const QString kNotReached = u"not reached: Register voltage_l1"_s;
 
 QByteArray readAll(const QString &path)
 {
@@ -53,6 +79,48 @@ std::unique_ptr<sim::Simulator> simulatorFor(int meters, sim::MeterSettings sett
 {
     return clitest::startSimulator(dlms::Transport::Wrapper, std::move(settings), meters);
 }
+
+// A simulator of `meters` meters whose last one is flaky: it answers the association, the
+// identity and the clock, then goes late (a latency above the meter's request timeout) from
+// its first register value on. The point is found through the simulator's clock source,
+// which the meter consults for the clock and for each register value but not for the
+// association, the identity or a scaler: armed by the accepted association, the second time
+// read is the first register value, and the latency applies to that very answer.
+class FlakySimulator {
+public:
+    FlakySimulator(int meters, int latencyMs)
+    {
+        sim::SimulatorConfig config;
+        config.basePort = 0;
+        config.meters = meters;
+        config.clock = [this, latencyMs] {
+            if (m_armed && ++m_timeReads == 2) {
+                sim::FaultConfig late;
+                late.latencyMs = latencyMs;
+                m_simulator->setFaults(m_simulator->meterCount() - 1, late);
+            }
+            return QDateTime::currentDateTimeUtc();
+        };
+        m_simulator = std::make_unique<sim::Simulator>(std::move(config));
+        QObject::connect(m_simulator.get(), &sim::Simulator::associationChanged, m_simulator.get(),
+            [this](int meter, bool associated) {
+                if (meter == m_simulator->meterCount() - 1 && associated)
+                    m_armed = true;
+            });
+        if (const auto started = m_simulator->start(); !started) {
+            qWarning("simulator did not start: %s", qPrintable(started.error().message));
+            m_simulator.reset();
+        }
+    }
+
+    sim::Simulator *simulator() const { return m_simulator.get(); }
+    bool wentLate() const { return m_timeReads >= 2; }
+
+private:
+    std::unique_ptr<sim::Simulator> m_simulator;
+    bool m_armed = false;
+    int m_timeReads = 0;
+};
 
 QJsonObject meterEntry(const QString &id, quint16 port, const QJsonObject &extra = {})
 {
@@ -262,10 +330,8 @@ void tst_DlmsctlCommission::siteWithClockAndFlakyMeters()
     sim::MeterSettings clockOff;
     clockOff.clockOffsetSeconds = kClockOffsetS;
     const auto clockSim = simulatorFor(2, clockOff);
-    // Answers, but later than the meter's timeouts allow: the association times out.
-    sim::MeterSettings flaky;
-    flaky.faults.latencyMs = 2500;
-    const auto flakySim = simulatorFor(3, flaky);
+    const FlakySimulator flaky(3, kFlakyLatencyMs);
+    sim::Simulator *const flakySim = flaky.simulator();
     QVERIFY(healthySim && clockSim && flakySim);
 
     const QString database = m_dir.filePath(u"site.db"_s);
@@ -273,7 +339,8 @@ void tst_DlmsctlCommission::siteWithClockAndFlakyMeters()
         meterEntry(
             u"north-1"_s, healthySim->port(0), {{u"auth"_s, u"low"_s}, {u"password"_s, kMeterPassword}}),
         meterEntry(u"north-2"_s, clockSim->port(1)),
-        meterEntry(u"north-3"_s, flakySim->port(2), {{u"timeout_ms"_s, 600}, {u"connect_timeout_ms"_s, 600}}),
+        meterEntry(u"north-3"_s, flakySim->port(2),
+            {{u"timeout_ms"_s, kFlakyTimeoutMs}, {u"connect_timeout_ms"_s, kFlakyTimeoutMs}}),
     };
     const QString config = writeConfig(u"north.json"_s, siteConfig(meters, m_broker.port(), database));
     QVERIFY(!config.isEmpty());
@@ -305,11 +372,24 @@ void tst_DlmsctlCommission::siteWithClockAndFlakyMeters()
     QVERIFY2(clockLine, qPrintable(run.out));
     QCOMPARE(clockLine->value(0), u"fail"_s);
     QVERIFY2(clockLine->value(2).startsWith(u"+60"_s), qPrintable(clockLine->join(u" | "_s)));
+    // The flaky meter: what it answered passed, the first late answer failed on the meter's
+    // request timeout, and every meter check after it was not reached; MQTT needs no meter.
+    QVERIFY(flaky.wentLate());
     const Block &flakyBlock = printed.value(u"north-3"_s);
+    const QString flakyOut = run.out.mid(run.out.indexOf(u"north-3  "_s));
+    QCOMPARE(flakyBlock.header.value(2), u"SIM00000003"_s);
     QCOMPARE(flakyBlock.header.value(3), u"FAIL"_s);
-    const bool flakyFailedCheck = std::any_of(flakyBlock.checks.cbegin(), flakyBlock.checks.cend(),
-        [](const QStringList &columns) { return columns.value(0) == u"fail"_s; });
-    QVERIFY(flakyFailedCheck);
+    QVERIFY2(flakyBlock.checks.size() == qsizetype(kFlakyChecks.size()), qPrintable(flakyOut));
+    for (size_t i = 0; i < kFlakyChecks.size(); ++i) {
+        const QStringList &columns = flakyBlock.checks.at(qsizetype(i));
+        const FlakyCheck &expected = kFlakyChecks.at(i);
+        QVERIFY2(columns.value(1) == commissioning::checkTitle(expected.id), qPrintable(flakyOut));
+        QVERIFY2(columns.value(0) == expected.status, qPrintable(flakyOut));
+        if (expected.status == u"fail"_s)
+            QVERIFY2(columns.value(3).contains(kTimeoutText), qPrintable(flakyOut));
+        else if (expected.status == u"skipped"_s)
+            QVERIFY2(columns.value(3) == kNotReached, qPrintable(flakyOut));
+    }
     QVERIFY2(
         run.out.contains(u"Summary: 3 of 3 meters checked: 1 pass, 0 warn, 2 fail"_s), qPrintable(run.out));
     QVERIFY(run.out.contains(u"stored in "_s + database));
@@ -338,6 +418,13 @@ void tst_DlmsctlCommission::siteWithClockAndFlakyMeters()
     const commissioning::CheckResult *storedClock = stored->find(QString(commissioning::checks::Clock));
     QVERIFY(storedClock && storedClock->value);
     QVERIFY2(qAbs(*storedClock->value - kClockOffsetS) < 5, qPrintable(QString::number(*storedClock->value)));
+    const commissioning::MeterReport *storedFlaky = session->findMeter(u"north-3");
+    QVERIFY(storedFlaky);
+    QCOMPARE(storedFlaky->checks.size(), kFlakyChecks.size());
+    for (size_t i = 0; i < kFlakyChecks.size(); ++i) {
+        QCOMPARE(storedFlaky->checks.at(i).check, kFlakyChecks.at(i).id);
+        QCOMPARE(commissioning::checkStatusName(storedFlaky->checks.at(i).status), kFlakyChecks.at(i).status);
+    }
     store->reset();
 
     // CSV: the header, then one row per meter per check, in session order.
@@ -356,14 +443,27 @@ void tst_DlmsctlCommission::siteWithClockAndFlakyMeters()
     const qsizetype statusCol = header.indexOf(u"status"_s);
     const qsizetype valueCol = header.indexOf(u"value"_s);
     const qsizetype siteCol = header.indexOf(u"site"_s);
-    QVERIFY(meterCol >= 0 && checkCol >= 0 && statusCol >= 0 && valueCol >= 0 && siteCol >= 0);
+    const qsizetype explanationCol = header.indexOf(u"explanation"_s);
+    QVERIFY(meterCol >= 0 && checkCol >= 0 && statusCol >= 0 && valueCol >= 0 && siteCol >= 0
+        && explanationCol >= 0);
     QSet<QString> csvMeters;
     bool clockRowSeen = false;
+    size_t flakyRows = 0;
     for (qsizetype i = 1; i < records.size(); ++i) {
         const QStringList &row = records.at(i);
         QCOMPARE(row.size(), header.size());
         QCOMPARE(row.at(siteCol), kSite);
         csvMeters.insert(row.at(meterCol));
+        if (row.at(meterCol) == u"north-3"_s) {
+            QVERIFY2(flakyRows < kFlakyChecks.size(), qPrintable(row.join(u',')));
+            const FlakyCheck &expected = kFlakyChecks.at(flakyRows++);
+            QCOMPARE(row.at(checkCol), expected.id);
+            QCOMPARE(row.at(statusCol), expected.status);
+            if (expected.status == u"fail"_s)
+                QVERIFY2(row.at(explanationCol).contains(kTimeoutText), qPrintable(row.join(u',')));
+            else if (expected.status == u"skipped"_s)
+                QCOMPARE(row.at(explanationCol), kNotReached);
+        }
         if (row.at(meterCol) == u"north-2"_s && row.at(checkCol) == commissioning::checks::Clock) {
             clockRowSeen = true;
             QCOMPARE(row.at(statusCol), u"fail"_s);
@@ -373,6 +473,7 @@ void tst_DlmsctlCommission::siteWithClockAndFlakyMeters()
         }
     }
     QVERIFY(clockRowSeen);
+    QCOMPARE(flakyRows, kFlakyChecks.size());
     QCOMPARE(csvMeters, (QSet<QString> {u"north-1"_s, u"north-2"_s, u"north-3"_s}));
 
     // PDF: its text names the site, the technician, the meters and their statuses; page 1

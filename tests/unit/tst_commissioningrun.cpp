@@ -1,18 +1,28 @@
 #include "commissioningrun.h"
+#include "identityread.h"
 #include "mosquittobroker.h"
 #include "simulator.h"
 
+#include <apdu.h>
+#include <displayformat.h>
 #include <dlmsconnection.h>
 #include <mqttclient.h>
+#include <units.h>
+#include <wrapper.h>
+#include <xdlms.h>
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QStandardPaths>
 #include <QtNetwork/QTcpServer>
+#include <QtNetwork/QTcpSocket>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <cmath>
+#include <functional>
+#include <limits>
 #include <memory>
 
 using namespace Qt::StringLiterals;
@@ -22,6 +32,7 @@ using commissioning::MeterReport;
 
 Q_DECLARE_METATYPE(commissioning::CheckStatus)
 Q_DECLARE_METATYPE(mqtt::Mode)
+Q_DECLARE_METATYPE(dlms::Value)
 
 namespace {
 
@@ -184,6 +195,82 @@ private:
     std::unique_ptr<mqtt::MqttClient> m_client;
 };
 
+// Between the run and a simulator (wrapper transport): passes everything on, but lets the test
+// change the meter's answer to chosen attributes, to see what the run makes of values the
+// simulator never sends.
+class RewritingProxy final : public QObject {
+public:
+    using Rewrite = std::function<void(const dlms::AttributeDescriptor &, dlms::DataResult &)>;
+
+    RewritingProxy(quint16 meterPort, Rewrite rewrite) : m_meterPort(meterPort), m_rewrite(std::move(rewrite))
+    {
+        connect(&m_server, &QTcpServer::newConnection, this, &RewritingProxy::accept);
+        m_server.listen(QHostAddress::LocalHost, 0);
+    }
+    quint16 port() const { return m_server.serverPort(); }
+
+private:
+    void accept()
+    {
+        QTcpSocket *client = m_server.nextPendingConnection();
+        auto *meter = new QTcpSocket(client);
+        auto fromClient = std::make_shared<dlms::wrapper::Deframer>();
+        auto fromMeter = std::make_shared<dlms::wrapper::Deframer>();
+        // Requests by invoke id: the run has one request out at a time.
+        auto asked = std::make_shared<QHash<quint8, std::vector<dlms::AttributeDescriptor>>>();
+        connect(client, &QTcpSocket::readyRead, meter, [client, meter, fromClient, asked] {
+            const QByteArray bytes = client->readAll();
+            meter->write(bytes);
+            fromClient->feed(bytes);
+            while (auto frame = fromClient->next()) {
+                if (!*frame || (*frame)->apdu.isEmpty()
+                    || quint8((*frame)->apdu.front()) != dlms::tag::GetRequest)
+                    continue;
+                if (const auto request = dlms::decodeGetRequest((*frame)->apdu)) {
+                    std::vector<dlms::AttributeDescriptor> attributes;
+                    for (const dlms::AttributeRequest &item : request->items)
+                        attributes.push_back(item.attribute);
+                    asked->insert(request->invoke.invokeId, attributes);
+                }
+            }
+        });
+        connect(meter, &QTcpSocket::readyRead, client, [this, client, meter, fromMeter, asked] {
+            fromMeter->feed(meter->readAll());
+            while (auto frame = fromMeter->next()) {
+                if (!*frame)
+                    continue;
+                QByteArray apdu = (*frame)->apdu;
+                if (!apdu.isEmpty() && quint8(apdu.front()) == dlms::tag::GetResponse) {
+                    auto response = dlms::decodeGetResponse(apdu);
+                    if (response && response->kind != dlms::GetResponse::Kind::WithDatablock) {
+                        const auto attributes = asked->value(response->invoke.invokeId);
+                        for (size_t i = 0; i < attributes.size() && i < response->results.size(); ++i)
+                            m_rewrite(attributes[i], response->results[i]);
+                        apdu.clear();
+                        dlms::encode(*response, apdu);
+                    }
+                }
+                QByteArray out;
+                (void)dlms::wrapper::encode((*frame)->sourcePort, (*frame)->destinationPort, apdu, out);
+                client->write(out);
+            }
+        });
+        connect(client, &QTcpSocket::disconnected, meter, [meter] { meter->disconnectFromHost(); });
+        connect(meter, &QTcpSocket::disconnected, client, [client] { client->disconnectFromHost(); });
+        connect(client, &QTcpSocket::disconnected, client, &QObject::deleteLater);
+        meter->connectToHost(QHostAddress::LocalHost, m_meterPort);
+    }
+
+    QTcpServer m_server;
+    quint16 m_meterPort;
+    Rewrite m_rewrite;
+};
+
+bool isAttribute(const dlms::AttributeDescriptor &attribute, const char *obis, qint8 id)
+{
+    return attribute.instance == *dlms::Obis::parse(QString::fromLatin1(obis)) && attribute.attributeId == id;
+}
+
 quint16 closedPort()
 {
     QTcpServer server;
@@ -263,6 +350,16 @@ private slots:
         QCOMPARE(report.endpoint, u"127.0.0.1:%1"_s.arg(simulator->port(0)));
         QVERIFY(report.find(u"association"_s)->measured.contains(u"LLS"_s));
         QVERIFY(report.find(u"association"_s)->measured.contains(u"PDU 1024"_s));
+        // Connect and association times below the millisecond, not whole milliseconds shown as
+        // "N.0 ms": both whole by chance is one in a million squared.
+        int fractional = 0;
+        for (const QString &id : {u"tcp"_s, u"association"_s}) {
+            const CheckResult *timed = report.find(id);
+            fractional += *timed->value != std::floor(*timed->value) ? 1 : 0;
+            QCOMPARE(timed->unit, u"ms"_s);
+        }
+        QVERIFY2(fractional > 0, qPrintable(report.find(u"tcp"_s)->measured));
+        QCOMPARE(report.find(u"tcp"_s)->measured, monitor::formatMs(*report.find(u"tcp"_s)->value));
 
         const CheckResult *voltage = report.find(u"register:voltage_l1"_s);
         QCOMPARE(voltage->unit, u"V"_s);
@@ -283,11 +380,7 @@ private slots:
         QVERIFY(report.find(u"mqtt"_s)->explanation.contains(u"gateway connect for Meter m1"_s));
 
         // Bytes per poll: exactly what the same poll costs on a connection of the test's own.
-        polling::DlmsConnection::Options connectionOptions;
-        connectionOptions.host = u"127.0.0.1"_s;
-        connectionOptions.port = simulator->port(0);
-        connectionOptions.client = options.meters[0].clientConfig();
-        polling::DlmsConnection connection(connectionOptions);
+        polling::DlmsConnection connection(polling::connectionOptions(options.meters[0]));
         QSignalSpy associated(&connection, &polling::DlmsConnection::associated);
         connection.open();
         QVERIFY(associated.wait(kWaitMs));
@@ -460,6 +553,249 @@ private slots:
         QCOMPARE(report.find(u"clock"_s)->explanation,
             u"not reached: %1"_s.arg(commissioning::checkTitle(u"identity")));
         QCOMPARE(statusOf(report, u"traffic-rtt"_s), CheckStatus::Skipped);
+    }
+
+    // The meter stops answering in time (or drops the connection) in the middle of the run:
+    // exactly the check whose request was out fails, everything after it is not reached, and
+    // no check is reported twice.
+    void connectionLostMidRun_data()
+    {
+        QTest::addColumn<QString>("after");
+        QTest::addColumn<bool>("drop");
+        QTest::addColumn<QString>("failing");
+        // The first request after a register is its scaler_unit read (voltages); serial is
+        // read unscaled; the clock, the object list and the baseline have results of their own.
+        QTest::newRow("timeout-reading-clock") << u"identity"_s << false << u"clock"_s;
+        QTest::newRow("timeout-after-clock") << u"clock"_s << false << u"register:voltage_l1"_s;
+        QTest::newRow("timeout-after-first-register")
+            << u"register:voltage_l1"_s << false << u"register:voltage_l2"_s;
+        QTest::newRow("timeout-reading-unscaled-register")
+            << u"register:energy_import"_s << false << u"register:serial"_s;
+        QTest::newRow("timeout-reading-object-list") << u"register:serial"_s << false << u"objects"_s;
+        QTest::newRow("timeout-in-baseline") << u"objects"_s << false << u"traffic-bytes"_s;
+        QTest::newRow("drop-reading-clock") << u"identity"_s << true << u"clock"_s;
+        QTest::newRow("drop-after-clock") << u"clock"_s << true << u"register:voltage_l1"_s;
+        QTest::newRow("drop-after-first-register")
+            << u"register:voltage_l1"_s << true << u"register:voltage_l2"_s;
+        QTest::newRow("drop-reading-unscaled-register")
+            << u"register:energy_import"_s << true << u"register:serial"_s;
+        QTest::newRow("drop-reading-object-list") << u"register:serial"_s << true << u"objects"_s;
+    }
+
+    void connectionLostMidRun()
+    {
+        QFETCH(QString, after);
+        QFETCH(bool, drop);
+        QFETCH(QString, failing);
+        auto simulator = startSimulator();
+        QVERIFY(simulator);
+        polling::MeterConfig meter = meterFor(simulator->port(0), u"m1"_s);
+        meter.requestTimeoutMs = 300;
+        Run run(optionsFor({meter}));
+        QObject::connect(&run.run, &app::CommissioningRun::checkFinished, &run.run,
+            [&](const QString &, const CheckResult &result) {
+                if (result.check != after)
+                    return;
+                sim::FaultConfig faults;
+                if (drop)
+                    faults.dropMidFrame = true;
+                else
+                    faults.latencyMs = 1000;
+                simulator->setFaults(0, faults);
+            });
+        QVERIFY(run.exec());
+        const MeterReport report = run.report();
+
+        QStringList expected {u"tcp"_s, u"association"_s, u"identity"_s, u"clock"_s};
+        for (const polling::PollItem &polled : standardItems())
+            expected << u"register:"_s + polled.key;
+        expected << u"objects"_s << u"mqtt"_s << u"traffic-bytes"_s << u"traffic-rtt"_s;
+        QVERIFY2(idsOf(report) == expected, qPrintable(describe(report)));
+        QCOMPARE(run.checks.count(), qsizetype(report.checks.size()));
+
+        const QString notReached = u"not reached: %1"_s.arg(commissioning::checkTitle(failing));
+        bool reached = false;
+        for (const CheckResult &check : report.checks) {
+            if (check.check == u"mqtt"_s)
+                continue; // publishing off: Skipped for its own reason
+            if (check.check == failing) {
+                reached = true;
+                QVERIFY2(check.status == CheckStatus::Fail, qPrintable(describe(report)));
+                QVERIFY2(check.explanation.contains(drop ? u"lost"_s : u"timed out after 300 ms"_s),
+                    qPrintable(check.explanation));
+            } else if (!reached) {
+                QVERIFY2(check.status == CheckStatus::Pass, qPrintable(describe(report)));
+            } else {
+                QVERIFY2(check.status == CheckStatus::Skipped, qPrintable(describe(report)));
+                QCOMPARE(check.explanation, notReached);
+            }
+        }
+        QVERIFY(reached);
+        QTRY_COMPARE(simulator->connectionCount(), 0);
+    }
+
+    // Requests the meter refuses (exception-response) are no round trips to average.
+    void baselineWithoutAnswersFailsRtt()
+    {
+        auto simulator = startSimulator();
+        QVERIFY(simulator);
+        Run run(optionsFor({meterFor(simulator->port(0), u"m1"_s)}));
+        QObject::connect(&run.run, &app::CommissioningRun::checkFinished, &run.run,
+            [&](const QString &, const CheckResult &result) {
+                if (result.check == u"objects"_s) {
+                    sim::FaultConfig faults;
+                    faults.exceptionResponses = true;
+                    simulator->setFaults(0, faults);
+                }
+            });
+        QVERIFY(run.exec());
+        const MeterReport report = run.report();
+        QVERIFY2(statusOf(report, u"objects"_s) == CheckStatus::Pass, qPrintable(describe(report)));
+        QCOMPARE(statusOf(report, u"traffic-bytes"_s), CheckStatus::Warn);
+        const CheckResult *rtt = report.find(u"traffic-rtt"_s);
+        QVERIFY2(rtt->status == CheckStatus::Fail, qPrintable(describe(report)));
+        QCOMPARE(rtt->explanation, u"no request answered"_s);
+        QVERIFY2(rtt->measured.startsWith(u"none of "_s), qPrintable(rtt->measured));
+        QVERIFY(!rtt->value);
+    }
+
+    void nonNumericValueWithRangeWarns()
+    {
+        auto simulator = startSimulator();
+        QVERIFY(simulator);
+        app::CommissioningOptions options = optionsFor({meterFor(simulator->port(0), u"m1"_s)});
+        options.settings.ranges = {app::PlausibilityRange {u"serial"_s, u"serial"_s, 1, 2, 0, 3, false}};
+        Run run(options);
+        QVERIFY(run.exec());
+        const MeterReport report = run.report();
+        const CheckResult *serial = report.find(u"register:serial"_s);
+        QVERIFY(serial);
+        QCOMPARE(serial->status, CheckStatus::Warn);
+        QCOMPARE(serial->explanation, u"not a number: cannot check against 1–2 (serial)"_s);
+        QCOMPARE(serial->measured, simulator->meter(0).serialNumber());
+        QVERIFY(!serial->value);
+    }
+
+    // Answers the simulator never gives, put in by a proxy.
+    void unusualAnswers_data()
+    {
+        QTest::addColumn<QString>("answer");
+        QTest::newRow("nan-register-cannot-scale") << u"nan"_s;
+        QTest::newRow("scaled-past-infinity-cannot-scale") << u"overflow"_s;
+        QTest::newRow("firmware-unreadable-identity-warns") << u"no-firmware"_s;
+        QTest::newRow("long-serial-capped") << u"long-serial"_s;
+    }
+
+    void unusualAnswers()
+    {
+        QFETCH(QString, answer);
+        auto simulator = startSimulator();
+        QVERIFY(simulator);
+        const QByteArray longSerial(5000, 'S');
+        RewritingProxy proxy(
+            simulator->port(0), [&](const dlms::AttributeDescriptor &attribute, dlms::DataResult &result) {
+                if (answer == u"nan"_s && isAttribute(attribute, "1.0.32.7.0.255", 2))
+                    result.value = dlms::Value::float64(std::numeric_limits<double>::quiet_NaN());
+                if (answer == u"overflow"_s && isAttribute(attribute, "1.0.32.7.0.255", 2))
+                    result.value = dlms::Value::float64(1e300);
+                if (answer == u"overflow"_s && isAttribute(attribute, "1.0.32.7.0.255", 3))
+                    result.value = dlms::ScalerUnit {100, 35}.toValue();
+                if (answer == u"no-firmware"_s && isAttribute(attribute, "1.0.0.2.0.255", 2))
+                    result = {dlms::DataAccessResult::ObjectUndefined, {}};
+                if (answer == u"long-serial"_s && isAttribute(attribute, "0.0.96.1.0.255", 2))
+                    result.value = dlms::Value::visibleString(longSerial);
+            });
+        QVERIFY(proxy.port() != 0);
+        Run run(optionsFor({meterFor(proxy.port(), u"m1"_s)}));
+        QVERIFY(run.exec());
+        const MeterReport report = run.report();
+        QVERIFY2(statusOf(report, u"association"_s) == CheckStatus::Pass, qPrintable(describe(report)));
+
+        if (answer == u"nan"_s || answer == u"overflow"_s) {
+            const CheckResult *voltage = report.find(u"register:voltage_l1"_s);
+            QVERIFY2(voltage->status == CheckStatus::Fail, qPrintable(describe(report)));
+            QVERIFY2(voltage->explanation.startsWith(u"cannot scale: "_s), qPrintable(voltage->explanation));
+            QVERIFY(!voltage->value);
+            // The run goes on.
+            QCOMPARE(statusOf(report, u"register:voltage_l2"_s), CheckStatus::Pass);
+        } else if (answer == u"no-firmware"_s) {
+            const CheckResult *identity = report.find(u"identity"_s);
+            QVERIFY2(identity->status == CheckStatus::Warn, qPrintable(describe(report)));
+            QCOMPARE(identity->explanation, u"could not be read: firmware version (object-undefined)"_s);
+            QCOMPARE(report.serialNumber, simulator->meter(0).serialNumber());
+            QVERIFY(report.firmwareVersion.isEmpty());
+        } else {
+            QCOMPARE(report.serialNumber.size(), 256);
+            QVERIFY(report.serialNumber.endsWith(QChar(0x2026)));
+            QVERIFY(report.serialNumber.startsWith(u"SSSS"_s));
+            const CheckResult *serial = report.find(u"register:serial"_s);
+            QCOMPARE(serial->measured, report.serialNumber);
+            QVERIFY(report.find(u"identity"_s)->measured.size() < 600);
+        }
+    }
+
+    void identityTextIsCapped_data()
+    {
+        QTest::addColumn<dlms::Value>("value");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("short-string-kept") << dlms::Value::visibleString("ABC123 ") << u"ABC123"_s;
+        QTest::newRow("exactly-256-kept")
+            << dlms::Value::visibleString(QByteArray(256, 'x')) << QString(256, u'x');
+        QTest::newRow("257-cut") << dlms::Value::visibleString(QByteArray(257, 'x'))
+                                 << QString(255, u'x') + QChar(0x2026);
+        QTest::newRow("binary-octets-cut")
+            << dlms::Value::octetString(QByteArray(1000, '\x01'))
+            << QString::fromLatin1(QByteArray(85, '\x01').toHex(' ')) + u" "_s + QChar(0x2026);
+        // 255th and 256th characters a surrogate pair: the pair goes whole.
+        QTest::newRow("surrogate-pair-not-split")
+            << dlms::Value::utf8String(QString(254, u'y') + u"\U0001F600\U0001F600"_s)
+            << QString(254, u'y') + QChar(0x2026);
+    }
+
+    void identityTextIsCapped()
+    {
+        QFETCH(dlms::Value, value);
+        QFETCH(QString, expected);
+        const QString text = app::identity::text(value);
+        QCOMPARE(text, expected);
+        QVERIFY(text.size() <= app::identity::kMaxTextLength);
+    }
+
+    void commissioningOptionsFromConfig_data()
+    {
+        QTest::addColumn<QStringList>("ids");
+        QTest::addColumn<QStringList>("expected");
+        QTest::newRow("all-in-file-order") << QStringList {} << QStringList {u"a"_s, u"b"_s, u"c"_s};
+        QTest::newRow("selection-in-given-order")
+            << QStringList {u"c"_s, u"a"_s} << QStringList {u"c"_s, u"a"_s};
+        QTest::newRow("unknown-left-out") << QStringList {u"x"_s, u"b"_s} << QStringList {u"b"_s};
+    }
+
+    void commissioningOptionsFromConfig()
+    {
+        QFETCH(QStringList, ids);
+        QFETCH(QStringList, expected);
+        app::BridgeConfig config;
+        for (const QString &id : {u"a"_s, u"b"_s, u"c"_s}) {
+            config.site.meters.push_back(meterFor(4059, id));
+            config.publishing.insert(id, app::MeterPublishing {u"token-"_s + id, {}, {}});
+        }
+        config.mqtt.format.mode = mqtt::Mode::Device;
+        config.commissioning.baselinePolls = 7;
+        const app::CommissioningOptions options = app::commissioningOptions(config, ids);
+        QStringList got;
+        for (const polling::MeterConfig &meter : options.meters)
+            got << meter.id;
+        QCOMPARE(got, expected);
+        QStringList published = options.publishing.keys();
+        published.sort();
+        QStringList wanted = expected;
+        wanted.sort();
+        QCOMPARE(published, wanted); // only the selected meters' tokens
+        QCOMPARE(options.mqtt, config.mqtt);
+        QCOMPARE(options.settings.baselinePolls, 7);
+        QVERIFY(!options.syncClock);
+        QVERIFY(!options.clockOnly);
     }
 
     void garbageMakesTheBaselineWarn()
@@ -713,7 +1049,7 @@ private slots:
         QCOMPARE(idsOf(cut), idsOf(reports[0]));
         QCOMPARE(run.meters.count(), 2);
         // finished() came once, and nothing follows.
-        QTest::qWait(50);
+        QVERIFY(!run.finished.wait(50));
         QCOMPARE(run.finished.count(), 1);
         QTRY_COMPARE(simulator->connectionCount(), 0);
     }
