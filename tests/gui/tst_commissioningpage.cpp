@@ -499,7 +499,8 @@ void tst_CommissioningPage::pollingPausedDuringChecks()
 {
     QVERIFY(m_bridge->setPaused(kSilent, true)); // the technician's own pause
     QHash<QString, bool> pausedAtStart;
-    connect(m_page.get(), &CommissioningPage::runStarted, this, [&] {
+    QObject scope; // the lambda captures locals: its connection ends with this function
+    connect(m_page.get(), &CommissioningPage::runStarted, &scope, [&] {
         for (const QString &id : {kHealthy, kClock, kSilent})
             pausedAtStart.insert(id, m_bridge->meter(id)->paused);
     });
@@ -524,9 +525,12 @@ void tst_CommissioningPage::pollerLetsGoBeforeRunConnects()
     QTRY_VERIFY_WITH_TIMEOUT(m_bridge->meter(kHealthy)->batches > 0, kWaitMs);
     QCOMPARE(m_healthy->connectionCount(), 1);
     QStringList events; // "open <other connections then open>" / "close", in order
-    connect(m_healthy.get(), &sim::Simulator::connectionOpened, this,
+    // The lambdas capture locals: their connections end with this function (cleanup() closes
+    // the simulator's connections after it has returned).
+    QObject scope;
+    connect(m_healthy.get(), &sim::Simulator::connectionOpened, &scope,
         [&] { events << u"open %1"_s.arg(m_healthy->connectionCount() - 1); });
-    connect(m_healthy.get(), &sim::Simulator::connectionClosed, this, [&] { events << u"close"_s; });
+    connect(m_healthy.get(), &sim::Simulator::connectionClosed, &scope, [&] { events << u"close"_s; });
     QSignalSpy finished(m_page.get(), &CommissioningPage::runFinished);
     QString error;
     QVERIFY2(m_page->startRun({kHealthy}, &error), qPrintable(error));
