@@ -148,6 +148,7 @@ private:
     std::unique_ptr<app::Bridge> m_bridge;
     std::unique_ptr<CommissioningPage> m_page;
     std::vector<std::unique_ptr<QAbstractItemModelTester>> m_testers;
+    QTemporaryDir m_settingsDir; // this process's own QSettings: copies may run side by side
 };
 
 void tst_CommissioningPage::initTestCase()
@@ -155,6 +156,8 @@ void tst_CommissioningPage::initTestCase()
     QStandardPaths::setTestModeEnabled(true);
     QCoreApplication::setOrganizationName(u"dlmsbridge-test"_s);
     QCoreApplication::setApplicationName(u"tst_commissioningpage"_s);
+    QVERIFY(m_settingsDir.isValid());
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_settingsDir.path());
 }
 
 void tst_CommissioningPage::init()
