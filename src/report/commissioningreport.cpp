@@ -253,9 +253,9 @@ QString comparisonSection(const commissioning::Session &previous, const commissi
         html += u"<p>%1</p>"_s.arg(esc(Tr::tr("Nothing changed since the previous run.")));
         return html;
     }
-    html += tableStart() + u"<tr>"_s + headerCell(Tr::tr("Meter")) + headerCell(Tr::tr("Check"))
+    html += tableStart() + u"<thead><tr>"_s + headerCell(Tr::tr("Meter")) + headerCell(Tr::tr("Check"))
         + headerCell(Tr::tr("Change")) + headerCell(Tr::tr("Status")) + headerCell(Tr::tr("Measured"))
-        + u"</tr>"_s;
+        + u"</tr></thead>"_s;
     for (const commissioning::CheckComparison *c : changed) {
         const QString beforeStatus
             = c->previous ? commissioning::checkStatusText(c->previous->status) : monitor::noData();
@@ -325,9 +325,9 @@ std::optional<QString> buildHtml(const commissioning::Session &session, const Pd
                     monitor::formatCount(counts.warned), monitor::formatCount(counts.failed),
                     monitor::formatCount(counts.skipped))));
     if (!session.meters.empty()) {
-        html += tableStart() + u"<tr>"_s + headerCell(Tr::tr("Meter")) + headerCell(Tr::tr("Endpoint"))
+        html += tableStart() + u"<thead><tr>"_s + headerCell(Tr::tr("Meter")) + headerCell(Tr::tr("Endpoint"))
             + headerCell(Tr::tr("Serial number")) + headerCell(Tr::tr("Status"))
-            + headerCell(Tr::tr("Warnings")) + headerCell(Tr::tr("Failures")) + u"</tr>"_s;
+            + headerCell(Tr::tr("Warnings")) + headerCell(Tr::tr("Failures")) + u"</tr></thead>"_s;
         for (const commissioning::MeterReport &meter : session.meters) {
             int warnings = 0;
             int failures = 0;
@@ -362,8 +362,9 @@ std::optional<QString> buildHtml(const commissioning::Session &session, const Pd
         if (meter.checks.empty()) {
             html += u"<p>%1</p>"_s.arg(esc(Tr::tr("No check was made.")));
         } else {
-            html += tableStart() + u"<tr>"_s + headerCell(Tr::tr("Check")) + headerCell(Tr::tr("Status"))
-                + headerCell(Tr::tr("Measured")) + headerCell(Tr::tr("Explanation")) + u"</tr>"_s;
+            html += tableStart() + u"<thead><tr>"_s + headerCell(Tr::tr("Check"))
+                + headerCell(Tr::tr("Status")) + headerCell(Tr::tr("Measured"))
+                + headerCell(Tr::tr("Explanation")) + u"</tr></thead>"_s;
             for (const commissioning::CheckResult &check : meter.checks) {
                 html += u"<tr>"_s + cell(commissioning::checkTitle(check.check)) + statusCell(check.status)
                     + cell(measuredText(check)) + cell(orNoData(check.explanation)) + u"</tr>"_s;

@@ -14,6 +14,8 @@
 #include <QtGui/QColor>
 #include <QtGui/QImage>
 #include <QtGui/QTextDocument>
+#include <QtGui/QTextFrame>
+#include <QtGui/QTextTable>
 #include <QtTest/QtTest>
 
 #include <memory>
@@ -302,6 +304,7 @@ private Q_SLOTS:
     void unwritablePathIsNamed();
     void fiveHundredMeters();
     void pdfFromWorkerThread();
+    void tableHeaderRepeatsOnEveryPage();
 };
 
 void TestCommissioningReport::initTestCase()
@@ -675,6 +678,45 @@ void TestCommissioningReport::pdfFromWorkerThread()
         return;
     const QString text = QString::fromUtf8(runTool(u"pdftotext"_s, {u"-layout"_s, pdf, u"-"_s}));
     QVERIFY2(text.contains(u"Lot %2 %1 — page 1 of"_s), qPrintable(text));
+}
+
+void TestCommissioningReport::tableHeaderRepeatsOnEveryPage()
+{
+    // One meter with 150 registers: its checks table runs over several pages, and a page that
+    // continues it starts with the column names again.
+    Session session = handBuiltSession();
+    session.meters.resize(1);
+    for (int i = 0; i < 150; ++i)
+        session.meters[0].checks.push_back(check(u"register:value_%1"_s.arg(i), CheckStatus::Pass, i, u"V"_s,
+            u"%1 V"_s.arg(i), u"read; no plausibility range"_s));
+    QTextDocument document;
+    document.setHtml(report::commissioningHtml(session));
+    int checkTables = 0;
+    for (QTextFrame *frame : document.rootFrame()->childFrames()) {
+        auto *table = qobject_cast<QTextTable *>(frame);
+        if (table && table->rows() > 100) {
+            QCOMPARE(table->format().headerRowCount(), 1);
+            ++checkTables;
+        }
+    }
+    QCOMPARE(checkTables, 1);
+
+    if (toolPath(u"pdftotext"_s).isEmpty())
+        QSKIP("poppler-utils (pdftotext) not installed");
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString pdf = dir.filePath(u"long.pdf"_s);
+    const dlms::Result<void> result = report::writeCommissioningPdf(session, pdf);
+    QVERIFY2(result.ok(), qPrintable(result.ok() ? QString() : result.error().message));
+    const int pages = pdfPages(pdf);
+    QVERIFY(pages >= 3);
+    for (int page = 3; page <= pages; ++page) {
+        const QString text = QString::fromUtf8(runTool(u"pdftotext"_s,
+            {u"-layout"_s, u"-f"_s, QString::number(page), u"-l"_s, QString::number(page), pdf, u"-"_s}));
+        if (!text.contains(u"value_"_s))
+            continue; // past the table (signature page)
+        QVERIFY2(text.contains(u"Explanation"_s), qPrintable(u"page %1:\n"_s.arg(page) + text.left(400)));
+    }
 }
 
 QTEST_MAIN(TestCommissioningReport)
