@@ -496,31 +496,29 @@ private:
                     : QCoreApplication::translate("app::CommissioningRun", "the connection closed"));
             return;
         }
-        switch (m_step) {
-        case Step::Identity:
+        if (m_step == Step::Identity) {
             if (m_identity.onResponse(response))
                 identityDone();
-            break;
+            return;
+        }
+        if (response.id != m_request.id)
+            return; // not the request this step waits for
+        switch (m_step) {
         case Step::Clock:
         case Step::ClockVerify:
-            if (response.id == m_request.id)
-                clockRead(response);
+            clockRead(response);
             break;
         case Step::ClockSync:
-            if (response.id == m_request.id)
-                clockSet(response);
+            clockSet(response);
             break;
         case Step::Registers:
-            if (response.id == m_request.id)
-                registerRead(response);
+            registerRead(response);
             break;
         case Step::Objects:
-            if (response.id == m_request.id)
-                objectsRead(response);
+            objectsRead(response);
             break;
         case Step::Baseline:
-            if (response.id == m_request.id)
-                baselineResponse(response);
+            baselineResponse(response);
             break;
         default:
             break;

@@ -1,6 +1,7 @@
 #include "commissioncommand.h"
 
 #include "connectionoptions.h"
+#include "secretscrubber.h"
 #include <processlimits.h>
 
 #include <bridgeconfig.h>
@@ -32,9 +33,6 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-// Secrets shorter than this are not scrubbed: replacing "12" everywhere would garble figures
-// without protecting anything.
-constexpr qsizetype MinScrubbedSecret = 4;
 constexpr int StatusWidth = 7; // "skipped"
 constexpr int MinTitleWidth = 20;
 constexpr int MinMeasuredWidth = 12;
@@ -42,27 +40,9 @@ constexpr int MinMeasuredWidth = 12;
 constexpr int MaxMeasuredWidth = 32;
 constexpr int MinSerialWidth = 12;
 
-void printLine(FILE *to, const QString &line)
-{
-    const QByteArray bytes = line.toUtf8() + '\n';
-    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), to);
-    std::fflush(to);
-}
-
 void printError(const QString &message)
 {
     printLine(stderr, u"dlmsctl: "_s + message);
-}
-
-// Texts a meter sent (serial number, device name) are untrusted: nothing in them may drive
-// the terminal.
-QString printable(QString text)
-{
-    for (QChar &c : text) {
-        if (c.unicode() < 0x20 || (c.unicode() >= 0x7f && c.unicode() < 0xa0))
-            c = u'?';
-    }
-    return text;
 }
 
 QString padded(const QString &text, qsizetype width)
@@ -72,62 +52,24 @@ QString padded(const QString &text, qsizetype width)
 
 // The last line of defence: the engine keeps secrets out of its results and messages; this
 // replaces any that still shows up in what the command prints, stores or exports.
-class Scrubber {
-public:
-    void add(const QString &secret)
-    {
-        if (secret.size() < MinScrubbedSecret || m_secrets.contains(secret))
-            return;
-        const QByteArray utf8 = secret.toUtf8();
-        m_secrets << secret << QString::fromLatin1(utf8.toHex()) << QString::fromLatin1(utf8.toHex(' '));
-        // Longest first, so a secret that contains another is replaced whole.
-        std::sort(m_secrets.begin(), m_secrets.end(),
-            [](const QString &a, const QString &b) { return a.size() > b.size(); });
-    }
-
-    QString operator()(QString text) const
-    {
-        for (const QString &secret : m_secrets)
-            text.replace(secret, u"***"_s, Qt::CaseInsensitive);
-        return text;
-    }
-
-    commissioning::MeterReport operator()(commissioning::MeterReport report) const
-    {
-        report.meterName = (*this)(report.meterName);
-        report.logicalDeviceName = (*this)(report.logicalDeviceName);
-        report.serialNumber = (*this)(report.serialNumber);
-        report.firmwareVersion = (*this)(report.firmwareVersion);
-        for (commissioning::CheckResult &check : report.checks) {
-            check.measured = (*this)(check.measured);
-            check.explanation = (*this)(check.explanation);
-        }
-        return report;
-    }
-
-private:
-    QStringList m_secrets;
-};
-
-Scrubber &scrubber()
+SecretScrubber &scrubber()
 {
-    static Scrubber instance;
+    static SecretScrubber instance;
     return instance;
 }
 
-// Every secret the configuration holds for the meters being checked and for MQTT.
-void addSecretsOf(const app::BridgeConfig &config, const std::vector<polling::MeterConfig> &meters)
+commissioning::MeterReport scrubbed(commissioning::MeterReport report)
 {
-    Scrubber &scrub = scrubber();
-    scrub.add(config.mqtt.client.password);
-    scrub.add(QString::fromUtf8(config.http.token));
-    // A username with no password is a ThingsBoard access token.
-    if (config.secretReferences.contains(u"mqtt.token"_s) || config.mqtt.client.password.isEmpty())
-        scrub.add(config.mqtt.client.username);
-    for (const polling::MeterConfig &meter : meters) {
-        scrub.add(QString::fromUtf8(meter.password));
-        scrub.add(config.publishingOf(meter.id).accessToken);
+    const SecretScrubber &scrub = scrubber();
+    report.meterName = scrub(report.meterName);
+    report.logicalDeviceName = scrub(report.logicalDeviceName);
+    report.serialNumber = scrub(report.serialNumber);
+    report.firmwareVersion = scrub(report.firmwareVersion);
+    for (commissioning::CheckResult &check : report.checks) {
+        check.measured = scrub(check.measured);
+        check.explanation = scrub(check.explanation);
     }
+    return report;
 }
 
 QtMessageHandler previousHandler = nullptr;
@@ -197,7 +139,7 @@ QString statusCell(commissioning::CheckStatus status, bool upper, bool colour, i
 
 QString textOrNoData(const QString &text)
 {
-    return text.isEmpty() ? monitor::noData() : printable(text);
+    return text.isEmpty() ? monitor::noData() : terminalSafe(text);
 }
 
 // The column widths of the meter header lines, from what is known before the run.
@@ -210,8 +152,8 @@ QStringList meterBlock(const commissioning::MeterReport &report, const HeaderWid
 {
     QStringList lines;
     const QString serial = textOrNoData(report.serialNumber);
-    lines << u"%1  %2  %3  %4"_s.arg(padded(printable(report.meterId), widths.id),
-        padded(printable(report.endpoint), widths.endpoint),
+    lines << u"%1  %2  %3  %4"_s.arg(padded(terminalSafe(report.meterId), widths.id),
+        padded(terminalSafe(report.endpoint), widths.endpoint),
         padded(serial, std::max<qsizetype>(MinSerialWidth, serial.size())),
         statusWord(report.overall(), true, colour));
     qsizetype titleWidth = MinTitleWidth;
@@ -223,10 +165,10 @@ QStringList meterBlock(const commissioning::MeterReport &report, const HeaderWid
     measuredWidth = std::min<qsizetype>(measuredWidth, MaxMeasuredWidth);
     for (const commissioning::CheckResult &check : report.checks) {
         QString line = u"  "_s + statusCell(check.status, false, colour, StatusWidth) + u"  "_s
-            + padded(printable(commissioning::checkTitle(check.check)), titleWidth) + u"  "_s
+            + padded(terminalSafe(commissioning::checkTitle(check.check)), titleWidth) + u"  "_s
             + padded(textOrNoData(check.measured), measuredWidth);
         if (!check.explanation.isEmpty())
-            line += u"  "_s + printable(check.explanation);
+            line += u"  "_s + terminalSafe(check.explanation);
         lines << line.trimmed().prepend(u"  "_s);
     }
     return lines;
@@ -268,7 +210,7 @@ QStringList comparisonLines(const commissioning::Session &previous, const commis
 {
     using Change = commissioning::CheckComparison::Change;
     QStringList lines {u"Compared with session %1 of %2 (%3):"_s.arg(QString::number(previous.info.id),
-        localTime(previous.info.startedMs), printable(previous.info.site))};
+        localTime(previous.info.startedMs), terminalSafe(previous.info.site))};
     const std::vector<commissioning::CheckComparison> rows
         = commissioning::compareSessions(previous, current);
     qsizetype meterWidth = 0;
@@ -284,7 +226,7 @@ QStringList comparisonLines(const commissioning::Session &previous, const commis
             continue;
         }
         changed.push_back(&row);
-        meterWidth = std::max(meterWidth, printable(row.meterId).size());
+        meterWidth = std::max(meterWidth, terminalSafe(row.meterId).size());
         titleWidth = std::max(titleWidth, commissioning::checkTitle(row.check).size());
     }
     auto statusOf = [](const std::optional<commissioning::CheckResult> &result) {
@@ -297,7 +239,7 @@ QStringList comparisonLines(const commissioning::Session &previous, const commis
                 = textOrNoData(row->previous->measured) + u" → "_s + textOrNoData(row->current->measured);
         else
             measured = textOrNoData(row->current ? row->current->measured : row->previous->measured);
-        lines << u"  %1  %2  %3  %4 → %5  %6"_s.arg(padded(printable(row->meterId), meterWidth),
+        lines << u"  %1  %2  %3  %4 → %5  %6"_s.arg(padded(terminalSafe(row->meterId), meterWidth),
             padded(commissioning::checkTitle(row->check), titleWidth),
             padded(commissioning::changeName(row->change), 7), statusOf(row->previous),
             statusOf(row->current), measured);
@@ -476,9 +418,9 @@ int runCommissionCommand(const QStringList &arguments)
         return 2;
     }
     Invocation &in = *parsed;
-    addSecretsOf(in.config, in.meters);
+    scrubber().add(configSecrets(in.config));
     const LogScrubbing logging;
-    const Scrubber &scrub = scrubber();
+    const SecretScrubber &scrub = scrubber();
     if (!in.pdfPath.isEmpty() && !QCoreApplication::instance()->inherits("QGuiApplication")) {
         printError(u"--pdf needs a GUI application object (run from dlmsctl)"_s);
         return 2;
@@ -532,7 +474,7 @@ int runCommissionCommand(const QStringList &arguments)
         if (reported.contains(raw.meterId))
             return;
         reported.insert(raw.meterId);
-        const commissioning::MeterReport report = scrub(raw);
+        const commissioning::MeterReport report = scrubbed(raw);
         if (!in.quiet) {
             for (const QString &line : meterBlock(report, widths, colour))
                 printLine(stdout, line);
@@ -585,7 +527,7 @@ int runCommissionCommand(const QStringList &arguments)
     for (const commissioning::MeterReport &report : run.reports())
         record(report);
     for (const commissioning::MeterReport &report : run.reports())
-        session.meters.push_back(scrub(report));
+        session.meters.push_back(scrubbed(report));
     session.info.finishedMs = QDateTime::currentMSecsSinceEpoch();
     session.info.state
         = cancelled ? commissioning::SessionState::Cancelled : commissioning::SessionState::Finished;
@@ -609,7 +551,7 @@ int runCommissionCommand(const QStringList &arguments)
         if (!previousId) {
             printError(u"cannot read the previous session: "_s + previousId.error().message);
         } else if (*previousId == 0) {
-            comparison << u"Compared with: no previous session of site %1"_s.arg(printable(in.site));
+            comparison << u"Compared with: no previous session of site %1"_s.arg(terminalSafe(in.site));
         } else if (auto loaded = store->session(*previousId); !loaded) {
             printError(u"cannot read the previous session: "_s + loaded.error().message);
         } else {

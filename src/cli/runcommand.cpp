@@ -1,6 +1,7 @@
 #include "runcommand.h"
 
 #include "connectionoptions.h"
+#include "secretscrubber.h"
 #include <processlimits.h>
 
 #include <bridge.h>
@@ -31,10 +32,6 @@ namespace {
 
 Q_LOGGING_CATEGORY(lcRun, "dlmsbridge.app")
 
-// Secrets shorter than this are not scrubbed from log lines: replacing "12" everywhere would
-// garble timestamps and counters without protecting anything.
-constexpr qsizetype MinScrubbedSecret = 4;
-
 // QTimer counts in int milliseconds: --seconds beyond this would overflow it.
 constexpr qint64 MaxRunSeconds = std::numeric_limits<int>::max() / 1000;
 constexpr qint64 DefaultStopTimeoutS = 3;
@@ -42,13 +39,6 @@ constexpr qint64 MaxStopTimeoutS = 600;
 // Beyond --stop-timeout, what a clean stop may still take: the publisher's drain of the last
 // rows and the writer's final transaction. Past it the stop is aborted.
 constexpr int StopGuardExtraMs = 22'000;
-
-void printLine(FILE *to, const QString &line)
-{
-    const QByteArray bytes = line.toUtf8() + '\n';
-    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), to);
-    std::fflush(to);
-}
 
 // The Qt message handler for the run: one line per message on stderr, a secret of the
 // configuration replaced by "***" wherever it shows up (the engine's parts already keep them
@@ -71,19 +61,7 @@ public:
     void addSecrets(const QStringList &secrets)
     {
         const QMutexLocker lock(&m_mutex);
-        for (const QString &secret : secrets) {
-            const bool known = std::any_of(m_secrets.cbegin(), m_secrets.cend(),
-                [&](const Scrubbed &scrubbed) { return scrubbed.text == secret; });
-            if (secret.size() < MinScrubbedSecret || known)
-                continue;
-            // The hex dump forms too: a frame trace at debug level carries an LLS password so.
-            const QByteArray utf8 = secret.toUtf8();
-            m_secrets.push_back(
-                {secret, QString::fromLatin1(utf8.toHex()), QString::fromLatin1(utf8.toHex(' '))});
-        }
-        // Longest first, so a secret that contains another is replaced whole.
-        std::sort(m_secrets.begin(), m_secrets.end(),
-            [](const Scrubbed &a, const Scrubbed &b) { return a.text.size() > b.text.size(); });
+        m_scrubber.add(secrets);
     }
 
     void write(QtMsgType type, const QMessageLogContext &context, const QString &message)
@@ -91,20 +69,9 @@ public:
         QString category = context.category ? QString::fromUtf8(context.category) : u"default"_s;
         if (category.startsWith(u"dlmsbridge."_s))
             category = category.mid(11);
-        QString text = message;
         const QMutexLocker lock(&m_mutex);
-        for (const Scrubbed &secret : m_secrets) {
-            text.replace(secret.text, u"***"_s);
-            text.replace(secret.hex, u"***"_s, Qt::CaseInsensitive);
-            text.replace(secret.spacedHex, u"***"_s, Qt::CaseInsensitive);
-        }
         // One line per message, and nothing that drives a terminal.
-        for (QChar &c : text) {
-            if (c == u'\n' || c == u'\r' || c == u'\t')
-                c = u' ';
-            else if (c.unicode() < 0x20 || (c.unicode() >= 0x7f && c.unicode() < 0xa0))
-                c = u'?';
-        }
+        const QString text = terminalSafe(m_scrubber(message), true);
         QString line;
         if (m_journal) {
             line = u"<%1>%2: %3"_s.arg(QString::number(priority(type)), category, text);
@@ -149,15 +116,9 @@ private:
         return 6;
     }
 
-    struct Scrubbed {
-        QString text;
-        QString hex;
-        QString spacedHex;
-    };
-
     QMutex m_mutex;
     bool m_journal = false;
-    std::vector<Scrubbed> m_secrets;
+    SecretScrubber m_scrubber;
 };
 
 void logMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
@@ -224,21 +185,6 @@ QString configSummary(const app::BridgeConfig &config)
             : u"http off"_s);
     parts << u"database "_s + config.storage.path;
     return parts.join(u", "_s);
-}
-
-// Every secret value of a configuration, for the log sink to scrub.
-QStringList secretsOf(const app::BridgeConfig &config)
-{
-    QStringList secrets {config.mqtt.client.password, QString::fromUtf8(config.http.token)};
-    // A username with no password is a ThingsBoard access token (given as "token" or not).
-    if (config.secretReferences.contains(u"mqtt.token"_s) || config.mqtt.client.password.isEmpty())
-        secrets << config.mqtt.client.username;
-    for (const polling::MeterConfig &meter : config.site.meters)
-        secrets << QString::fromUtf8(meter.password);
-    for (const app::MeterPublishing &publishing : config.publishing)
-        secrets << publishing.accessToken;
-    secrets.removeAll(QString());
-    return secrets;
 }
 
 // One socket per meter, plus the threads' and Qt's own descriptors. Short of that, meters
@@ -398,7 +344,7 @@ int runRunCommand(const QStringList &arguments)
         QStringList reloadWarnings;
         const auto next = app::loadBridgeConfig(configPath, &reloadWarnings);
         if (next)
-            LogSink::instance().addSecrets(secretsOf(*next));
+            LogSink::instance().addSecrets(configSecrets(*next));
         for (const QString &warning : std::as_const(reloadWarnings))
             qCWarning(lcRun).noquote() << warning;
         auto failed = [](const QString &why) {
@@ -434,7 +380,7 @@ int runRunCommand(const QStringList &arguments)
     QStringList warnings;
     const auto config = app::loadBridgeConfig(configPath, &warnings);
     if (config)
-        LogSink::instance().addSecrets(secretsOf(*config));
+        LogSink::instance().addSecrets(configSecrets(*config));
     for (const QString &warning : std::as_const(warnings))
         qCWarning(lcRun).noquote() << warning;
     if (!config) {

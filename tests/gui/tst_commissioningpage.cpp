@@ -7,6 +7,7 @@
 #include "commissioningmodel.h"
 #include "commissioningpage.h"
 #include "commissioningsessionmodel.h"
+#include "markingtranslator.h"
 
 #include <bridge.h>
 #include <commissioningstore.h>
@@ -90,21 +91,6 @@ const commissioning::MeterReport *reportOf(const commissioning::Session &session
 {
     return session.findMeter(id);
 }
-
-class FakeSpanish : public QTranslator {
-public:
-    bool isEmpty() const override { return false; }
-    QString translate(const char *context, const char *source, const char *, int) const override
-    {
-        if (qstrcmp(context, "CommissioningPage") == 0 && qstrcmp(source, "&Run") == 0)
-            return u"&Ejecutar"_s;
-        if (qstrcmp(context, "CommissioningPage") == 0 && qstrcmp(source, "Sessions") == 0)
-            return u"Sesiones"_s;
-        if (qstrcmp(context, "CommissioningModel") == 0 && qstrcmp(source, "Explanation") == 0)
-            return u"Explicación"_s;
-        return {};
-    }
-};
 
 } // namespace
 
@@ -806,7 +792,9 @@ void tst_CommissioningPage::retranslates()
     QCOMPARE(
         model()->headerData(CommissioningModel::Explanation, Qt::Horizontal).toString(), u"Explanation"_s);
     QSignalSpy headers(model(), &QAbstractItemModel::headerDataChanged);
-    FakeSpanish spanish;
+    TableTranslator spanish(
+        {{"CommissioningPage", "&Run", u"&Ejecutar"_s}, {"CommissioningPage", "Sessions", u"Sesiones"_s},
+            {"CommissioningModel", "Explanation", u"Explicación"_s}});
     QCoreApplication::installTranslator(&spanish);
     QTRY_COMPARE(run->text(), u"&Ejecutar"_s);
     QCOMPARE(tabs->tabText(1), u"Sesiones"_s);

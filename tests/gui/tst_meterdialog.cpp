@@ -1,3 +1,4 @@
+#include "markingtranslator.h"
 #include "meterdialog.h"
 
 #include <QtCore/QTranslator>
@@ -51,19 +52,6 @@ QString problemText(QDialog &dialog)
 {
     return dialog.findChild<QLabel *>(u"problemLabel"_s)->text();
 }
-
-class FakeSpanish : public QTranslator {
-public:
-    bool isEmpty() const override { return false; }
-    QString translate(const char *context, const char *source, const char *, int) const override
-    {
-        if (qstrcmp(context, "MeterDialog") == 0 && qstrcmp(source, "Add meter") == 0)
-            return u"Añadir medidor"_s;
-        if (qstrcmp(context, "MeterDialog") == 0 && qstrcmp(source, "Host") == 0)
-            return u"Equipo"_s;
-        return {};
-    }
-};
 
 } // namespace
 
@@ -400,7 +388,8 @@ void tst_MeterDialog::retranslates()
     MeterDialog dialog(validMeter(), {}, {}, false);
     setField(dialog, u"hostEdit"_s, QString());
     QVERIFY(dialog.problem().startsWith(u"Host:"_s));
-    FakeSpanish spanish;
+    TableTranslator spanish(
+        {{"MeterDialog", "Add meter", u"Añadir medidor"_s}, {"MeterDialog", "Host", u"Equipo"_s}});
     QCoreApplication::installTranslator(&spanish);
     // LanguageChange is posted.
     QTRY_COMPARE(dialog.windowTitle(), u"Añadir medidor"_s);

@@ -1,3 +1,4 @@
+#include "markingtranslator.h"
 #include "meterdialog.h"
 #include "meterlistmodel.h"
 #include "meterspage.h"
@@ -87,21 +88,6 @@ bool isUp(const QVariant &state)
     const auto s = polling::MeterState(state.toInt());
     return s == polling::MeterState::Polling || s == polling::MeterState::Associated;
 }
-
-class FakeSpanish : public QTranslator {
-public:
-    bool isEmpty() const override { return false; }
-    QString translate(const char *context, const char *source, const char *, int) const override
-    {
-        if (qstrcmp(context, "MetersPage") == 0 && qstrcmp(source, "&Add…") == 0)
-            return u"&Añadir…"_s;
-        if (qstrcmp(context, "MeterListModel") == 0 && qstrcmp(source, "State") == 0)
-            return u"Estado"_s;
-        if (qstrcmp(context, "MeterListModel") == 0 && qstrcmp(source, "Polling") == 0)
-            return u"Sondeando"_s;
-        return {};
-    }
-};
 
 } // namespace
 
@@ -658,7 +644,8 @@ void tst_MetersPage::retranslates()
     m_page->setAllPaused(false);
     auto *add = m_page->findChild<QToolButton *>(u"addButton"_s);
     QCOMPARE(add->text(), u"&Add…"_s);
-    FakeSpanish spanish;
+    TableTranslator spanish({{"MetersPage", "&Add…", u"&Añadir…"_s}, {"MeterListModel", "State", u"Estado"_s},
+        {"MeterListModel", "Polling", u"Sondeando"_s}});
     QCoreApplication::installTranslator(&spanish);
     // LanguageChange is posted to the page.
     QTRY_COMPARE(add->text(), u"&Añadir…"_s);
