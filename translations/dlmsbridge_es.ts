@@ -1157,6 +1157,122 @@ Se mantiene la configuración anterior.</translation>
         <source>One item per line: [key=]OBIS [class:attribute], e.g. 1.0.32.7.0.255, 1-0:32.7.0*255 or demand=1.0.1.4.0.255 5:3</source>
         <translation>Un elemento por línea: [clave=]OBIS [clase:atributo], p. ej. 1.0.32.7.0.255, 1-0:32.7.0*255 o demand=1.0.1.4.0.255 5:3</translation>
     </message>
+    <message>
+        <source>HLS-GMAC (high security)</source>
+        <translation>HLS-GMAC (seguridad alta)</translation>
+    </message>
+    <message>
+        <source>High-level security (suite 0, AES-GCM)</source>
+        <translation>Seguridad de alto nivel (suite 0, AES-GCM)</translation>
+    </message>
+    <message>
+        <source>Cipherin&amp;g:</source>
+        <translation>Ci&amp;frado:</translation>
+    </message>
+    <message>
+        <source>How every request and response of the association is protected</source>
+        <translation>Cómo se protege cada petición y respuesta de la asociación</translation>
+    </message>
+    <message>
+        <source>Authenticated</source>
+        <translation>Autenticado</translation>
+    </message>
+    <message>
+        <source>Encrypted</source>
+        <translation>Cifrado</translation>
+    </message>
+    <message>
+        <source>Authenticated and encrypted</source>
+        <translation>Autenticado y cifrado</translation>
+    </message>
+    <message>
+        <source>Syste&amp;m title:</source>
+        <translation>Tí&amp;tulo del sistema:</translation>
+    </message>
+    <message>
+        <source>The bridge's own system title, sent to the meter: 16 hex digits (3 manufacturer letters and 5 bytes)</source>
+        <translation>El título de sistema propio del puente, enviado al medidor: 16 dígitos hexadecimales (3 letras de fabricante y 5 bytes)</translation>
+    </message>
+    <message>
+        <source>Bloc&amp;k cipher key (EK):</source>
+        <translation>Clave de cifrado de &amp;bloque (EK):</translation>
+    </message>
+    <message>
+        <source>The global unicast encryption key, 32 hex digits; never shown. Left empty when editing, the meter keeps its key</source>
+        <translation>La clave global de cifrado unicast, 32 dígitos hexadecimales; nunca se muestra. Si se deja vacía al editar, el medidor conserva su clave</translation>
+    </message>
+    <message>
+        <source>A&amp;uthentication key (AK):</source>
+        <translation>Clave de a&amp;utenticación (AK):</translation>
+    </message>
+    <message>
+        <source>The authentication key, 32 hex digits; never shown. Left empty when editing, the meter keeps its key</source>
+        <translation>La clave de autenticación, 32 dígitos hexadecimales; nunca se muestra. Si se deja vacía al editar, el medidor conserva su clave</translation>
+    </message>
+    <message>
+        <source>&amp;Dedicated key per association</source>
+        <translation>Clave de&amp;dicada por asociación</translation>
+    </message>
+    <message>
+        <source>A fresh random key for each association, sent to the meter inside the ciphered association request</source>
+        <translation>Una clave aleatoria nueva para cada asociación, enviada al medidor dentro de la petición de asociación cifrada</translation>
+    </message>
+    <message>
+        <source>Genera&amp;l ciphering</source>
+        <translation>Cifrado genera&amp;l</translation>
+    </message>
+    <message>
+        <source>Send requests as general-glo-ciphering APDUs, which carry the system title in every message</source>
+        <translation>Enviar las peticiones como APDU general-glo-ciphering, que llevan el título de sistema en cada mensaje</translation>
+    </message>
+    <message>
+        <source>must contain only hex digits (0-9, A-F)</source>
+        <translation>solo puede contener dígitos hexadecimales (0-9, A-F)</translation>
+    </message>
+    <message>
+        <source>must be %1 hex digits (got %2)</source>
+        <translation>debe tener %1 dígitos hexadecimales (tiene %2)</translation>
+    </message>
+    <message>
+        <source>is required with HLS-GMAC authentication</source>
+        <translation>es obligatorio con autenticación HLS-GMAC</translation>
+    </message>
+    <message>
+        <source>is required when messages are ciphered</source>
+        <translation>es obligatorio cuando los mensajes van cifrados</translation>
+    </message>
+    <message>
+        <source>System title</source>
+        <translation>Título del sistema</translation>
+    </message>
+    <message>
+        <source>Block cipher key</source>
+        <translation>Clave de cifrado de bloque</translation>
+    </message>
+    <message>
+        <source>Authentication key</source>
+        <translation>Clave de autenticación</translation>
+    </message>
+    <message>
+        <source>is required when messages are authenticated</source>
+        <translation>es obligatorio cuando los mensajes van autenticados</translation>
+    </message>
+    <message>
+        <source>32 hex digits</source>
+        <translation>32 dígitos hexadecimales</translation>
+    </message>
+    <message>
+        <source>Authentication</source>
+        <translation>Autenticación</translation>
+    </message>
+    <message>
+        <source>Dedicated key per association</source>
+        <translation>Clave dedicada por asociación</translation>
+    </message>
+    <message>
+        <source>General ciphering</source>
+        <translation>Cifrado general</translation>
+    </message>
 </context>
 <context>
     <name>MeterListModel</name>
@@ -2385,6 +2501,14 @@ energy_import_wh=1.0.1.8.0.255 3:2</translation>
             <numerusform>… %n línea más</numerusform>
             <numerusform>… %n líneas más</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>[decrypted] %1</source>
+        <translation>[descifrado] %1</translation>
+    </message>
+    <message>
+        <source>Deciphered with the meter's keys</source>
+        <translation>Descifrado con las claves del medidor</translation>
     </message>
 </context>
 <context>

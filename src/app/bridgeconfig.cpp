@@ -565,6 +565,30 @@ private:
             if (isSecretReference(reference))
                 config.secretReferences.insert(meterSecretName(meter.id, u"password"_s), reference);
         }
+        recordMeterKeys(root, config);
+    }
+
+    // The same for EK and AK: a meter's own "security" key, else the "polling" one, for the
+    // meters whose keys were resolved (those that use them).
+    static void recordMeterKeys(const QJsonObject &root, BridgeConfig &config)
+    {
+        const QJsonObject defaults = root.value(u"polling"_s).toObject().value(u"security"_s).toObject();
+        const QJsonArray meters = root.value(u"meters"_s).toArray();
+        for (size_t i = 0; i < config.site.meters.size() && qsizetype(i) < meters.size(); ++i) {
+            const polling::MeterConfig &meter = config.site.meters[i];
+            const QJsonObject own = meters.at(qsizetype(i)).toObject().value(u"security"_s).toObject();
+            const std::pair<QString, const QByteArray *> keys[]
+                = {{u"ek"_s, &meter.security.blockCipherKey}, {u"ak"_s, &meter.security.authenticationKey}};
+            for (const auto &[key, value] : keys) {
+                if (value->isEmpty())
+                    continue;
+                const QString reference
+                    = (own.contains(key) ? own.value(key) : defaults.value(key)).toString();
+                if (isSecretReference(reference))
+                    config.secretReferences.insert(
+                        meterSecretName(meter.id, u"security."_s + key), reference);
+            }
+        }
     }
 
     Failure parseMeterPublishing(const QJsonObject &root, BridgeConfig &config)
@@ -729,6 +753,13 @@ QJsonObject bridgeConfigToJson(const BridgeConfig &config, bool withSecrets)
         if (meter.authentication == dlms::Authentication::Low)
             insertSecret(object, u"password"_s, config, meterSecretName(meter.id, u"password"_s),
                 QString::fromUtf8(meter.password), withSecrets);
+        if (QJsonObject security = object.value(u"security"_s).toObject(); !security.isEmpty()) {
+            insertSecret(security, u"ek"_s, config, meterSecretName(meter.id, u"security.ek"_s),
+                QString::fromLatin1(meter.security.blockCipherKey.toHex().toUpper()), withSecrets);
+            insertSecret(security, u"ak"_s, config, meterSecretName(meter.id, u"security.ak"_s),
+                QString::fromLatin1(meter.security.authenticationKey.toHex().toUpper()), withSecrets);
+            object.insert(u"security"_s, security);
+        }
         if (const auto it = config.publishing.constFind(meter.id); it != config.publishing.constEnd()) {
             QJsonObject publishing;
             insertSecret(publishing, u"token"_s, config, meterSecretName(meter.id, u"mqtt.token"_s),

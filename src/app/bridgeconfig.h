@@ -20,7 +20,8 @@ namespace app {
 //
 // {
 //   "polling": { … },                       polling defaults (polling/siteconfig.h)
-//   "meters": [ { …meter keys…,             polling/siteconfig.h, plus:
+//   "meters": [ { …meter keys…,             polling/siteconfig.h (auth, password, security
+//                                             with its ek/ak references), plus:
 //                 "mqtt": { "token": "env:TB_F1",          Device mode: the meter's access token
 //                           "device_type": "DLMS meter",   gateway connect "type"
 //                           "attributes": { "feeder": "north" } } } ],
@@ -44,7 +45,7 @@ namespace app {
 //
 // Every section is optional. Relative paths (storage.path, TLS files) are relative to the
 // configuration file's directory; a missing storage.path is defaultDatabasePath(). Secrets
-// (meter passwords, MQTT token/password, meter tokens, the HTTP token) may be literals,
+// (meter passwords, meter EK/AK, MQTT token/password, meter tokens, the HTTP token) may be literals,
 // "env:VARIABLE" or "file:/path" (its first line); they are resolved when the file is read and
 // never appear in a message. Errors name the file and the JSON path
 // ("site.json: mqtt.port: must be an integer from 1 to 65535 (got 0)"); unknown keys are
@@ -107,7 +108,8 @@ struct BridgeConfig {
     CommissioningSettings commissioning; // the "commissioning" section (commissioningsettings.h)
     // The references secrets were given as ("env:TB_TOKEN", "file:/etc/…"; literals are not
     // kept), by a path naming the secret: "mqtt.token", "mqtt.password", "http.token",
-    // "meters/<id>/password", "meters/<id>/mqtt.token". Saving writes these back instead of
+    // "meters/<id>/password", "meters/<id>/security.ek", "meters/<id>/security.ak",
+    // "meters/<id>/mqtt.token". Saving writes these back instead of
     // the resolved values.
     QHash<QString, QString> secretReferences;
 

@@ -10,6 +10,7 @@
 #include <commissioningrun.h>
 #include <commissioningstore.h>
 #include <displayformat.h>
+#include <invocationcounterstore.h>
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
@@ -286,6 +287,10 @@ QString helpText()
            "status, check, measured value, explanation. Then a summary line and where the session\n"
            "and the reports were written. SIGINT or SIGTERM cancels the run: what was checked is\n"
            "kept (session state 'cancelled') and reported.\n\n"
+           "Security: --auth, --security, --system-title, --ek, --ak, --dedicated-key and\n"
+           "--general-ciphering, when given, override those settings of every checked meter (the\n"
+           "configuration file is not changed); --invocation-counter and --counter-dir apply to the\n"
+           "invocation counters of the meters that use HLS-GMAC or ciphering.\n\n"
            "Exit codes: 0 no check failed; 1 at least one check failed, or the run was cancelled;\n"
            "2 usage or configuration error; 3 the session or a report could not be written."_s;
 }
@@ -310,7 +315,12 @@ void addCommissionOptions(QCommandLineParser &parser)
         {u"compare"_s,
             u"Print what changed against the previous session of the same site (and add it to the PDF)."_s},
         {u"quiet"_s, u"Print only the summary (and where the session and reports went)."_s},
+        {u"auth"_s,
+            u"Override the authentication of the checked meters: none, low (their configured password) or "
+            "hls-gmac."_s,
+            u"mode"_s},
     });
+    addSecurityOptions(parser);
 }
 
 // $USER, else the account's name (cron, sudo -i and some containers leave USER unset).
@@ -337,7 +347,30 @@ struct Invocation {
     bool syncClock = false;
     bool compare = false;
     bool quiet = false;
+    // Opened before the run with the --invocation-counter floor; the run's connections get the
+    // same objects (polling::sharedInvocationCounter keeps one per file while they are held).
+    std::vector<std::shared_ptr<dlms::InvocationCounter>> counters;
 };
+
+// --auth and the security options over the checked meters (the run takes its meters from the
+// configuration, so both see them).
+dlms::Result<void> applySecurityOverrides(const QCommandLineParser &parser, Invocation &in)
+{
+    const auto overrides = securityOverrides(parser);
+    if (!overrides)
+        return overrides.error();
+    auto counters = overrides->applyTo(in.meters);
+    if (!counters)
+        return counters.error();
+    in.counters = std::move(*counters);
+    for (polling::MeterConfig &configured : in.config.site.meters) {
+        for (const polling::MeterConfig &meter : in.meters) {
+            if (configured.id == meter.id)
+                configured = meter;
+        }
+    }
+    return {};
+}
 
 // The options checked and the configuration loaded; an error is a usage error (exit 2).
 dlms::Result<Invocation> invocation(const QCommandLineParser &parser)
@@ -377,6 +410,8 @@ dlms::Result<Invocation> invocation(const QCommandLineParser &parser)
     }
     if (in.meters.empty())
         return usageError(u"%1: no meters to check"_s.arg(in.configPath));
+    if (auto applied = applySecurityOverrides(parser, in); !applied)
+        return applied.error();
 
     in.site = parser.isSet(u"site"_s) ? parser.value(u"site"_s) : QFileInfo(in.configPath).completeBaseName();
     in.technician = parser.isSet(u"technician"_s) ? parser.value(u"technician"_s) : defaultTechnician();

@@ -1,8 +1,13 @@
 #include "connectionoptions.h"
 
+#include <invocationcounterstore.h>
+#include <meterconfig.h>
+#include <siteconfig.h>
+
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QFile>
+#include <QtCore/QHash>
 #include <QtCore/QTextStream>
 
 using namespace Qt::StringLiterals;
@@ -25,7 +30,8 @@ dlms::Result<qint64> integerOption(const QString &name, const QString &value, qi
 QString exitCodesHelp()
 {
     return u"Exit codes: 0 every item read; 2 usage error; 3 connection failed, refused, lost or timed\n"
-           "out; 4 association rejected; 5 some items failed."_s;
+           "out; 4 association rejected (also: HLS authentication failed, or a ciphered association did\n"
+           "not decipher: wrong keys or system title); 5 some items failed."_s;
 }
 
 QString verbHelpText(const QCommandLineParser &parser, const QString &verb)
@@ -69,7 +75,10 @@ void addConnectionOptions(QCommandLineParser &parser)
         {u"server"_s, u"Server logical device: wrapper wPort / HDLC upper address (default 1)."_s, u"N"_s,
             u"1"_s},
         {u"physical"_s, u"HDLC lower (physical) address; 0 = none (default)."_s, u"N"_s, u"0"_s},
-        {u"auth"_s, u"Authentication: none (default) or low (LLS password)."_s, u"mode"_s, u"none"_s},
+        {u"auth"_s,
+            u"Authentication: none (default), low (LLS password) or hls-gmac (HLS mechanism 5: needs "
+            "--system-title, --ek and --ak)."_s,
+            u"mode"_s, u"none"_s},
         {u"password"_s, u"LLS password (prefer --password-file: arguments are visible in ps)."_s, u"S"_s},
         {u"password-file"_s, u"Read the LLS password from the first line of this file."_s, u"F"_s},
         {u"timeout-ms"_s, u"Bound on TCP connect + association, and on each request (default 5000)."_s,
@@ -79,9 +88,167 @@ void addConnectionOptions(QCommandLineParser &parser)
             u"128"_s},
         {u"hdlc-window"_s, u"HDLC window size, both directions (default 1)."_s, u"N"_s, u"1"_s},
         {u"json"_s, u"Print one JSON document on stdout instead of text."_s},
-        {u"trace"_s, u"Print every frame (hex and decode) to stderr; passwords are masked."_s},
+        {u"trace"_s,
+            u"Print every frame (hex and decode) to stderr; passwords are masked, ciphered APDUs are "
+            "shown deciphered (marked 'decrypted') when the keys are given."_s},
         {u"stats"_s, u"Print one line of traffic and timing statistics to stderr at the end."_s},
     });
+    addSecurityOptions(parser);
+}
+
+void addSecurityOptions(QCommandLineParser &parser)
+{
+    parser.addOptions({
+        {u"security"_s,
+            u"Suite 0 ciphering of the xDLMS APDUs: none (default), auth (GMAC tag), enc (AES-GCM "
+            "without tag) or auth-enc. Needs --system-title and --ek (and --ak with auth, auth-enc)."_s,
+            u"policy"_s},
+        {u"system-title"_s, u"Our (the client's) system title: 8 bytes of hex, e.g. 4D4D4D0000000001."_s,
+            u"HEX"_s},
+        {u"ek"_s,
+            u"Block cipher key (EK): 16 bytes of hex, env:VARIABLE or file:PATH (first line, hex). Prefer "
+            "env: or file:, arguments are visible in ps."_s,
+            u"KEY"_s},
+        {u"ak"_s, u"Authentication key (AK): as --ek."_s, u"KEY"_s},
+        {u"dedicated-key"_s, u"Send a fresh dedicated key in the AARQ and cipher the association with it."_s},
+        {u"general-ciphering"_s, u"Use general-glo-ciphering APDUs instead of the service-specific ones."_s},
+        {u"invocation-counter"_s,
+            u"The meter has already seen invocation counters up to N-1: never send one below N. The "
+            "counter itself is kept per EK and system title in --counter-dir."_s,
+            u"N"_s},
+        {u"counter-dir"_s,
+            u"Where the invocation counters are kept (default $DLMSBRIDGE_COUNTER_DIR, else "
+            "~/.local/share/dlmsbridge/invocation-counters)."_s,
+            u"DIR"_s},
+    });
+}
+
+QString securityOptionName(const QString &field)
+{
+    static const QHash<QString, QString> names {{u"auth"_s, u"--auth"_s},
+        {u"security.system_title"_s, u"--system-title"_s}, {u"security.ek"_s, u"--ek"_s},
+        {u"security.ak"_s, u"--ak"_s}, {u"security.dedicated_key"_s, u"--dedicated-key"_s},
+        {u"security.general_ciphering"_s, u"--general-ciphering"_s}, {u"security.policy"_s, u"--security"_s}};
+    return names.value(field, field);
+}
+
+bool SecurityOverrides::any() const
+{
+    return authentication || policy || systemTitle || blockCipherKey || authenticationKey || dedicatedKey
+        || generalCiphering || invocationCounterFloor > 0 || !counterDirectory.isEmpty();
+}
+
+void SecurityOverrides::applyTo(dlms::Authentication &auth, dlms::SecuritySettings &security) const
+{
+    if (authentication)
+        auth = *authentication;
+    if (policy)
+        security.policy = *policy;
+    if (systemTitle)
+        security.systemTitle = *systemTitle;
+    if (blockCipherKey)
+        security.blockCipherKey = *blockCipherKey;
+    if (authenticationKey)
+        security.authenticationKey = *authenticationKey;
+    security.dedicatedKey = security.dedicatedKey || dedicatedKey;
+    security.generalCiphering = security.generalCiphering || generalCiphering;
+}
+
+dlms::Result<std::vector<std::shared_ptr<dlms::InvocationCounter>>> SecurityOverrides::applyTo(
+    std::vector<polling::MeterConfig> &meters) const
+{
+    std::vector<std::shared_ptr<dlms::InvocationCounter>> counters;
+    if (!any())
+        return counters;
+    if (!counterDirectory.isEmpty())
+        qputenv("DLMSBRIDGE_COUNTER_DIR", QFile::encodeName(counterDirectory));
+    for (polling::MeterConfig &meter : meters) {
+        applyTo(meter.authentication, meter.security);
+        if (const auto problem = polling::findMeterConfigProblem(meter))
+            return usageError(u"meter '%1' with the options given: %2 %3"_s.arg(
+                meter.id, securityOptionName(problem->field), problem->problem));
+        if (meter.authentication == dlms::Authentication::HighGmac || meter.security.ciphered()) {
+            auto counter = polling::sharedInvocationCounter(polling::defaultInvocationCounterDirectory(),
+                meter.security.blockCipherKey, meter.security.systemTitle, invocationCounterFloor);
+            if (!counter)
+                return usageError(u"meter '%1': %2"_s.arg(meter.id, counter.error().message));
+            counters.push_back(std::move(*counter));
+        }
+    }
+    return counters;
+}
+
+dlms::Result<QByteArray> keyOption(const QCommandLineParser &parser, const QString &name)
+{
+    const QString given = parser.value(name);
+    const bool reference = given.startsWith(u"env:"_s) || given.startsWith(u"file:"_s);
+    if (!reference)
+        QTextStream(stderr) << "dlmsctl: warning: --" << name
+                            << " given on the command line is visible in ps; prefer env:VARIABLE or "
+                               "file:PATH\n";
+    auto secret = polling::resolveSecret(given);
+    if (!secret)
+        return usageError(u"--%1: %2"_s.arg(name, secret.error().message));
+    QString text = QString::fromUtf8(*secret);
+    secret->fill('\0');
+    auto key = dlms::security::parseHexBytes(
+        text, dlms::security::KeySize, reference ? u"the key in %1"_s.arg(given) : u"the key"_s);
+    text.fill(u'\0');
+    if (!key)
+        return usageError(u"--%1: %2"_s.arg(name, key.error().message));
+    return std::move(*key);
+}
+
+dlms::Result<SecurityOverrides> securityOverrides(const QCommandLineParser &parser)
+{
+    SecurityOverrides o;
+    if (parser.isSet(u"auth"_s)) {
+        const QString auth = parser.value(u"auth"_s);
+        const auto mechanism = polling::authenticationFromKeyName(auth);
+        if (!mechanism || *mechanism == dlms::Authentication::High
+            || *mechanism == dlms::Authentication::HighMd5 || *mechanism == dlms::Authentication::HighSha1
+            || *mechanism == dlms::Authentication::HighSha256
+            || *mechanism == dlms::Authentication::HighEcdsa)
+            return usageError(u"--auth must be none, low or hls-gmac (got '%1')"_s.arg(auth));
+        o.authentication = *mechanism;
+    }
+    if (parser.isSet(u"security"_s)) {
+        const QString name = parser.value(u"security"_s);
+        const auto policy = dlms::securityPolicyFromName(name);
+        if (!policy)
+            return usageError(u"--security must be none, auth, enc or auth-enc (got '%1')"_s.arg(name));
+        o.policy = *policy;
+    }
+    if (parser.isSet(u"system-title"_s)) {
+        auto title = dlms::security::parseHexBytes(
+            parser.value(u"system-title"_s), dlms::security::SystemTitleSize, u"--system-title"_s);
+        if (!title)
+            return usageError(title.error().message);
+        o.systemTitle = std::move(*title);
+    }
+    for (const QString &name : {u"ek"_s, u"ak"_s}) {
+        if (!parser.isSet(name))
+            continue;
+        auto key = keyOption(parser, name);
+        if (!key)
+            return key.error();
+        (name == u"ek" ? o.blockCipherKey : o.authenticationKey) = std::move(*key);
+    }
+    o.dedicatedKey = parser.isSet(u"dedicated-key"_s);
+    o.generalCiphering = parser.isSet(u"general-ciphering"_s);
+    if (parser.isSet(u"invocation-counter"_s)) {
+        const auto floor
+            = integerOption(u"invocation-counter"_s, parser.value(u"invocation-counter"_s), 1, 0xFFFFFFFF);
+        if (!floor)
+            return floor.error();
+        o.invocationCounterFloor = quint32(*floor);
+    }
+    if (parser.isSet(u"counter-dir"_s)) {
+        o.counterDirectory = parser.value(u"counter-dir"_s);
+        if (o.counterDirectory.isEmpty())
+            return usageError(u"--counter-dir needs a directory"_s);
+    }
+    return o;
 }
 
 dlms::Result<ConnectionOptions> connectionOptions(const QCommandLineParser &parser)
@@ -142,7 +309,9 @@ dlms::Result<ConnectionOptions> connectionOptions(const QCommandLineParser &pars
     client.hdlc = dlms::hdlc::LinkParameters {
         quint16(*maxInfo), quint16(*maxInfo), quint32(*window), quint32(*window)};
 
-    const QString auth = parser.value(u"auth"_s);
+    const auto security = securityOverrides(parser);
+    if (!security)
+        return security.error();
     if (parser.isSet(u"password"_s) && parser.isSet(u"password-file"_s))
         return usageError(u"give either --password or --password-file, not both"_s);
     QByteArray password;
@@ -157,15 +326,24 @@ dlms::Result<ConnectionOptions> connectionOptions(const QCommandLineParser &pars
     } else if (parser.isSet(u"password"_s)) {
         password = parser.value(u"password"_s).toUtf8();
     }
-    if (auth == u"none") {
-        client.authentication = dlms::Authentication::None;
-    } else if (auth == u"low") {
+    security->applyTo(client.authentication, client.security);
+    if (client.authentication == dlms::Authentication::Low) {
         if (password.isEmpty())
             return usageError(u"--auth low needs a password (--password or --password-file)"_s);
-        client.authentication = dlms::Authentication::Low;
         client.password = password;
-    } else {
-        return usageError(u"--auth must be none or low (got '%1')"_s.arg(auth));
+    }
+    // The rules of a configured meter, named by the options that set the fields.
+    if (const auto problem = polling::findSecurityProblem(client.authentication, client.security))
+        return usageError(securityOptionName(problem->field) + u' ' + problem->problem);
+    if (client.authentication == dlms::Authentication::HighGmac || client.security.ciphered()) {
+        const QString directory = security->counterDirectory.isEmpty()
+            ? polling::defaultInvocationCounterDirectory()
+            : security->counterDirectory;
+        auto counter = polling::sharedInvocationCounter(directory, client.security.blockCipherKey,
+            client.security.systemTitle, security->invocationCounterFloor);
+        if (!counter)
+            return usageError(counter.error().message);
+        client.invocationCounter = std::move(*counter);
     }
 
     result.json = parser.isSet(u"json"_s);

@@ -13,6 +13,7 @@ MeterClient::MeterClient(const ConnectionOptions &options, QTextStream &diagnost
 {
     if (options.trace) {
         m_trace = std::make_unique<TracePrinter>(options.connection.client.transport, diagnostics);
+        m_trace->setSecurity(options.connection.client.security);
         connect(&m_connection, &DlmsConnection::traceBytes, this,
             [this](dlms::Direction direction, const QByteArray &bytes, const QDateTime &at) {
                 m_trace->bytes(direction, bytes, at);
@@ -126,8 +127,12 @@ bool MeterClient::rejected() const
 {
     if (const auto &aare = m_connection.aare(); aare && !aare->accepted())
         return true;
-    return m_error && m_error->code == dlms::ErrorCode::Rejected
-        && m_stateBeforeClose == DlmsConnection::State::Associating;
+    // HLS-GMAC proofs and the ciphered AARE fail the association as a refusal does.
+    const bool refusal = m_error
+        && (m_error->code == dlms::ErrorCode::Rejected
+            || m_error->code == dlms::ErrorCode::AuthenticationFailed
+            || m_error->code == dlms::ErrorCode::DecryptionFailed);
+    return refusal && m_stateBeforeClose == DlmsConnection::State::Associating;
 }
 
 int MeterClient::reportFailure() const

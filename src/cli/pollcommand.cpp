@@ -152,7 +152,12 @@ int runPollCommand(const QStringList &arguments)
             u"60"_s},
         {u"interface"_s, u"With --db: the network interface to sample (default: all but loopback)."_s,
             u"NAME"_s},
+        {u"auth"_s,
+            u"Override every meter's authentication: none, low (its configured password) or hls-gmac."_s,
+            u"mode"_s},
     });
+    // Given, they override those settings of every meter of the file (which is not changed).
+    addSecurityOptions(parser);
     if (const auto done = parseVerbArguments(parser, arguments, u"poll"_s, false))
         return *done;
     const QString configPath = parser.value(u"config"_s);
@@ -198,7 +203,7 @@ int runPollCommand(const QStringList &arguments)
     }
 
     QStringList warnings;
-    const auto site = polling::loadSiteConfig(configPath, &warnings);
+    auto site = polling::loadSiteConfig(configPath, &warnings);
     for (const QString &warning : std::as_const(warnings))
         err << "dlmsctl: warning: " << warning << '\n';
     if (!site) {
@@ -207,6 +212,14 @@ int runPollCommand(const QStringList &arguments)
     }
     if (site->meters.empty()) {
         err << "dlmsctl: " << configPath << ": meters: no meters to poll\n";
+        return 2;
+    }
+    const auto overrides = securityOverrides(parser);
+    auto counters = overrides
+        ? overrides->applyTo(site->meters)
+        : dlms::Result<std::vector<std::shared_ptr<dlms::InvocationCounter>>>(overrides.error());
+    if (!counters) {
+        err << "dlmsctl: " << counters.error().message << '\n';
         return 2;
     }
     err.flush();

@@ -11,12 +11,15 @@ struct BridgeConfig;
 } // namespace app
 
 // Every secret value of a configuration: the MQTT password or access token, the HTTP token,
-// meter passwords and meter access tokens (empty ones left out).
+// meter passwords, meter EKs and AKs (as hex text, lower and upper case) and meter access
+// tokens (empty ones left out).
 QStringList configSecrets(const app::BridgeConfig &config);
 
 // The last line of defence of `dlmsctl run` and `dlmsctl commission`: the engine keeps secrets
 // out of what it says, this replaces any that still shows up — as text, and in the hex dump
-// forms a frame trace would carry ("3132", "31 32") — by "***". Not thread-safe by itself.
+// forms a frame trace would carry ("3132", "31 32") — by "***". A secret that is hex text (a
+// key) is matched in any case, and also as the bytes it spells, spaced ("D0 D1 …"). Not
+// thread-safe by itself.
 class SecretScrubber {
 public:
     // Secrets accumulate (after a reload the old ones may still be in flight). Shorter than 4
@@ -29,6 +32,7 @@ private:
         QString text;
         QString hex;
         QString spacedHex;
+        QString spacedBytes; // a hex-text secret (a key): its bytes as "d0 d1 …"; else empty
     };
     std::vector<Secret> m_secrets; // longest first, so a secret containing another goes whole
 };

@@ -99,6 +99,23 @@ dlms::Result<SimulateOptions> simulateOptions(const QCommandLineParser &parser)
             return usageError(u"--password must not be empty"_s);
     }
     m.requireAuthentication = parser.isSet(u"require-auth"_s);
+    m.requireHighSecurity = parser.isSet(u"require-hls"_s);
+    if (parser.isSet(u"security"_s)) {
+        const QString name = parser.value(u"security"_s);
+        const auto policy = dlms::securityPolicyFromName(name);
+        if (!policy)
+            return usageError(u"--security must be none, auth, enc or auth-enc (got '%1')"_s.arg(name));
+        m.security.policy = *policy;
+    }
+    // Empty keys are filled per meter by sim::defaultSecurity().
+    for (const QString &name : {u"ek"_s, u"ak"_s}) {
+        if (!parser.isSet(name))
+            continue;
+        auto key = keyOption(parser, name);
+        if (!key)
+            return key.error();
+        (name == u"ek" ? m.security.blockCipherKey : m.security.authenticationKey) = std::move(*key);
+    }
     m.multipleReferences = !parser.isSet(u"no-multiple-references"_s);
 
     sim::FaultConfig &f = o.faults;
@@ -160,6 +177,16 @@ int runSimulateCommand(const QStringList &arguments)
         {u"hdlc-window"_s, u"HDLC window size proposed (default 1)."_s, u"N"_s, u"1"_s},
         {u"password"_s, u"LLS password the meters accept (default 12345678)."_s, u"S"_s},
         {u"require-auth"_s, u"Refuse associations without authentication."_s},
+        {u"require-hls"_s, u"Refuse associations without HLS-GMAC authentication (no-auth and LLS)."_s},
+        {u"security"_s,
+            u"Least suite 0 protection accepted on a ciphered association: none (default), auth, enc or "
+            "auth-enc. Every meter also speaks HLS-GMAC; its system title is 'SIM' + its 5-byte index."_s,
+            u"policy"_s},
+        {u"ek"_s,
+            u"Block cipher key (EK) of every meter: 16 bytes of hex, env:VARIABLE or file:PATH (default: "
+            "the public DLMS UA Green Book example EK, see the README; for tests and demos only)."_s,
+            u"KEY"_s},
+        {u"ak"_s, u"Authentication key (AK): as --ek (default: the Green Book example AK)."_s, u"KEY"_s},
         {u"no-multiple-references"_s, u"Do not offer GET-with-list (multiple-references)."_s},
         {u"clock-offset-s"_s, u"Meter clock minus host clock, in seconds (default 0)."_s, u"N"_s, u"0"_s},
         {u"latency-ms"_s, u"Fault: wait this long before each response."_s, u"N"_s, u"0"_s},

@@ -36,3 +36,8 @@ void TracePrinter::note(const QString &text)
     m_out << kIndent << "! " << text << '\n';
     m_out.flush();
 }
+
+void TracePrinter::setSecurity(const dlms::SecuritySettings &security)
+{
+    m_decoder.setSecurity(security);
+}

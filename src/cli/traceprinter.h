@@ -16,6 +16,8 @@ public:
     // Bytes as written to / read from the socket; each frame they complete prints with `timestamp`.
     void bytes(dlms::Direction direction, QByteArrayView bytes, const QDateTime &timestamp);
     void note(const QString &text); // protocol noise reported by the session
+    // The client's keys and title: ciphered APDUs then print deciphered, marked "decrypted".
+    void setSecurity(const dlms::SecuritySettings &security);
 
 private:
     dlms::TraceDecoder m_decoder;

@@ -2,6 +2,8 @@
 
 #include "bytewriter.h"
 
+#include <iterator>
+
 namespace dlms {
 
 namespace {
@@ -412,6 +414,18 @@ QString initiateErrorName(quint8 v)
     return QStringLiteral("initiate error %1").arg(v);
 }
 
+// ServiceError application-reference values: what a meter puts in a rejected AARE when the
+// trouble is the ciphered user-information rather than the xDLMS initiate itself.
+QString applicationReferenceErrorName(quint8 v)
+{
+    static const char *const names[]
+        = {"other", "time-elapsed", "application-unreachable", "application-reference-invalid",
+            "application-context-unsupported", "provider-communication-error", "deciphering-error"};
+    if (v < std::size(names))
+        return QLatin1StringView(names[v]);
+    return QStringLiteral("application-reference error %1").arg(v);
+}
+
 } // namespace
 
 QString authenticationName(Authentication mechanism)
@@ -484,8 +498,15 @@ QString Aare::describe() const
     if (initiateErrorType || initiateErrorValue) {
         const quint8 type = initiateErrorType.value_or(0);
         const quint8 value = initiateErrorValue.value_or(0);
-        text += type == 6 ? QStringLiteral(" (initiate error: %1)").arg(initiateErrorName(value))
-                          : QStringLiteral(" (service error %1/%2)").arg(type).arg(value);
+        if (type == 6)
+            text += QStringLiteral(" (initiate error: %1)").arg(initiateErrorName(value));
+        else if (type == 0 && value == 6)
+            text += QStringLiteral(" (application-reference: deciphering-error, the meter could not decipher "
+                                   "the AARQ)");
+        else if (type == 0)
+            text += QStringLiteral(" (application-reference: %1)").arg(applicationReferenceErrorName(value));
+        else
+            text += QStringLiteral(" (service error %1/%2)").arg(type).arg(value);
     } else if (result == AssociationResult::Accepted && !initiate && cipheredInitiate.isEmpty()) {
         text += QStringLiteral(" (no xDLMS initiate response)");
     }

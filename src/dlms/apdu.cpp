@@ -1,5 +1,7 @@
 #include "apdu.h"
 
+#include "security.h"
+
 #include <algorithm>
 
 namespace dlms {
@@ -293,7 +295,12 @@ FrameKind classifyApdu(QByteArrayView apdu)
 {
     if (apdu.isEmpty())
         return FrameKind::Other;
-    switch (quint8(apdu[0])) {
+    quint8 first = quint8(apdu[0]);
+    // A glo-/ded- APDU counts as the service it protects, so traffic by kind stays right when
+    // ciphered; general ciphering hides the service and stays Other.
+    if (const auto plain = security::plainTagOf(first))
+        first = *plain;
+    switch (first) {
     case tag::Aarq:
         return FrameKind::Aarq;
     case tag::Aare:

@@ -2,7 +2,11 @@
 
 #include <QtCore/QLoggingCategory>
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
+
+using namespace Qt::StringLiterals;
 
 namespace dlms {
 
@@ -22,6 +26,75 @@ std::optional<Transport> transportFromName(QStringView name)
 
 namespace {
 
+// HLS pass 3 goes to reply_to_HLS_authentication of the current association (Association LN).
+const Obis CurrentAssociation {0, 0, 40, 0, 0, 255};
+constexpr quint16 AssociationLnClass = 15;
+constexpr qint8 ReplyToHlsAuthentication = 1;
+constexpr quint8 ServiceErrorDeciphering = 5; // exception-response service-error values
+constexpr quint8 ServiceErrorInvocationCounter = 6;
+constexpr quint8 ApplicationReferenceError = 0; // ServiceError choice in a rejected AARE
+constexpr quint8 ApplicationReferenceDeciphering = 6;
+
+// Overwrites a secret we alone hold before letting it go; a shared copy is someone else's.
+void wipe(QByteArray &secret)
+{
+    if (!secret.isEmpty() && secret.isDetached())
+        OPENSSL_cleanse(secret.data(), size_t(secret.size()));
+    secret.clear();
+}
+
+QString cipheredTagName(quint8 cipheredTag)
+{
+    namespace t = security::tag;
+    switch (cipheredTag) {
+    case t::GloInitiateResponse:
+        return u"AARE (glo-initiate-response)"_s;
+    case t::GloConfirmedServiceError:
+        return u"glo-confirmed-service-error"_s;
+    case t::GloGetResponse:
+        return u"glo-get-response"_s;
+    case t::GloSetResponse:
+        return u"glo-set-response"_s;
+    case t::GloActionResponse:
+        return u"glo-action-response"_s;
+    case t::GloEventNotification:
+        return u"glo-event-notification-request"_s;
+    case t::DedGetResponse:
+        return u"ded-get-response"_s;
+    case t::DedSetResponse:
+        return u"ded-set-response"_s;
+    case t::DedActionResponse:
+        return u"ded-action-response"_s;
+    case t::DedEventNotification:
+        return u"ded-event-notification-request"_s;
+    case t::GeneralGloCiphering:
+        return u"general-glo-ciphering APDU"_s;
+    case t::GeneralDedCiphering:
+        return u"general-ded-ciphering APDU"_s;
+    }
+    return u"ciphered APDU 0x%1"_s.arg(cipheredTag, 2, 16, QLatin1Char('0'));
+}
+
+// Exceptions name the security failures of our own requests as such, so a wrong key or a
+// counter behind the meter's reads differently from any other refusal.
+Error exceptionError(const ExceptionResponse &ex)
+{
+    if (ex.serviceError == ServiceErrorDeciphering)
+        return makeError(ErrorCode::DecryptionFailed,
+            u"the meter could not decipher our request (exception-response: %1): wrong EK or AK"_s.arg(
+                ex.describe()));
+    if (ex.serviceError == ServiceErrorInvocationCounter)
+        return makeError(ErrorCode::Replay,
+            u"the meter refused our invocation counter as already used (exception-response: %1)"_s.arg(
+                ex.describe()));
+    return makeError(ErrorCode::Rejected, u"exception-response: %1"_s.arg(ex.describe()));
+}
+
+QString sizeNote(qsizetype size)
+{
+    return size == 0 ? u"none is configured"_s : u"got %1 bytes"_s.arg(size);
+}
+
 void setInvoke(Apdu &apdu, InvokeIdAndPriority invoke)
 {
     std::visit(
@@ -36,6 +109,8 @@ void setInvoke(Apdu &apdu, InvokeIdAndPriority invoke)
 
 ClientSession::ClientSession(ClientConfig config) : m_config(std::move(config))
 {
+    if (!m_config.invocationCounter)
+        m_config.invocationCounter = std::make_shared<MemoryInvocationCounter>(1);
     if (m_config.transport == Transport::Hdlc) {
         m_link.emplace(hdlc::Link::Role::Client, hdlc::Address::client(quint8(m_config.clientAddress)),
             hdlc::Address::server(
@@ -70,10 +145,9 @@ void ClientSession::countFrame(Direction direction, FrameKind kind, quint32 size
     m_frames.push_back(FrameEvent {direction, kind, size, completes, false});
 }
 
-void ClientSession::sendApdu(const QByteArray &apdu)
+void ClientSession::sendApdu(QByteArrayView apdu, FrameKind kind)
 {
-    const FrameKind kind = classifyApdu(apdu);
-
+    // `kind` is the plain APDU's: a ciphered one is counted as what it carries.
     if (m_config.transport == Transport::Wrapper) {
         const qsizetype start = m_outgoing.size();
         const auto written
@@ -126,6 +200,12 @@ void ClientSession::connect()
     m_releaseAfterCurrent = false;
     m_hdlcIn.clear();
     m_wrapperIn.clear();
+    forgetAssociationSecrets();
+    // Missing keys are known now: fail before anything goes on the wire.
+    if (const auto usable = checkSecurity(); !usable) {
+        failAssociation(usable.error());
+        return;
+    }
     if (m_link) {
         m_link->reset();
         m_link->connect();
@@ -136,18 +216,336 @@ void ClientSession::connect()
     }
 }
 
+Result<void> ClientSession::checkSecurity() const
+{
+    const SecuritySettings &s = m_config.security;
+    const bool hls = m_config.authentication == Authentication::HighGmac;
+    if (!s.ciphered()) {
+        if (s.dedicatedKey || s.generalCiphering)
+            return makeError(ErrorCode::InvalidArgument,
+                u"cannot associate: a dedicated key or general ciphering needs a security policy "
+                u"(auth, enc or auth-enc)"_s);
+        if (!hls)
+            return {};
+    }
+    // The dedicated key travels inside the InitiateRequest: authenticated only, it would go in clear.
+    if (s.dedicatedKey && s.policy == SecurityPolicy::Authenticated)
+        return makeError(ErrorCode::InvalidArgument,
+            u"cannot associate: a dedicated key needs an encrypting policy (enc or auth-enc); "
+            u"with auth it would be sent in clear"_s);
+    const QString purpose
+        = s.ciphered() ? u"security policy %1"_s.arg(securityPolicyName(s.policy)) : u"HLS-GMAC"_s;
+    if (s.systemTitle.size() != security::SystemTitleSize)
+        return makeError(ErrorCode::InvalidArgument,
+            u"cannot associate: %1 needs our system title (8 bytes); %2"_s.arg(
+                purpose, sizeNote(s.systemTitle.size())));
+    if (s.blockCipherKey.size() != security::KeySize)
+        return makeError(ErrorCode::InvalidArgument,
+            u"cannot associate: %1 needs the block cipher key (EK, 16 bytes); %2"_s.arg(
+                purpose, sizeNote(s.blockCipherKey.size())));
+    if (s.authenticationKey.size() != security::KeySize)
+        return makeError(ErrorCode::InvalidArgument,
+            u"cannot associate: %1 needs the authentication key (AK, 16 bytes); %2"_s.arg(
+                purpose, sizeNote(s.authenticationKey.size())));
+    return {};
+}
+
 void ClientSession::sendAarq()
 {
+    const SecuritySettings &s = m_config.security;
     Aarq aarq;
     aarq.authentication = m_config.authentication;
     if (m_config.authentication == Authentication::Low)
         aarq.authenticationValue = m_config.password;
     aarq.initiate.proposedConformance = m_config.proposedConformance;
     aarq.initiate.clientMaxReceivePduSize = m_config.maxReceivePduSize;
+    if (m_config.authentication == Authentication::HighGmac) {
+        m_challenge = m_config.hlsChallenge.isEmpty() ? security::randomBytes(16) : m_config.hlsChallenge;
+        if (m_challenge.size() < 8 || m_challenge.size() > 64) {
+            failAssociation(makeError(ErrorCode::InvalidArgument,
+                u"cannot associate: the HLS challenge must be 8 to 64 bytes; got %1"_s.arg(
+                    m_challenge.size())));
+            return;
+        }
+        aarq.authenticationValue = m_challenge;
+        aarq.callingApTitle = s.systemTitle;
+    }
+    if (s.ciphered()) {
+        aarq.ciphered = true;
+        aarq.callingApTitle = s.systemTitle;
+        if (s.dedicatedKey) {
+            m_dedicatedKey = security::randomBytes(security::KeySize);
+            if (m_dedicatedKey.size() != security::KeySize) {
+                failAssociation(makeError(
+                    ErrorCode::InvalidArgument, u"cannot associate: no random bytes for a dedicated key"_s));
+                return;
+            }
+            aarq.initiate.dedicatedKey = m_dedicatedKey;
+        }
+        const auto counter = m_config.invocationCounter->next();
+        if (!counter) {
+            failAssociation(counter.error());
+            return;
+        }
+        m_scratch.clear();
+        encode(aarq.initiate, m_scratch);
+        auto sealed = security::encodeServiceCiphered(false, security::securityControl(s.policy),
+            s.systemTitle, *counter, s.blockCipherKey, s.authenticationKey, m_scratch);
+        // The plain InitiateRequest holds the dedicated key in clear.
+        wipe(m_scratch);
+        aarq.initiate.dedicatedKey.clear();
+        if (!sealed) {
+            failAssociation(sealed.error());
+            return;
+        }
+        aarq.cipheredInitiate = std::move(sealed.value());
+    }
     m_scratch.clear();
     encode(aarq, m_scratch);
     setState(State::Associating);
-    sendApdu(m_scratch);
+    sendApdu(m_scratch, FrameKind::Aarq);
+}
+
+Result<void> ClientSession::seal(QByteArray &apdu)
+{
+    const SecuritySettings &s = m_config.security;
+    if (!s.ciphered())
+        return {};
+    const auto counter = m_config.invocationCounter->next();
+    if (!counter)
+        return counter.error();
+    const bool dedicated = !m_dedicatedKey.isEmpty();
+    const QByteArray &key = dedicated ? m_dedicatedKey : s.blockCipherKey;
+    const quint8 control = security::securityControl(s.policy);
+    auto sealed = s.generalCiphering ? security::encodeGeneralCiphered(
+                      dedicated, control, s.systemTitle, *counter, key, s.authenticationKey, apdu)
+                                     : security::encodeServiceCiphered(dedicated, control, s.systemTitle,
+                                         *counter, key, s.authenticationKey, apdu);
+    if (!sealed)
+        return sealed.error();
+    apdu = std::move(sealed.value());
+    return {};
+}
+
+Result<ClientSession::Opened> ClientSession::open(QByteArrayView apdu)
+{
+    const SecuritySettings &s = m_config.security;
+    const quint8 tagByte = apdu.isEmpty() ? 0 : quint8(apdu[0]);
+    if (!security::isCipheredTag(tagByte)) {
+        // A meter that cannot decipher or refuses says so in clear: that refusal still counts.
+        if (s.ciphered() && tagByte != tag::ExceptionResponse && tagByte != tag::ConfirmedServiceError)
+            return makeError(ErrorCode::UnexpectedFrame,
+                u"the meter answered in clear on a ciphered association (%1)"_s.arg(
+                    frameKindName(classifyApdu(apdu))));
+        return Opened {apdu, false, 0};
+    }
+    const QString name = cipheredTagName(tagByte);
+    auto ciphered = security::decodeCipheredApdu(apdu);
+    if (!ciphered)
+        return makeError(ciphered.error().code, u"the meter's %1: %2"_s.arg(name, ciphered.error().message));
+    if (m_serverTitle.size() != security::SystemTitleSize)
+        return makeError(ErrorCode::DecryptionFailed,
+            u"cannot decipher the meter's %1: its system title is unknown (the AARE gave none)"_s.arg(name));
+
+    if (!ciphered->systemTitle.isEmpty() && ciphered->systemTitle != m_serverTitle)
+        return makeError(ErrorCode::DecryptionFailed,
+            u"cannot decipher the meter's %1: it comes from system title %2, not the meter's %3"_s.arg(name,
+                QString::fromLatin1(ciphered->systemTitle.toHex()),
+                QString::fromLatin1(m_serverTitle.toHex())));
+    // Checked before the tag, recorded only after it verifies: a forged APDU cannot move it.
+    const quint32 counter = ciphered->invocationCounter();
+    if (const auto it = m_serverCounters.find(m_serverTitle);
+        it != m_serverCounters.end() && counter <= it->second) {
+        emitError(makeError(ErrorCode::Replay,
+            u"replayed APDU: invocation counter %1 not above %2; discarded"_s.arg(counter).arg(it->second)));
+        return Opened {{}, true};
+    }
+    const bool dedicated = security::isDedicatedTag(tagByte);
+    if (dedicated && m_dedicatedKey.isEmpty())
+        return makeError(ErrorCode::DecryptionFailed,
+            u"cannot decipher the meter's %1: it uses a dedicated key and this association has none"_s.arg(
+                name));
+    const quint8 required = security::securityControl(s.policy);
+    if ((ciphered->control() & required) != required)
+        return makeError(ErrorCode::UnexpectedFrame,
+            u"the meter's %1 is protected with security control 0x%2, less than the policy %3 requires"_s
+                .arg(name)
+                .arg(ciphered->control(), 2, 16, QLatin1Char('0'))
+                .arg(securityPolicyName(s.policy)));
+    auto plain = security::unprotect(m_serverTitle, dedicated ? m_dedicatedKey : s.blockCipherKey,
+        s.authenticationKey, ciphered->protectedText);
+    if (!plain) {
+        if (plain.error().code == ErrorCode::DecryptionFailed)
+            return makeError(ErrorCode::DecryptionFailed,
+                u"cannot decipher the meter's %1: the authentication tag does not verify — wrong EK/AK or "
+                u"system title"_s.arg(name));
+        return makeError(
+            plain.error().code, u"cannot decipher the meter's %1: %2"_s.arg(name, plain.error().message));
+    }
+    // Encrypted-only text has no tag: a wrong EK shows as content that is not what the tag announced.
+    const QByteArray &text = plain->plaintext;
+    const auto expected = security::plainTagOf(tagByte);
+    const quint8 inner = text.isEmpty() ? 0 : quint8(text[0]);
+    if (text.isEmpty() || (expected ? inner != *expected : security::isCipheredTag(inner)))
+        return makeError(ErrorCode::DecryptionFailed,
+            u"cannot decipher the meter's %1: the content is not the APDU it announces — wrong EK or "
+            u"system title"_s.arg(name));
+    m_serverCounters[m_serverTitle] = counter;
+    m_rxPlain = std::move(plain->plaintext);
+    return Opened {m_rxPlain, false, plain->control};
+}
+
+FrameKind ClientSession::receivedKind(QByteArrayView apdu) const
+{
+    const quint8 tagByte = apdu.isEmpty() ? 0 : quint8(apdu[0]);
+    if (!security::isCipheredTag(tagByte))
+        return classifyApdu(apdu);
+    if (const auto plain = security::plainTagOf(tagByte)) {
+        const char plainTag = char(*plain);
+        return classifyApdu(QByteArrayView(&plainTag, 1));
+    }
+    // General ciphering hides the kind: it is the answer to what we are waiting for.
+    switch (m_state) {
+    case State::Associating:
+        return m_hlsAare ? FrameKind::ActionResponse : FrameKind::Aare;
+    case State::Busy:
+        if (!m_current)
+            break;
+        switch (m_current->service) {
+        case Response::Service::Get:
+        case Response::Service::GetList:
+            return FrameKind::GetResponse;
+        case Response::Service::Set:
+            return FrameKind::SetResponse;
+        case Response::Service::Action:
+            return FrameKind::ActionResponse;
+        }
+        break;
+    case State::Releasing:
+        return FrameKind::Rlre;
+    default:
+        break;
+    }
+    return FrameKind::Other;
+}
+
+void ClientSession::failAssociation(Error error, std::optional<Aare> aare)
+{
+    forgetAssociationSecrets();
+    setState(State::Failed);
+    Event &event = pushEvent(Event::Type::Error);
+    event.error = std::move(error);
+    event.aare = std::move(aare);
+}
+
+void ClientSession::finishAssociation(Aare aare)
+{
+    m_challenge.clear();
+    setState(State::Ready);
+    pushEvent(Event::Type::Associated).aare = std::move(aare);
+    startNextRequest();
+}
+
+void ClientSession::forgetAssociationSecrets()
+{
+    wipe(m_dedicatedKey);
+    m_challenge.clear();
+    m_serverTitle.clear();
+    m_rxPlain.clear();
+    m_hlsAare.reset();
+}
+
+void ClientSession::sendHlsProof()
+{
+    const SecuritySettings &s = m_config.security;
+    const auto counter = m_config.invocationCounter->next();
+    if (!counter) {
+        failAssociation(counter.error(), std::move(m_hlsAare));
+        return;
+    }
+    auto proof = security::gmacResponse(s.systemTitle, *counter, s.blockCipherKey, s.authenticationKey,
+        m_hlsAare->respondingAuthenticationValue);
+    if (!proof) {
+        failAssociation(proof.error(), std::move(m_hlsAare));
+        return;
+    }
+    ActionRequest request;
+    m_hlsInvoke = nextInvoke();
+    request.invoke = m_hlsInvoke;
+    request.method = MethodDescriptor {AssociationLnClass, CurrentAssociation, ReplyToHlsAuthentication};
+    request.parameters = Value::octetString(std::move(proof.value()));
+    m_scratch.clear();
+    encode(request, m_scratch);
+    if (const auto sealed = seal(m_scratch); !sealed) {
+        failAssociation(sealed.error(), std::move(m_hlsAare));
+        return;
+    }
+    sendApdu(m_scratch, FrameKind::ActionRequest);
+}
+
+void ClientSession::handleHlsResult(QByteArrayView apdu)
+{
+    auto opened = open(apdu);
+    if (!opened) {
+        failAssociation(opened.error(), std::move(m_hlsAare));
+        return;
+    }
+    if (opened->discarded)
+        return;
+    const QByteArrayView plain = opened->apdu;
+    const quint8 tagByte = plain.isEmpty() ? 0 : quint8(plain[0]);
+    if (tagByte == tag::ExceptionResponse || tagByte == tag::ConfirmedServiceError) {
+        Error error
+            = makeError(ErrorCode::Rejected, u"the meter answered our HLS-GMAC proof with an error"_s);
+        if (tagByte == tag::ExceptionResponse) {
+            if (const auto ex = decodeExceptionResponse(plain))
+                error = exceptionError(*ex);
+        } else if (const auto cse = decodeConfirmedServiceError(plain)) {
+            error.message = u"the meter answered our HLS-GMAC proof with %1"_s.arg(cse->describe());
+        }
+        failAssociation(std::move(error), std::move(m_hlsAare));
+        return;
+    }
+    if (tagByte != tag::ActionResponse) {
+        emitError(makeError(ErrorCode::UnexpectedFrame,
+            u"unexpected %1 APDU while waiting for the HLS-GMAC result; discarded"_s.arg(
+                frameKindName(classifyApdu(plain)))));
+        return;
+    }
+    auto response = decodeActionResponse(plain, m_config.limits);
+    if (!response) {
+        failAssociation(response.error(), std::move(m_hlsAare));
+        return;
+    }
+    if (response->invoke.invokeId != m_hlsInvoke.invokeId) {
+        emitError(makeError(ErrorCode::UnexpectedFrame,
+            u"HLS-GMAC result with invoke-id %1 while waiting for %2; discarded"_s
+                .arg(response->invoke.invokeId)
+                .arg(m_hlsInvoke.invokeId)));
+        return;
+    }
+    if (response->result != DataAccessResult::Success) {
+        failAssociation(
+            makeError(ErrorCode::AuthenticationFailed,
+                u"HLS-GMAC authentication failed: the meter refused our proof (f(StoC)): wrong AK or EK (%1)"_s
+                    .arg(dataAccessResultName(quint8(response->result)))),
+            std::move(m_hlsAare));
+        return;
+    }
+    const auto &proof = response->returnParameters;
+    const SecuritySettings &s = m_config.security;
+    if (!proof || !proof->ok() || proof->value.type() != DataType::OctetString
+        || !security::verifyGmacResponse(
+            m_serverTitle, s.blockCipherKey, s.authenticationKey, m_challenge, proof->value.bytes())) {
+        failAssociation(
+            makeError(ErrorCode::AuthenticationFailed,
+                u"HLS-GMAC authentication failed: the meter's proof (f(CtoS)) does not verify: wrong AK/EK, or not the meter we expect"_s),
+            std::move(m_hlsAare));
+        return;
+    }
+    Aare aare = std::move(*m_hlsAare);
+    m_hlsAare.reset();
+    finishAssociation(std::move(aare));
 }
 
 void ClientSession::release()
@@ -185,11 +583,12 @@ void ClientSession::sendRlrq()
     m_scratch.clear();
     encode(Rlrq {}, m_scratch);
     setState(State::Releasing);
-    sendApdu(m_scratch);
+    sendApdu(m_scratch, FrameKind::Rlrq);
 }
 
 void ClientSession::finishRelease()
 {
+    forgetAssociationSecrets();
     if (m_link)
         m_link->reset();
     setState(State::Idle);
@@ -210,6 +609,7 @@ void ClientSession::abort(const Error &reason)
     m_wrapperIn.clear();
     m_blockData.clear();
     m_rxInApdu = false;
+    forgetAssociationSecrets();
 }
 
 void ClientSession::resetLink(const Error &reason)
@@ -298,14 +698,19 @@ void ClientSession::startNextRequest()
         setInvoke(request.apdu, m_currentInvoke);
         m_scratch.clear();
         encode(request.apdu, m_scratch);
-        if (m_serverMaxPdu != 0 && m_scratch.size() > m_serverMaxPdu) {
+        const FrameKind kind = classifyApdu(m_scratch);
+        // Nothing goes out unless it can be protected: a counter that fails refuses the request.
+        const auto sealed = seal(m_scratch);
+        if (!sealed || (m_serverMaxPdu != 0 && m_scratch.size() > m_serverMaxPdu)) {
             Response refused;
             refused.id = request.id;
             refused.service = request.service;
-            refused.error = makeError(ErrorCode::InvalidArgument,
-                QStringLiteral("request of %1 bytes exceeds the meter's maximum PDU of %2 bytes")
-                    .arg(m_scratch.size())
-                    .arg(m_serverMaxPdu));
+            refused.error = sealed
+                ? makeError(ErrorCode::InvalidArgument,
+                    QStringLiteral("request of %1 bytes exceeds the meter's maximum PDU of %2 bytes")
+                        .arg(m_scratch.size())
+                        .arg(m_serverMaxPdu))
+                : sealed.error();
             emitResponse(std::move(refused));
             continue;
         }
@@ -314,7 +719,7 @@ void ClientSession::startNextRequest()
         m_blocks = 0;
         m_expectedBlock = 1;
         setState(State::Busy);
-        sendApdu(m_scratch);
+        sendApdu(m_scratch, kind);
     }
 }
 
@@ -348,7 +753,7 @@ void ClientSession::feed(QByteArrayView bytes)
 
 void ClientSession::receiveWrapperFrame(const wrapper::Frame &frame, quint32 size)
 {
-    countFrame(Direction::Received, classifyApdu(frame.apdu), size, true);
+    countFrame(Direction::Received, receivedKind(frame.apdu), size, true);
     if (frame.destinationPort != m_config.clientAddress || frame.sourcePort != m_config.serverAddress) {
         emitError(makeError(ErrorCode::BadAddress,
             QStringLiteral("wrapper frame from wPort %1 to wPort %2 is not for this "
@@ -371,7 +776,7 @@ void ClientSession::receiveHdlcFrame(const hdlc::Frame &frame, quint32 size)
     bool completes = false;
     if (frame.type() == hdlc::FrameType::I || frame.type() == hdlc::FrameType::UI) {
         if (!m_rxInApdu)
-            m_rxKind = frame.info.size() > 3 ? classifyApdu(QByteArrayView(frame.info).sliced(3))
+            m_rxKind = frame.info.size() > 3 ? receivedKind(QByteArrayView(frame.info).sliced(3))
                                              : FrameKind::Other;
         kind = m_rxKind;
         m_rxInApdu = frame.segmented;
@@ -379,7 +784,7 @@ void ClientSession::receiveHdlcFrame(const hdlc::Frame &frame, quint32 size)
     for (const hdlc::Link::Event &event : linkEvents) {
         if (event.kind == hdlc::Link::Event::Kind::Apdu) {
             completes = true;
-            kind = classifyApdu(event.apdu);
+            kind = receivedKind(event.apdu);
             m_rxInApdu = false;
         } else if (event.kind == hdlc::Link::Event::Kind::Error) {
             m_rxInApdu = false; // the link dropped what it was assembling
@@ -420,11 +825,19 @@ void ClientSession::handleApdu(QByteArrayView apdu)
 {
     switch (m_state) {
     case State::Associating:
-        handleAare(apdu);
+        if (m_hlsAare)
+            handleHlsResult(apdu);
+        else
+            handleAare(apdu);
         return;
-    case State::Busy:
-        handleResponseApdu(apdu);
+    case State::Busy: {
+        const auto opened = open(apdu);
+        if (!opened)
+            failCurrent(opened.error());
+        else if (!opened->discarded)
+            handleResponseApdu(opened->apdu);
         return;
+    }
     case State::Releasing:
         if (!apdu.isEmpty() && quint8(apdu[0]) == tag::Rlre) {
             if (const auto rlre = decodeRlre(apdu); !rlre)
@@ -471,6 +884,23 @@ void ClientSession::handleAare(QByteArrayView apdu)
         setState(State::Failed);
         return;
     }
+    if (aare->result != AssociationResult::Accepted && aare->initiateErrorType == ApplicationReferenceError
+        && aare->initiateErrorValue == ApplicationReferenceDeciphering) {
+        failAssociation(
+            makeError(ErrorCode::DecryptionFailed,
+                u"the meter could not decipher our AARQ: wrong EK or AK, or an invocation counter it has "
+                u"already seen"_s),
+            std::move(aare.value()));
+        return;
+    }
+    if (aare->result == AssociationResult::Accepted) {
+        if (const auto secured = openAare(*aare); !secured) {
+            failAssociation(secured.error(), std::move(aare.value()));
+            return;
+        } else if (secured->discarded) {
+            return;
+        }
+    }
     if (!aare->accepted()) {
         setState(State::Failed);
         Event &event = pushEvent(Event::Type::Error);
@@ -481,9 +911,58 @@ void ClientSession::handleAare(QByteArrayView apdu)
     }
     m_conformance = aare->initiate->negotiatedConformance;
     m_serverMaxPdu = aare->initiate->serverMaxReceivePduSize;
-    setState(State::Ready);
-    pushEvent(Event::Type::Associated).aare = std::move(aare.value());
-    startNextRequest();
+    if (m_config.authentication == Authentication::HighGmac) {
+        if (aare->respondingAuthenticationValue.isEmpty()) {
+            failAssociation(makeError(ErrorCode::Malformed,
+                                u"the meter accepted HLS-GMAC without sending its challenge (StoC)"_s),
+                std::move(aare.value()));
+            return;
+        }
+        // Not associated until the meter has proved itself (pass 4).
+        m_hlsAare = std::move(aare.value());
+        sendHlsProof();
+        return;
+    }
+    finishAssociation(std::move(aare.value()));
+}
+
+Result<ClientSession::Opened> ClientSession::openAare(Aare &aare)
+{
+    const SecuritySettings &s = m_config.security;
+    const bool hls = m_config.authentication == Authentication::HighGmac;
+    if (!s.ciphered() && !hls && aare.cipheredInitiate.isEmpty())
+        return Opened {};
+    if (aare.respondingApTitle.size() != security::SystemTitleSize)
+        return makeError(ErrorCode::Malformed,
+            u"the meter's AARE carries %1 (responding-AP-title), which %2 needs"_s.arg(
+                aare.respondingApTitle.isEmpty()
+                    ? u"no system title"_s
+                    : u"a system title of %1 bytes instead of 8"_s.arg(aare.respondingApTitle.size()),
+                s.ciphered() ? u"ciphering"_s : u"HLS-GMAC"_s));
+    m_serverTitle = aare.respondingApTitle;
+    if (aare.cipheredInitiate.isEmpty()) {
+        if (s.ciphered() && aare.initiate)
+            return makeError(ErrorCode::UnexpectedFrame,
+                u"the meter answered our ciphered AARQ with a plain InitiateResponse"_s);
+        return Opened {};
+    }
+    if (!s.ciphered())
+        return makeError(ErrorCode::UnexpectedFrame,
+            u"the meter answered with a ciphered InitiateResponse on an association we did not cipher"_s);
+    auto opened = open(aare.cipheredInitiate);
+    if (!opened || opened->discarded)
+        return opened;
+    // open() checked the plain tag is an InitiateResponse's.
+    auto initiate = decodeInitiateResponse(opened->apdu);
+    if (!initiate) {
+        // Without a tag nothing proved the key right; with one, the meter sent a bad InitiateResponse.
+        const bool verified = (opened->control & security::ControlAuthenticated) != 0;
+        return makeError(verified ? initiate.error().code : ErrorCode::DecryptionFailed,
+            u"the meter's deciphered AARE (glo-initiate-response) is not a valid InitiateResponse%1: %2"_s
+                .arg(verified ? QString() : u" — wrong EK or system title"_s, initiate.error().message));
+    }
+    aare.initiate = *initiate;
+    return Opened {};
 }
 
 void ClientSession::handleResponseApdu(QByteArrayView apdu)
@@ -504,9 +983,7 @@ void ClientSession::handleResponseApdu(QByteArrayView apdu)
     switch (tagByte) {
     case tag::ExceptionResponse: {
         const auto ex = decodeExceptionResponse(apdu);
-        failCurrent(ex
-                ? makeError(ErrorCode::Rejected, QStringLiteral("exception-response: %1").arg(ex->describe()))
-                : ex.error());
+        failCurrent(ex ? exceptionError(*ex) : ex.error());
         return;
     }
     case tag::ConfirmedServiceError: {
@@ -632,7 +1109,11 @@ void ClientSession::handleGetResponse(GetResponse response)
         next.blockNumber = response.blockNumber;
         m_scratch.clear();
         encode(next, m_scratch);
-        sendApdu(m_scratch);
+        if (const auto sealed = seal(m_scratch); !sealed) {
+            failCurrent(sealed.error());
+            return;
+        }
+        sendApdu(m_scratch, FrameKind::GetRequest);
         return;
     }
 

@@ -2,11 +2,14 @@
 
 #include "apdu.h"
 #include "hdlc.h"
+#include "security.h"
 #include "wrapper.h"
 
 #include <QtCore/QByteArray>
 
 #include <deque>
+#include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -24,6 +27,13 @@ struct ClientConfig {
     quint8 serverAddressSize = 0; // HDLC server address bytes (1, 2, 4); 0 = smallest that fits
     Authentication authentication = Authentication::None;
     QByteArray password; // LLS secret: never logged, never traced in clear
+    // Suite 0: the ciphering policy, our system title, EK and AK (also what HLS-GMAC needs).
+    SecuritySettings security;
+    // Our invocation counter: every ciphered APDU and every f(StoC) takes the next value.
+    // nullptr = a MemoryInvocationCounter from 1, made by the session. Owners that must never
+    // reuse a value across restarts give a persistent one (polling::sharedInvocationCounter).
+    std::shared_ptr<InvocationCounter> invocationCounter;
+    QByteArray hlsChallenge; // test hook: the CtoS challenge; empty = 16 random bytes per association
     quint32 proposedConformance = DefaultProposedConformance;
     quint16 maxReceivePduSize = 0xFFFF;
     hdlc::LinkParameters hdlc;
@@ -121,10 +131,28 @@ private:
         Apdu apdu;
     };
 
+    // A received APDU once its protection is removed: the plain APDU (a view of the input or of
+    // m_rxPlain), or nothing when a replayed APDU was discarded (the Error event is out already).
+    struct Opened {
+        QByteArrayView apdu;
+        bool discarded = false;
+        quint8 control = 0; // its security control byte; 0 = it came in clear
+    };
+
     void setState(State state);
     Event &pushEvent(Event::Type type);
     void emitError(Error error);
-    void sendApdu(const QByteArray &apdu);
+    void sendApdu(QByteArrayView apdu, FrameKind kind);
+    Result<void> checkSecurity() const;
+    Result<void> seal(QByteArray &apdu);
+    Result<Opened> open(QByteArrayView apdu);
+    Result<Opened> openAare(Aare &aare);
+    FrameKind receivedKind(QByteArrayView apdu) const;
+    void failAssociation(Error error, std::optional<Aare> aare = {});
+    void finishAssociation(Aare aare);
+    void sendHlsProof();
+    void handleHlsResult(QByteArrayView apdu);
+    void forgetAssociationSecrets();
     void flushLink();
     void sendAarq();
     void startNextRequest();
@@ -169,6 +197,15 @@ private:
     bool m_rxInApdu = false; // a segmented APDU is being received
     bool m_txCompleted = false; // the last segment of the APDU leaving was counted
     bool m_releaseAfterCurrent = false;
+    // Security of the current association.
+    QByteArray m_challenge; // our CtoS
+    QByteArray m_serverTitle; // from the AARE
+    QByteArray m_dedicatedKey; // a secret: wiped when the association ends
+    QByteArray m_rxPlain; // the deciphered APDU being handled
+    std::optional<Aare> m_hlsAare; // accepted AARE held until pass 4 verifies
+    InvokeIdAndPriority m_hlsInvoke;
+    // The highest invocation counter accepted from each server system title (replay guard).
+    std::map<QByteArray, quint32> m_serverCounters;
 };
 
 } // namespace dlms

@@ -35,6 +35,12 @@ QString errorCodeName(ErrorCode code)
         return QStringLiteral("invalid-argument");
     case ErrorCode::IoError:
         return QStringLiteral("io-error");
+    case ErrorCode::AuthenticationFailed:
+        return QStringLiteral("authentication-failed");
+    case ErrorCode::DecryptionFailed:
+        return QStringLiteral("decryption-failed");
+    case ErrorCode::Replay:
+        return QStringLiteral("replay");
     }
     return QStringLiteral("unknown");
 }

@@ -24,6 +24,9 @@ enum class ErrorCode : quint8 {
     ConnectionFailed, // the transport failed: connection refused or lost, port unavailable
     InvalidArgument, // the caller asked for something impossible (encoder side)
     IoError, // a file or database could not be read or written (full disk, read-only, corrupt)
+    AuthenticationFailed, // HLS: a peer's proof of the challenge does not verify (wrong AK/EK or title)
+    DecryptionFailed, // a ciphered APDU does not decipher or its tag does not verify (wrong EK/AK)
+    Replay, // a ciphered APDU's invocation counter is not above the last one accepted
 };
 
 struct Error {

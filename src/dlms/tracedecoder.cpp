@@ -81,9 +81,94 @@ QString maskedHex(const QByteArray &wire, WireSpan masked)
     return hex;
 }
 
+QString cipheredTagName(quint8 t)
+{
+    namespace ct = security::tag;
+    switch (t) {
+    case ct::GloInitiateRequest:
+        return u"glo-initiate-request"_s;
+    case ct::GloInitiateResponse:
+        return u"glo-initiate-response"_s;
+    case ct::GloConfirmedServiceError:
+        return u"glo-confirmed-service-error"_s;
+    case ct::GloGetRequest:
+        return u"glo-get-request"_s;
+    case ct::GloSetRequest:
+        return u"glo-set-request"_s;
+    case ct::GloEventNotification:
+        return u"glo-event-notification"_s;
+    case ct::GloActionRequest:
+        return u"glo-action-request"_s;
+    case ct::GloGetResponse:
+        return u"glo-get-response"_s;
+    case ct::GloSetResponse:
+        return u"glo-set-response"_s;
+    case ct::GloActionResponse:
+        return u"glo-action-response"_s;
+    case ct::DedGetRequest:
+        return u"ded-get-request"_s;
+    case ct::DedSetRequest:
+        return u"ded-set-request"_s;
+    case ct::DedEventNotification:
+        return u"ded-event-notification"_s;
+    case ct::DedActionRequest:
+        return u"ded-action-request"_s;
+    case ct::DedGetResponse:
+        return u"ded-get-response"_s;
+    case ct::DedSetResponse:
+        return u"ded-set-response"_s;
+    case ct::DedActionResponse:
+        return u"ded-action-response"_s;
+    case ct::GeneralGloCiphering:
+        return u"general-glo-ciphering"_s;
+    case ct::GeneralDedCiphering:
+        return u"general-ded-ciphering"_s;
+    }
+    return u"ciphered APDU 0x%1"_s.arg(t, 2, 16, QLatin1Char('0'));
+}
+
+// Association LN (class 15, 0.0.40.0.0.255) method 1: HLS pass 3.
+bool isHlsReply(const MethodDescriptor &m)
+{
+    return m.classId == 15 && m.instance == Obis(0, 0, 40, 0, 0, 255) && m.methodId == 1;
+}
+
+QString hexBytes(quint32 v, int bytes)
+{
+    QString s;
+    for (int i = bytes - 1; i >= 0; --i)
+        s += (s.isEmpty() ? QString() : u" "_s)
+            + u"%1"_s.arg((v >> (8 * i)) & 0xFF, 2, 16, QLatin1Char('0')).toUpper();
+    return s;
+}
+
+void wipe(QByteArray &secret)
+{
+    // Only a buffer we alone hold: filling a shared one would detach and wipe a fresh copy.
+    if (secret.isDetached())
+        secret.fill('\0');
+    secret.clear();
+}
+
 } // namespace
 
+TraceDecoder::Keys::~Keys()
+{
+    wipe(blockCipherKey);
+    wipe(authenticationKey);
+    wipe(dedicatedKey);
+}
+
 TraceDecoder::TraceDecoder(std::optional<Transport> transport) : m_transport(transport) { }
+
+void TraceDecoder::setSecurity(const SecuritySettings &security)
+{
+    wipe(m_keys.blockCipherKey);
+    wipe(m_keys.authenticationKey);
+    m_keys.blockCipherKey = security.blockCipherKey;
+    m_keys.authenticationKey = security.authenticationKey;
+    m_keys.clientTitle = security.systemTitle;
+}
 
 QString TraceDecoder::describeResult(const DataResult &result, const AttributeDescriptor *attribute) const
 {
@@ -115,18 +200,130 @@ QString TraceDecoder::describeResult(const DataResult &result, const AttributeDe
 
 void TraceDecoder::describeApdu(QByteArrayView apdu, Line &line)
 {
+    if (!apdu.isEmpty() && security::isCipheredTag(quint8(apdu[0])))
+        describeCiphered(apdu, line);
+    else
+        describePlain(apdu, line, QString());
+}
+
+void TraceDecoder::describeCiphered(QByteArrayView apdu, Line &line)
+{
+    const QString separator = line.summary.isEmpty() ? QString() : u" | "_s;
+    const quint8 cipheredTag = apdu.isEmpty() ? 0 : quint8(apdu[0]);
+    const auto framed = security::decodeCipheredApdu(apdu);
+    if (!framed) {
+        line.summary += separator + cipheredTagName(cipheredTag) + u" (undecodable: "_s
+            + framed.error().message + u')';
+        line.isError = true;
+        return;
+    }
+    line.summary += separator
+        + u"%1 SC 0x%2 IC %3, %4 bytes ciphered"_s.arg(cipheredTagName(framed->tag))
+              .arg(framed->control(), 2, 16, QLatin1Char('0'))
+              .arg(framed->invocationCounter())
+              .arg(framed->protectedText.size());
+    if (m_keys.blockCipherKey.isEmpty())
+        return;
+
+    // The IV carries the sender's title: the general-ciphering originator, else the side's own.
+    QByteArray title = framed->systemTitle;
+    if (title.isEmpty()) {
+        if (line.direction == Direction::Sent)
+            title = m_keys.announcedClientTitle.isEmpty() ? m_keys.clientTitle : m_keys.announcedClientTitle;
+        else
+            title = m_keys.serverTitle;
+    }
+    if (title.isEmpty()) {
+        line.details << u"not deciphered: the server's system title is not known (no AARE seen)"_s;
+        return;
+    }
+    const bool dedicated = security::isDedicatedTag(framed->tag);
+    if (dedicated && m_keys.dedicatedKey.isEmpty()) {
+        line.details << u"not deciphered: no dedicated key seen in this trace"_s;
+        return;
+    }
+    const auto plain = security::unprotect(title, dedicated ? m_keys.dedicatedKey : m_keys.blockCipherKey,
+        m_keys.authenticationKey, framed->protectedText);
+    if (!plain) {
+        line.summary += u" | cannot decipher: "_s + plain.error().message;
+        line.isError = true;
+        return;
+    }
+    line.decrypted = true;
+    describePlain(plain->plaintext, line, u"decrypted: "_s);
+}
+
+void TraceDecoder::describePlain(QByteArrayView apdu, Line &line, const QString &prefix)
+{
+    const QString separator = line.summary.isEmpty() ? QString() : u" | "_s;
+    // The InitiateRequest/Response only travel bare inside a ciphered AARQ/AARE.
+    if (!apdu.isEmpty() && quint8(apdu[0]) == 0x01) {
+        const auto initiate = decodeInitiateRequest(apdu);
+        if (!initiate) {
+            line.summary
+                += separator + prefix + u"InitiateRequest (undecodable: "_s + initiate.error().message + u')';
+            line.isError = true;
+            return;
+        }
+        line.summary += separator + prefix
+            + u"InitiateRequest conformance %1, client max PDU %2"_s
+                  .arg(hexBytes(initiate->proposedConformance, 3))
+                  .arg(initiate->clientMaxReceivePduSize);
+        if (!initiate->dedicatedKey.isEmpty())
+            line.summary += u", dedicated key: (masked)"_s;
+        line.details << u"conformance: "_s + conformanceNames(initiate->proposedConformance).join(u", "_s);
+        wipe(m_keys.dedicatedKey);
+        m_keys.dedicatedKey = initiate->dedicatedKey;
+        return;
+    }
+    if (!apdu.isEmpty() && quint8(apdu[0]) == 0x08) {
+        const auto initiate = decodeInitiateResponse(apdu);
+        if (!initiate) {
+            line.summary += separator + prefix + u"InitiateResponse (undecodable: "_s
+                + initiate.error().message + u')';
+            line.isError = true;
+            return;
+        }
+        line.summary += separator + prefix
+            + u"InitiateResponse conformance %1, server max PDU %2"_s
+                  .arg(hexBytes(initiate->negotiatedConformance, 3))
+                  .arg(initiate->serverMaxReceivePduSize);
+        line.details << u"conformance: "_s + conformanceNames(initiate->negotiatedConformance).join(u", "_s);
+        return;
+    }
+
     const auto decoded = decodeApdu(apdu);
     if (!decoded) {
-        line.summary += u" | "_s + frameKindName(classifyApdu(apdu)) + u" (undecodable: "_s
+        line.summary += separator + prefix + frameKindName(classifyApdu(apdu)) + u" (undecodable: "_s
             + decoded.error().message + u')';
         line.isError = true;
         return;
     }
-    line.summary += (line.summary.isEmpty() ? QString() : u" | "_s) + dlms::describeApdu(*decoded);
-    if (const auto *aare = std::get_if<Aare>(&*decoded)) {
+    line.summary += separator + prefix + dlms::describeApdu(*decoded);
+    if (const auto *aarq = std::get_if<Aarq>(&*decoded)) {
+        // A new association: what the last one taught no longer holds.
+        m_keys.announcedClientTitle
+            = aarq->callingApTitle.size() == security::SystemTitleSize ? aarq->callingApTitle : QByteArray();
+        m_keys.serverTitle.clear();
+        wipe(m_keys.dedicatedKey);
+        m_pendingHlsReply.reset();
+        if (aarq->authentication == Authentication::HighGmac)
+            line.details << u"HLS-GMAC pass 1: CtoS challenge of %1 bytes"_s.arg(
+                aarq->authenticationValue.size());
+        if (!aarq->cipheredInitiate.isEmpty())
+            describeCiphered(aarq->cipheredInitiate, line);
+    } else if (const auto *aare = std::get_if<Aare>(&*decoded)) {
+        if (aare->respondingApTitle.size() == security::SystemTitleSize)
+            m_keys.serverTitle = aare->respondingApTitle;
+        if (aare->authentication == Authentication::HighGmac
+            && !aare->respondingAuthenticationValue.isEmpty())
+            line.details << u"HLS-GMAC pass 2: StoC challenge of %1 bytes"_s.arg(
+                aare->respondingAuthenticationValue.size());
         if (aare->initiate)
             line.details << u"conformance: "_s
                     + conformanceNames(aare->initiate->negotiatedConformance).join(u", "_s);
+        if (!aare->cipheredInitiate.isEmpty())
+            describeCiphered(aare->cipheredInitiate, line);
     } else if (const auto *request = std::get_if<GetRequest>(&*decoded)) {
         if (request->kind != GetRequest::Kind::Next) {
             std::vector<AttributeDescriptor> attributes;
@@ -152,7 +349,28 @@ void TraceDecoder::describeApdu(QByteArrayView apdu, Line &line)
                     + describeResult(get->results[i], attributes ? &(*attributes)[i] : nullptr);
         if (get->kind != GetResponse::Kind::WithDatablock && pending != m_pendingGets.end())
             m_pendingGets.erase(pending);
+    } else if (const auto *actionRequest = std::get_if<ActionRequest>(&*decoded)) {
+        if (isHlsReply(actionRequest->method)) {
+            m_pendingHlsReply = actionRequest->invoke.invokeId;
+            QString proof;
+            if (actionRequest->parameters && actionRequest->parameters->type() == DataType::OctetString)
+                proof = u", f(StoC) "_s + toHex(actionRequest->parameters->bytes());
+            line.details << u"HLS-GMAC pass 3: reply_to_HLS_authentication"_s + proof;
+        }
     } else if (const auto *action = std::get_if<ActionResponse>(&*decoded)) {
+        if (m_pendingHlsReply && *m_pendingHlsReply == action->invoke.invokeId) {
+            m_pendingHlsReply.reset();
+            if (action->result != DataAccessResult::Success) {
+                line.details << u"HLS-GMAC pass 4: the server refused f(StoC) ("_s
+                        + dataAccessResultName(quint8(action->result)) + u')';
+            } else if (action->returnParameters && action->returnParameters->ok()
+                && action->returnParameters->value.type() == DataType::OctetString) {
+                line.details << u"HLS-GMAC pass 4: accepted, f(CtoS) "_s
+                        + toHex(action->returnParameters->value.bytes());
+            } else {
+                line.details << u"HLS-GMAC pass 4: accepted, without f(CtoS)"_s;
+            }
+        }
         if (action->returnParameters)
             line.details << u"return: "_s + describeResult(*action->returnParameters, nullptr);
     }

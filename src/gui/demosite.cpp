@@ -1,5 +1,6 @@
 #include "demosite.h"
 
+#include <simconfig.h>
 #include <simulator.h>
 
 #include <QtCore/QCoreApplication>
@@ -34,6 +35,11 @@ constexpr int kTimeoutMs = 3'000;
 // The meter whose clock runs ten minutes ahead: commissioning shows it as a clock to sync.
 constexpr int kClockOffMeter = 3;
 constexpr qint64 kClockOffsetSeconds = 600;
+// The meter polled with HLS-GMAC and authenticated + encrypted APDUs, so the demo shows a
+// secured meter and the trace shows deciphered lines.
+constexpr int kSecuredMeter = 1;
+// The bridge's own system title towards it ("MMM" and 1, the Green Book's client example).
+constexpr char kClientSystemTitle[] = "4D4D4D0000000001";
 
 // Sets a meter's clock `offsetSeconds` ahead of the host's through SET of its Clock object, as
 // a technician's tool would: the simulator's MeterSettings are one template for all its meters.
@@ -268,6 +274,24 @@ app::BridgeConfig DemoSite::config() const
     const int last = int(d->wrapperPorts.size());
     meters.append(QJsonObject {{u"id"_s, u"demo-%1"_s.arg(last + 1)}, {u"name"_s, tr("HDLC meter")},
         {u"port"_s, d->hdlcPort}, {u"transport"_s, u"hdlc"_s}});
+    // Every simulated meter speaks HLS-GMAC with the simulator's example keys (public test
+    // vectors, not secrets worth a reference): the client uses the same EK and AK.
+    if (kSecuredMeter < meters.size()) {
+        const dlms::SecuritySettings keys = sim::defaultSecurity(kSecuredMeter);
+        QJsonObject secured = meters.at(kSecuredMeter).toObject();
+        secured.insert(u"auth"_s, u"hls-gmac"_s);
+        // A new association per poll: a trace started at any time shows the HLS-GMAC passes and
+        // the AARE whose server system title the responses are deciphered with.
+        secured.insert(u"association"_s, u"per-poll"_s);
+        secured.insert(u"security"_s,
+            QJsonObject {
+                {u"policy"_s, dlms::securityPolicyName(dlms::SecurityPolicy::AuthenticatedEncrypted)},
+                {u"system_title"_s, QString::fromLatin1(kClientSystemTitle)},
+                {u"ek"_s, QString::fromLatin1(keys.blockCipherKey.toHex().toUpper())},
+                {u"ak"_s, QString::fromLatin1(keys.authenticationKey.toHex().toUpper())},
+            });
+        meters.replace(kSecuredMeter, secured);
+    }
     const QJsonObject root {
         {u"polling"_s,
             QJsonObject {{u"host"_s, u"127.0.0.1"_s}, {u"interval_ms"_s, d->options.pollIntervalMs},
@@ -294,6 +318,11 @@ app::BridgeConfig DemoSite::config() const
 QString DemoSite::flakyMeterId()
 {
     return u"demo-%1"_s.arg(kFlakyMeter + 1);
+}
+
+QString DemoSite::securedMeterId()
+{
+    return u"demo-%1"_s.arg(kSecuredMeter + 1);
 }
 
 bool DemoSite::brokerRunning() const

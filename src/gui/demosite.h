@@ -16,8 +16,9 @@ class Simulator;
 // thread of their own) on loopback ephemeral ports, one of them flaky (it answers late now and
 // then, so it times out, backs off and reconnects); a local mosquitto on a free loopback port
 // when /usr/sbin/mosquitto (or `mosquitto` on PATH) is installed, else MQTT points at a closed
-// port and shows unreachable while the outbox grows; the demo database in the user's data
-// directory (~/.local/share/dlmsbridge/demo.db). config() is the bridge configuration for all
+// port and shows unreachable while the outbox grows; one meter associates with HLS-GMAC and
+// ciphers every APDU (authenticated and encrypted) with the simulator's example keys; the demo database in
+// the user's data directory (~/.local/share/dlmsbridge/demo.db). config() is the bridge configuration for all
 // of it. Everything stops with the object.
 class DemoSite final : public QObject {
     Q_OBJECT
@@ -37,6 +38,8 @@ public:
 
     // The flaky meter's id in config().
     static QString flakyMeterId();
+    // The id of the meter that uses HLS-GMAC and auth-enc ciphering in config().
+    static QString securedMeterId();
 
     explicit DemoSite(QObject *parent = nullptr);
     explicit DemoSite(Options options, QObject *parent = nullptr);

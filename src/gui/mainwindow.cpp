@@ -687,10 +687,15 @@ void MainWindow::updateMeterChoices(bool force)
 {
     QStringList ids;
     QHash<QString, QString> names;
+    QHash<QString, dlms::SecuritySettings> security; // the keys the trace deciphers with
     for (const polling::MeterConfig &meter : d->bridge->config().site.meters) {
         ids << meter.id;
         names.insert(meter.id, meter.name);
+        if (!meter.security.blockCipherKey.isEmpty())
+            security.insert(meter.id, meter.security);
     }
+    // Keys change without the ids or names changing: the trace hears of them every time.
+    d->trace->setMeterSecurity(security);
     if (!force && ids == d->meterIds && names == d->meterNames)
         return;
     d->meterIds = ids;

@@ -12,12 +12,13 @@ class MeterDialog;
 }
 
 // Add or edit one meter (form ui/meterdialog.ui): id, name, host, port, transport, client /
-// server / physical address, authentication and password, poll interval, timeouts, retries,
-// association mode, items (one per line, "[key=]OBIS [class:attribute]": polling::parseItemLines), and the
-// meter's ThingsBoard token and device type. Validated as the user types: the OK button is enabled only when
-// every field is valid, and the first problem is shown under the form, naming the field (the same rules as
-// the site file: polling::findMeterConfigProblem, ids unique). The password field shows dots and is never
-// prefilled with the stored secret: left empty when editing, the meter keeps its password.
+// server / physical address, authentication (none, LLS, HLS-GMAC) and password, suite 0 security (ciphering
+// policy, client system title, EK and AK, dedicated key, general ciphering), poll interval, timeouts,
+// retries, association mode, items (one per line, "[key=]OBIS [class:attribute]": polling::parseItemLines),
+// and the meter's ThingsBoard token and device type. Validated as the user types: the OK button is enabled
+// only when every field is valid, and the first problem is shown under the form, naming the field (the same
+// rules as the site file: polling::findMeterConfigProblem, ids unique). The password, EK and AK fields show
+// dots and are never prefilled with the stored secrets: left empty when editing, the meter keeps them.
 class MeterDialog final : public QDialog {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(MeterDialog)
@@ -42,6 +43,8 @@ private:
     void validate();
     void retranslate(); // the texts set in code
     bool keepsSecrets() const;
+    dlms::SecuritySettings security() const; // the form's suite 0 settings (meter().security)
+    void updateSecurityFields(); // enables the fields the authentication and ciphering use
 
     std::unique_ptr<Ui::MeterDialog> m_ui;
     polling::MeterConfig m_original;

@@ -44,7 +44,16 @@ TraceKind traceKindFor(QStringView summary)
     const qsizetype bar = summary.indexOf(u" | ");
     if (bar < 0)
         return summary.startsWith(u"HDLC ") ? TraceKind::Link : TraceKind::Other;
-    const QStringView apdu = summary.sliced(bar + 3);
+    QStringView apdu = summary.sliced(bar + 3);
+    // A ciphered APDU ("glo-get-request SC 0x30 …"): its deciphered content decides when the
+    // keys were known, else the service its tag names.
+    if (apdu.startsWith(u"glo-") || apdu.startsWith(u"ded-") || apdu.startsWith(u"general-")) {
+        static constexpr QStringView decrypted = u" | decrypted: ";
+        if (const qsizetype plain = apdu.indexOf(decrypted); plain >= 0)
+            apdu = apdu.sliced(plain + decrypted.size());
+        else if (!apdu.startsWith(u"general-"))
+            apdu = apdu.sliced(4);
+    }
     struct Prefix {
         QStringView text;
         TraceKind kind;
@@ -68,6 +77,9 @@ TraceKind traceKindFor(QStringView summary)
         {u"EXCEPTION-", TraceKind::Exception},
         {u"Confirmed-Service-Error", TraceKind::Exception},
         {u"exception", TraceKind::Exception},
+        {u"confirmed-service-error", TraceKind::Exception},
+        {u"initiate-", TraceKind::Association},
+        {u"Initiate", TraceKind::Association},
     };
     for (const Prefix &prefix : prefixes) {
         if (apdu.startsWith(prefix.text))
@@ -159,6 +171,16 @@ QString TraceModel::directionText(dlms::Direction direction)
     return direction == dlms::Direction::Sent ? tr("→ meter") : tr("← meter");
 }
 
+QString TraceModel::decodeText(const TraceEntry &entry)
+{
+    return entry.decrypted ? tr("[decrypted] %1").arg(entry.summary) : entry.summary;
+}
+
+QString TraceModel::decryptedNote()
+{
+    return tr("Deciphered with the meter's keys");
+}
+
 QVariant TraceModel::data(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
@@ -182,20 +204,24 @@ QVariant TraceModel::data(const QModelIndex &index, int role) const
         case Hex:
             return e.hex;
         case Decode:
-            return e.summary;
+            return decodeText(e);
         case ColumnCount:
             break;
         }
         return {};
     case Qt::ToolTipRole:
-        if (index.column() == Decode)
-            return e.details.isEmpty() ? e.summary : e.details.join(u'\n');
+        if (index.column() == Decode) {
+            const QString text = e.details.isEmpty() ? e.summary : e.details.join(u'\n');
+            return e.decrypted ? decryptedNote() + u'\n' + text : text;
+        }
         if (index.column() == Time)
             return timestampText(e.timestampMs);
         return {};
     case Qt::ForegroundRole:
         if (e.isError)
             return QBrush(QColor(0xC0, 0x1C, 0x28));
+        if (e.decrypted && index.column() == Decode)
+            return QBrush(QColor(0x00, 0x69, 0x5C)); // teal: readable, and unlike the error red
         return {};
     case Qt::FontRole:
         if (index.column() == Hex)
@@ -211,6 +237,8 @@ QVariant TraceModel::data(const QModelIndex &index, int role) const
         return e.meterId;
     case DetailsRole:
         return e.details;
+    case DecryptedRole:
+        return e.decrypted;
     default:
         return {};
     }

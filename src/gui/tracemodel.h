@@ -26,13 +26,17 @@ struct TraceEntry {
     QString summary;
     QStringList details;
     bool isError = false;
+    // The decode shows a ciphered APDU deciphered with the meter's keys: that text was not on
+    // the wire in clear (the hex still is what was).
+    bool decrypted = false;
 };
 
 // The trace log: a bounded ring of entries (capacity lines; the oldest dropped first), oldest
 // at the top. Memory is bounded by the capacity and, per entry, by hexLimit and detailsLimit:
 // the hex of a longer frame is cut there ("…" appended) and details beyond detailsLimit lines
 // become one "… N more lines" line (a technician reads the first ones; a profile generic of
-// thousands of entries would otherwise hold megabytes per line). Times show in local time: the
+// thousands of entries would otherwise hold megabytes per line). Deciphered lines are tagged
+// and tinted in the Decode column, their tooltip says so. Times show in local time: the
 // table as hh:mm:ss.zzz, the tooltip, details and saved file as ISO 8601 with the UTC offset.
 class TraceModel final : public QAbstractTableModel {
     Q_OBJECT
@@ -40,7 +44,7 @@ class TraceModel final : public QAbstractTableModel {
 
 public:
     enum Column { Time, Meter, Direction, Kind, Size, Hex, Decode, ColumnCount };
-    enum Role { KindRole = Qt::UserRole + 1, MeterIdRole, DetailsRole };
+    enum Role { KindRole = Qt::UserRole + 1, MeterIdRole, DetailsRole, DecryptedRole };
 
     explicit TraceModel(int capacity = 20'000, QObject *parent = nullptr);
 
@@ -60,6 +64,9 @@ public:
     static void bound(TraceEntry &entry); // cuts hex and details to the limits
     static QString timestampText(qint64 timestampMs); // local ISO 8601 with offset, ms
     static QString directionText(dlms::Direction direction); // "→ meter" / "← meter", translated
+    // The Decode column's text: the summary, tagged "[decrypted]" (translated) when it was deciphered.
+    static QString decodeText(const TraceEntry &entry);
+    static QString decryptedNote(); // "Deciphered with the meter's keys", translated
 
 private:
     int m_capacity;

@@ -65,6 +65,7 @@ struct TracePage::Private {
     TraceModel *model = nullptr;
     TraceFilter *proxy = nullptr;
     std::map<QString, dlms::TraceDecoder> decoders; // one per meter: each keeps its reassembly
+    QHash<QString, dlms::SecuritySettings> security; // the meters' keys, for their decoders
     QStringList meters; // the meter filter's choices
     std::vector<TraceEntry> incoming; // decoded, waiting for the next flush
     std::deque<TraceEntry> held; // arrived while paused
@@ -193,10 +194,27 @@ void TracePage::setMeters(const QStringList &meterIds)
     filtersChanged();
 }
 
+void TracePage::setMeterSecurity(const QHash<QString, dlms::SecuritySettings> &security)
+{
+    if (security == d->security)
+        return;
+    // Only decoders whose keys changed are told: the others keep their state as it is.
+    for (auto &[id, decoder] : d->decoders) {
+        const dlms::SecuritySettings now = security.value(id);
+        if (now != d->security.value(id))
+            decoder.setSecurity(now);
+    }
+    d->security = security;
+}
+
 void TracePage::addBytes(
     const QString &meterId, dlms::Direction direction, const QByteArray &bytes, qint64 timestampMs)
 {
     auto [decoder, isNew] = d->decoders.try_emplace(meterId);
+    if (isNew) {
+        if (const auto keys = d->security.constFind(meterId); keys != d->security.cend())
+            decoder->second.setSecurity(*keys);
+    }
     if (isNew && !d->meters.contains(meterId)) {
         d->meters.append(meterId);
         QSignalBlocker block(m_ui->meterFilter);
@@ -216,6 +234,7 @@ void TracePage::addBytes(
         entry.summary = std::move(line.summary);
         entry.details = std::move(line.details);
         entry.isError = line.isError;
+        entry.decrypted = line.decrypted;
         TraceModel::bound(entry); // held and queued lines are bounded too
         if (d->paused)
             d->held.push_back(std::move(entry));
@@ -299,7 +318,7 @@ bool TracePage::saveTo(const QString &fileName, QString *error)
     for (int row = 0; row < d->proxy->rowCount(); ++row) {
         const TraceEntry &e = d->model->entry(d->proxy->mapToSource(d->proxy->index(row, 0)).row());
         QString line = TraceModel::timestampText(e.timestampMs) + u' ' + e.meterId + u' '
-            + (e.direction == dlms::Direction::Sent ? u"→"_s : u"←"_s) + u' ' + e.summary;
+            + (e.direction == dlms::Direction::Sent ? u"→"_s : u"←"_s) + u' ' + TraceModel::decodeText(e);
         if (!e.hex.isEmpty())
             line += u" | "_s + e.hex;
         line += u'\n';
@@ -398,7 +417,9 @@ void TracePage::showDetails()
                        .arg(TraceModel::timestampText(e.timestampMs), e.meterId,
                            TraceModel::directionText(e.direction), traceKindName(e.kind),
                            monitor::formatCount(quint64(e.size)))
-        + u"\n\n"_s + e.summary + u'\n';
+        + u"\n\n"_s + TraceModel::decodeText(e) + u'\n';
+    if (e.decrypted)
+        text += TraceModel::decryptedNote() + u'\n';
     for (const QString &detail : e.details)
         text += u"    "_s + detail + u'\n';
     if (!e.hex.isEmpty())
@@ -417,7 +438,7 @@ void TracePage::changeEvent(QEvent *event)
         Q_EMIT d->model->headerDataChanged(Qt::Horizontal, 0, TraceModel::ColumnCount - 1);
         if (d->model->rowCount() > 0)
             Q_EMIT d->model->dataChanged(d->model->index(0, TraceModel::Direction),
-                d->model->index(d->model->rowCount() - 1, TraceModel::Kind));
+                d->model->index(d->model->rowCount() - 1, TraceModel::Decode));
         updateButtons();
         updateCount();
         showDetails();

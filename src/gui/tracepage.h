@@ -1,6 +1,9 @@
 #pragma once
 
 #include <clientsession.h>
+#include <security.h>
+
+#include <QtCore/QHash>
 
 #include <QtWidgets/QWidget>
 
@@ -15,7 +18,8 @@ class TraceModel;
 // selected line's details below), filtered by meter and kind; Capture on/off (asks the bridge
 // to trace the filtered meter, or every meter), Pause (the view stops, lines are still
 // counted and kept up to the bound), Clear, Save to a text file. Bytes are decoded by one
-// dlms::TraceDecoder per meter, which masks an AARQ's LLS password in the hex and the decode.
+// dlms::TraceDecoder per meter, which masks an AARQ's LLS password in the hex and the decode, and
+// deciphers ciphered APDUs with the meter's keys (setMeterSecurity), marking those lines.
 class TracePage final : public QWidget {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(TracePage)
@@ -26,6 +30,10 @@ public:
 
     TraceModel *model() const;
     void setMeters(const QStringList &meterIds); // the meter filter's choices
+    // The meters' suite 0 material (client system title, EK, AK) by meter id: their decoders
+    // decipher ciphered APDUs with it and the lines are marked decrypted. Meters left out
+    // decode without keys. Applies to the open decoders and to those created later.
+    void setMeterSecurity(const QHash<QString, dlms::SecuritySettings> &security);
     // Bytes as the bridge's traceBytes signal carries them.
     void addBytes(
         const QString &meterId, dlms::Direction direction, const QByteArray &bytes, qint64 timestampMs);

@@ -34,8 +34,23 @@ bool isResponseKind(dlms::FrameKind kind)
 
 } // namespace
 
+namespace {
+
+// A session without a counter would make its own, from 1, each time it is rebuilt: a value
+// would be used twice under one key. The connection keeps one for its whole life instead.
+DlmsConnection::Options withInvocationCounter(
+    DlmsConnection::Options options, std::shared_ptr<dlms::InvocationCounter> previous = {})
+{
+    if (!options.client.invocationCounter)
+        options.client.invocationCounter
+            = previous ? std::move(previous) : std::make_shared<dlms::MemoryInvocationCounter>();
+    return options;
+}
+
+} // namespace
+
 DlmsConnection::DlmsConnection(Options options, QObject *parent)
-    : QObject(parent), m_options(std::move(options)), m_session(m_options.client),
+    : QObject(parent), m_options(withInvocationCounter(std::move(options))), m_session(m_options.client),
       m_connectTimer(new QTimer(this)), m_requestTimer(new QTimer(this))
 {
     m_connectTimer->setSingleShot(true);
@@ -76,7 +91,7 @@ void DlmsConnection::setState(State state)
 
 void DlmsConnection::setOptions(Options options)
 {
-    m_options = std::move(options);
+    m_options = withInvocationCounter(std::move(options), m_options.client.invocationCounter);
     // The session holds the client settings of the association in progress; it is rebuilt
     // from the new ones when the next connection opens.
     m_sessionStale = true;

@@ -1,6 +1,7 @@
 #include "meterconfig.h"
 
 #include "dlmsconnection.h"
+#include "invocationcounterstore.h"
 
 #include <QtCore/QHash>
 #include <QtCore/QSet>
@@ -23,6 +24,43 @@ QString associationModeName(AssociationMode mode)
     return u"keep-open"_s;
 }
 
+namespace {
+
+struct AuthenticationKeyName {
+    dlms::Authentication mechanism;
+    QLatin1StringView name;
+};
+constexpr AuthenticationKeyName kAuthenticationNames[] = {
+    {dlms::Authentication::None, QLatin1StringView("none")},
+    {dlms::Authentication::Low, QLatin1StringView("low")},
+    {dlms::Authentication::HighGmac, QLatin1StringView("hls-gmac")},
+    {dlms::Authentication::High, QLatin1StringView("hls")},
+    {dlms::Authentication::HighMd5, QLatin1StringView("hls-md5")},
+    {dlms::Authentication::HighSha1, QLatin1StringView("hls-sha1")},
+    {dlms::Authentication::HighSha256, QLatin1StringView("hls-sha256")},
+    {dlms::Authentication::HighEcdsa, QLatin1StringView("hls-ecdsa")},
+};
+
+} // namespace
+
+QString authenticationKeyName(dlms::Authentication mechanism)
+{
+    for (const AuthenticationKeyName &entry : kAuthenticationNames) {
+        if (entry.mechanism == mechanism)
+            return entry.name;
+    }
+    return dlms::authenticationName(mechanism);
+}
+
+std::optional<dlms::Authentication> authenticationFromKeyName(QStringView name)
+{
+    for (const AuthenticationKeyName &entry : kAuthenticationNames) {
+        if (name == entry.name)
+            return entry.mechanism;
+    }
+    return std::nullopt;
+}
+
 dlms::ClientConfig MeterConfig::clientConfig() const
 {
     dlms::ClientConfig client;
@@ -32,6 +70,7 @@ dlms::ClientConfig MeterConfig::clientConfig() const
     client.physicalAddress = physicalAddress;
     client.authentication = authentication;
     client.password = password;
+    client.security = security;
     client.maxReceivePduSize = maxPduSize;
     client.hdlc = hdlc;
     return client;
@@ -56,9 +95,79 @@ bool MeterConfig::needsReconnect(const MeterConfig &other) const
     return host != other.host || port != other.port || transport != other.transport
         || clientAddress != other.clientAddress || serverAddress != other.serverAddress
         || physicalAddress != other.physicalAddress || authentication != other.authentication
-        || password != other.password || maxPduSize != other.maxPduSize || hdlc != other.hdlc
-        || associationMode != other.associationMode;
+        || password != other.password || security != other.security || maxPduSize != other.maxPduSize
+        || hdlc != other.hdlc || associationMode != other.associationMode;
 }
+
+std::optional<MeterConfigProblem> findSecurityProblem(
+    dlms::Authentication authentication, const dlms::SecuritySettings &s)
+{
+    auto sized = [](const QString &field, const QByteArray &bytes,
+                     qsizetype size) -> std::optional<MeterConfigProblem> {
+        if (bytes.isEmpty() || bytes.size() == size)
+            return std::nullopt;
+        return MeterConfigProblem {field, u"must be %1 bytes (got %2)"_s.arg(size).arg(bytes.size())};
+    };
+    if (auto p = sized(u"security.system_title"_s, s.systemTitle, dlms::security::SystemTitleSize))
+        return p;
+    if (auto p = sized(u"security.ek"_s, s.blockCipherKey, dlms::security::KeySize))
+        return p;
+    if (auto p = sized(u"security.ak"_s, s.authenticationKey, dlms::security::KeySize))
+        return p;
+
+    if (authentication != dlms::Authentication::None && authentication != dlms::Authentication::Low
+        && authentication != dlms::Authentication::HighGmac)
+        return MeterConfigProblem {u"auth"_s,
+            u"\"%1\" is not supported (none, low or hls-gmac)"_s.arg(authenticationKeyName(authentication))};
+
+    // What is needed, and why, in the order a person fills it in.
+    const bool gmac = authentication == dlms::Authentication::HighGmac;
+    const bool ciphered = s.policy != dlms::SecurityPolicy::None;
+    const bool authenticated = s.policy == dlms::SecurityPolicy::Authenticated
+        || s.policy == dlms::SecurityPolicy::AuthenticatedEncrypted;
+    const QString why = gmac ? u"hls-gmac authentication"_s
+                             : u"the \"%1\" policy"_s.arg(dlms::securityPolicyName(s.policy));
+    auto required = [&](const QString &field, const QByteArray &bytes) -> std::optional<MeterConfigProblem> {
+        if (!bytes.isEmpty())
+            return std::nullopt;
+        return MeterConfigProblem {field, u"is required with %1"_s.arg(why)};
+    };
+    if (gmac || ciphered) {
+        if (auto p = required(u"security.system_title"_s, s.systemTitle))
+            return p;
+        if (auto p = required(u"security.ek"_s, s.blockCipherKey))
+            return p;
+    }
+    // Suite 0 puts the AK into the AAD of every authenticated APDU and of the GMAC.
+    if (gmac || authenticated) {
+        if (auto p = required(u"security.ak"_s, s.authenticationKey))
+            return p;
+    }
+    if (!ciphered && s.dedicatedKey)
+        return MeterConfigProblem {u"security.dedicated_key"_s, u"needs a policy other than \"none\""_s};
+    if (!ciphered && s.generalCiphering)
+        return MeterConfigProblem {u"security.general_ciphering"_s, u"needs a policy other than \"none\""_s};
+    // The dedicated key travels inside the InitiateRequest: authenticated only, it would go in clear.
+    if (s.dedicatedKey && s.policy == dlms::SecurityPolicy::Authenticated)
+        return MeterConfigProblem {u"security.dedicated_key"_s,
+            u"needs an encrypting policy (\"enc\" or \"auth-enc\"): with \"auth\" it would be sent in clear"_s};
+    return std::nullopt;
+}
+
+namespace {
+
+// Stands in for a store that cannot be opened: every association fails with the reason,
+// and the engine goes on with its other meters.
+class UnavailableInvocationCounter final : public dlms::InvocationCounter {
+public:
+    explicit UnavailableInvocationCounter(dlms::Error error) : m_error(std::move(error)) { }
+    dlms::Result<quint32> next() override { return m_error; }
+
+private:
+    dlms::Error m_error;
+};
+
+} // namespace
 
 std::optional<MeterConfigProblem> findMeterConfigProblem(const MeterConfig &config)
 {
@@ -118,6 +227,8 @@ std::optional<MeterConfigProblem> findMeterConfigProblem(const MeterConfig &conf
         return p;
     if (config.authentication == dlms::Authentication::Low && config.password.isEmpty())
         return MeterConfigProblem {u"password"_s, u"is required with auth \"low\""_s};
+    if (auto p = findSecurityProblem(config.authentication, config.security))
+        return p;
 
     if (auto p = first({atLeast(u"interval_ms"_s, config.pollIntervalMs, 1),
             atLeast(u"connect_timeout_ms"_s, config.connectTimeoutMs, 1),
@@ -275,6 +386,16 @@ DlmsConnection::Options connectionOptions(const MeterConfig &meter)
     options.host = meter.host;
     options.port = meter.port;
     options.client = meter.clientConfig();
+    const dlms::SecuritySettings &security = meter.security;
+    if (meter.authentication == dlms::Authentication::HighGmac || security.ciphered()) {
+        auto counter = sharedInvocationCounter(
+            defaultInvocationCounterDirectory(), security.blockCipherKey, security.systemTitle);
+        if (counter)
+            options.client.invocationCounter = std::move(*counter);
+        else
+            options.client.invocationCounter
+                = std::make_shared<UnavailableInvocationCounter>(counter.error());
+    }
     options.connectTimeoutMs = meter.connectTimeoutMs;
     options.requestTimeoutMs = meter.requestTimeoutMs;
     return options;

@@ -69,6 +69,8 @@ struct MeterConfig {
     quint16 physicalAddress = 0;
     dlms::Authentication authentication = dlms::Authentication::None;
     QByteArray password; // LLS secret: never logged, traced or exported
+    // Suite 0 ciphering and the keys of HLS-GMAC (EK and AK are secrets like the password).
+    dlms::SecuritySettings security;
 
     int pollIntervalMs = 5000;
     std::vector<PollItem> items;
@@ -97,6 +99,12 @@ struct MeterConfig {
     bool operator==(const MeterConfig &) const = default;
 };
 
+// How a site file and dlmsctl name an authentication mechanism: "none", "low", "hls-gmac",
+// and for the mechanisms that are refused as not supported "hls", "hls-md5", "hls-sha1",
+// "hls-sha256", "hls-ecdsa". The inverse gives nullopt for any other text.
+QString authenticationKeyName(dlms::Authentication mechanism);
+std::optional<dlms::Authentication> authenticationFromKeyName(QStringView name);
+
 // "host:port", with the host in brackets when it is an IPv6 address ("[::1]:4059").
 QString formatEndpoint(const QString &host, quint16 port);
 
@@ -113,6 +121,12 @@ struct MeterConfigProblem {
     QString problem;
 };
 std::optional<MeterConfigProblem> findMeterConfigProblem(const MeterConfig &config);
+// The part of it about authentication and suite 0 (also for dlmsctl's options): the title and
+// key sizes, what hls-gmac and each policy need (fields "security.system_title", "security.ek",
+// "security.ak", "security.dedicated_key", "security.general_ciphering", "auth"). Keys are never
+// echoed, only their sizes.
+std::optional<MeterConfigProblem> findSecurityProblem(
+    dlms::Authentication authentication, const dlms::SecuritySettings &security);
 
 // Every rule a meter configuration must follow, wherever it comes from (site file, GUI,
 // PollScheduler::addMeter). The error is InvalidArgument and names the meter and the field by

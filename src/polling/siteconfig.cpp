@@ -36,6 +36,8 @@ struct Draft {
     MeterConfig config;
     Origins origins;
     std::optional<QString> passwordReference; // unresolved: a literal, env:NAME or file:/path
+    std::optional<QString> ekReference; // security.ek, unresolved like the password
+    std::optional<QString> akReference; // security.ak
     std::optional<QString> id;
     std::optional<QString> name;
     bool hasHost = false;
@@ -205,11 +207,13 @@ private:
             } else if (key == u"physical_address") {
                 failed = setInt(c.physicalAddress, 0, 0x3FFF);
             } else if (key == u"auth") {
-                const auto a = choice<dlms::Authentication>(
-                    path, v, {u"none"_s, u"low"_s}, {dlms::Authentication::None, dlms::Authentication::Low});
+                // The other HLS names parse, so that validation can say they are not supported.
+                const auto a = v.isString() ? authenticationFromKeyName(v.toString()) : std::nullopt;
                 if (!a)
-                    return a.error();
+                    return error(path, u"must be none, low or hls-gmac (got %1)"_s.arg(describeJsonValue(v)));
                 c.authentication = *a;
+            } else if (key == u"security") {
+                failed = applySecurity(path, v, draft);
             } else if (key == u"password") {
                 // Never echo the value: it may be the secret itself.
                 if (!v.isString() || v.toString().isEmpty())
@@ -325,6 +329,69 @@ private:
                 }
                 return std::nullopt;
             });
+    }
+
+    // The "security" object, key by key over what the "polling" defaults set. The keys stay
+    // references until finish() knows whether the meter uses them.
+    std::optional<dlms::Error> applySecurity(const QString &path, const QJsonValue &value, Draft &draft)
+    {
+        dlms::SecuritySettings &security = draft.config.security;
+        return forEachKey(path, value,
+            {u"policy"_s, u"system_title"_s, u"ek"_s, u"ak"_s, u"dedicated_key"_s, u"general_ciphering"_s},
+            [&](const QString &key, const QString &keyPath,
+                const QJsonValue &v) -> std::optional<dlms::Error> {
+                draft.origins.insert(u"security."_s + key, keyPath);
+                if (key == u"policy") {
+                    const auto policy = choice<dlms::SecurityPolicy>(keyPath, v,
+                        {u"none"_s, u"auth"_s, u"enc"_s, u"auth-enc"_s},
+                        {dlms::SecurityPolicy::None, dlms::SecurityPolicy::Authenticated,
+                            dlms::SecurityPolicy::Encrypted, dlms::SecurityPolicy::AuthenticatedEncrypted});
+                    if (!policy)
+                        return policy.error();
+                    security.policy = *policy;
+                } else if (key == u"system_title") {
+                    if (!v.isString())
+                        return error(keyPath,
+                            u"must be 8 bytes of hex such as \"4D4D4D0000000001\" (got %1)"_s.arg(
+                                jsonTypeName(v)));
+                    const auto title = dlms::security::parseHexBytes(
+                        v.toString(), dlms::security::SystemTitleSize, u"the system title"_s);
+                    if (!title)
+                        return error(keyPath, title.error().message);
+                    security.systemTitle = *title;
+                } else if (key == u"ek" || key == u"ak") {
+                    // Never echo the value: it may be the key itself.
+                    if (!v.isString() || v.toString().isEmpty())
+                        return error(keyPath,
+                            u"must be a non-empty string (16 bytes of hex, env:VARIABLE or file:/path)"_s);
+                    (key == u"ek" ? draft.ekReference : draft.akReference) = v.toString();
+                } else {
+                    if (!v.isBool())
+                        return error(keyPath, u"must be true or false (got %1)"_s.arg(describeJsonValue(v)));
+                    (key == u"dedicated_key" ? security.dedicatedKey : security.generalCiphering)
+                        = v.toBool();
+                }
+                return std::nullopt;
+            });
+    }
+
+    // A key reference resolved (env:, file: or the literal) and read as 16 bytes of hex.
+    dlms::Result<QByteArray> resolveKey(
+        const Draft &draft, const QString &meterPath, const QString &field, const QString &reference) const
+    {
+        auto secret = resolveSecret(reference, m_base);
+        if (!secret)
+            return error(originOf(draft, meterPath, field), secret.error().message);
+        const QString what = reference.startsWith(u"env:"_s) || reference.startsWith(u"file:"_s)
+            ? u"the key in %1"_s.arg(reference)
+            : u"the key"_s;
+        QString text = QString::fromUtf8(*secret);
+        secret->fill('\0');
+        auto key = dlms::security::parseHexBytes(text, dlms::security::KeySize, what);
+        text.fill(u'\0');
+        if (!key)
+            return error(originOf(draft, meterPath, field), key.error().message);
+        return std::move(*key);
     }
 
     // Ranges here only keep the numbers within their fields; validateMeterConfig() has the
@@ -486,6 +553,24 @@ private:
                 return error(originOf(draft, path, u"password"_s), secret.error().message);
             c.password = std::move(*secret);
         }
+        // Keys are read only for a meter that uses them, as the password is for "low".
+        dlms::SecuritySettings &security = c.security;
+        security.blockCipherKey.clear();
+        security.authenticationKey.clear();
+        if (c.authentication == dlms::Authentication::HighGmac || security.ciphered()) {
+            if (draft.ekReference) {
+                auto key = resolveKey(draft, path, u"security.ek"_s, *draft.ekReference);
+                if (!key)
+                    return key.error();
+                security.blockCipherKey = std::move(*key);
+            }
+            if (draft.akReference) {
+                auto key = resolveKey(draft, path, u"security.ak"_s, *draft.akReference);
+                if (!key)
+                    return key.error();
+                security.authenticationKey = std::move(*key);
+            }
+        }
         c.name = draft.name.value_or(c.endpoint());
         c.id = draft.id.value_or(c.name);
         if (const auto problem = findMeterConfigProblem(c))
@@ -619,6 +704,23 @@ dlms::Result<SiteConfig> loadSiteConfig(const QString &path, QStringList *warnin
     return parseSiteConfig(*root, path, warnings, QFileInfo(path).absolutePath());
 }
 
+QJsonObject securityToJson(const dlms::SecuritySettings &security, bool withSecrets)
+{
+    QJsonObject o;
+    if (security == dlms::SecuritySettings {})
+        return o;
+    o.insert(u"policy"_s, dlms::securityPolicyName(security.policy));
+    if (!security.systemTitle.isEmpty())
+        o.insert(u"system_title"_s, QString::fromLatin1(security.systemTitle.toHex().toUpper()));
+    if (withSecrets && !security.blockCipherKey.isEmpty())
+        o.insert(u"ek"_s, QString::fromLatin1(security.blockCipherKey.toHex().toUpper()));
+    if (withSecrets && !security.authenticationKey.isEmpty())
+        o.insert(u"ak"_s, QString::fromLatin1(security.authenticationKey.toHex().toUpper()));
+    o.insert(u"dedicated_key"_s, security.dedicatedKey);
+    o.insert(u"general_ciphering"_s, security.generalCiphering);
+    return o;
+}
+
 QJsonObject meterConfigToJson(const MeterConfig &config, bool withSecrets)
 {
     QJsonObject o;
@@ -630,9 +732,11 @@ QJsonObject meterConfigToJson(const MeterConfig &config, bool withSecrets)
     o.insert(u"client_address"_s, config.clientAddress);
     o.insert(u"server_address"_s, config.serverAddress);
     o.insert(u"physical_address"_s, config.physicalAddress);
-    o.insert(u"auth"_s, dlms::authenticationName(config.authentication));
+    o.insert(u"auth"_s, authenticationKeyName(config.authentication));
     if (withSecrets && !config.password.isEmpty())
         o.insert(u"password"_s, QString::fromUtf8(config.password));
+    if (const QJsonObject security = securityToJson(config.security, withSecrets); !security.isEmpty())
+        o.insert(u"security"_s, security);
     o.insert(u"interval_ms"_s, config.pollIntervalMs);
     o.insert(u"connect_timeout_ms"_s, config.connectTimeoutMs);
     o.insert(u"timeout_ms"_s, config.requestTimeoutMs);

@@ -19,7 +19,12 @@ namespace polling {
 //   "meters": [
 //     { "id": "m1", "name": "Feeder 1", "host": "192.168.1.10", "port": 4059,
 //       "transport": "wrapper" | "hdlc", "client_address": 16, "server_address": 1,
-//       "physical_address": 0, "auth": "none" | "low", "password": "…" | "env:VAR" | "file:/path",
+//       "physical_address": 0, "auth": "none" | "low" | "hls-gmac",
+//       "password": "…" | "env:VAR" | "file:/path",                      (auth "low")
+//       "security": { "policy": "none" | "auth" | "enc" | "auth-enc",      (suite 0; optional)
+//                     "system_title": "4D4D4D0000000001",   our (the client's) title, 8 bytes hex
+//                     "ek": "<16 bytes hex>" | "env:VAR" | "file:/path", "ak": … (the same),
+//                     "dedicated_key": false, "general_ciphering": false },
 //       "interval_ms": 5000, "connect_timeout_ms": 5000, "timeout_ms": 5000, "retries": 1,
 //       "association": "keep-open" | "per-poll", "max_pdu": 65535, "max_items_per_request": 32,
 //       "hdlc": { "max_info": 128, "window": 1 }, "max_requests_per_s": 0,
@@ -36,6 +41,13 @@ namespace polling {
 // defaultTelemetryKey() otherwise). "id" defaults to "name", "name" to "host:port". A meter's
 // "mqtt" object (its ThingsBoard token, device type and attributes) belongs to the bridge's
 // configuration (app::BridgeConfig): skipped here without a warning.
+//
+// Security: "hls-gmac" needs security.system_title, ek and ak; a policy other than "none"
+// needs system_title and ek, and ak when it authenticates ("auth", "auth-enc"); dedicated_key
+// and general_ciphering need a policy. A meter's "security" keys apply one by one over those of
+// "polling". EK and AK are secrets like the password: a file: key is the file's first line, as
+// hex text; they are resolved only for a meter that uses them. The client's invocation counter
+// is not configured here: it lives in the counter store (polling/invocationcounterstore.h).
 struct SiteConfig {
     int workers = 0; // 0 = ideal thread count
     std::vector<MeterConfig> meters;
@@ -57,8 +69,11 @@ dlms::Result<SiteConfig> loadSiteConfig(const QString &path, QStringList *warnin
 // "site.json: invalid JSON at byte 120 (line 7, column 3): unterminated object".
 dlms::Result<QJsonObject> readJsonObjectFile(const QString &path);
 
-// A meter as JSON in the format above (the password only when `withSecrets`).
+// A meter as JSON in the format above (the password, EK and AK only when `withSecrets`).
 QJsonObject meterConfigToJson(const MeterConfig &config, bool withSecrets);
+// A meter's "security" object (EK and AK as hex only when `withSecrets`); empty when nothing of
+// it is set.
+QJsonObject securityToJson(const dlms::SecuritySettings &security, bool withSecrets);
 
 // For configuration messages (shared with the bridge's configuration parser): a JSON value's
 // type ("a string", "an object"), and what a value was — numbers as written, strings quoted

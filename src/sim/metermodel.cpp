@@ -37,7 +37,7 @@ constexpr Obis kSerialObis(0, 0, 96, 1, 0, 255);
 constexpr Obis kFirmwareObis(1, 0, 0, 2, 0, 255);
 constexpr Obis kProfileObis(1, 0, 99, 1, 0, 255);
 constexpr Obis kEnergyImportObis(1, 0, 1, 8, 0, 255);
-// Association LN attribute 9 names it; the object itself is not exposed (no security yet).
+// Association LN attribute 9 names it; the object itself is not modelled (the keys are settings).
 constexpr Obis kSecuritySetupObis(0, 0, 43, 0, 0, 255);
 
 constexpr quint16 kClassData = 1;
@@ -249,9 +249,31 @@ struct MeterModel::RowSelection {
     std::vector<int> columns {0, 1};
 };
 
+dlms::SecuritySettings defaultSecurity(int index)
+{
+    dlms::SecuritySettings security;
+    const quint64 n = quint64(quint32(index));
+    const char title[8] = {'S', 'I', 'M', char(n >> 32), char(n >> 24), char(n >> 16), char(n >> 8), char(n)};
+    security.systemTitle = QByteArray(title, 8);
+    security.blockCipherKey = QByteArray::fromHex("000102030405060708090A0B0C0D0E0F");
+    security.authenticationKey = QByteArray::fromHex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF");
+    return security;
+}
+
 MeterModel::MeterModel(MeterSettings settings, ClockSource clock)
     : m_settings(std::move(settings)), m_clock(std::move(clock))
 {
+    dlms::SecuritySettings &security = m_settings.security;
+    if (security.systemTitle.isEmpty() || security.blockCipherKey.isEmpty()
+        || security.authenticationKey.isEmpty()) {
+        const dlms::SecuritySettings defaults = defaultSecurity(m_settings.index);
+        if (security.systemTitle.isEmpty())
+            security.systemTitle = defaults.systemTitle;
+        if (security.blockCipherKey.isEmpty())
+            security.blockCipherKey = defaults.blockCipherKey;
+        if (security.authenticationKey.isEmpty())
+            security.authenticationKey = defaults.authenticationKey;
+    }
     auto add = [this](quint16 classId, quint8 version, const Obis &obis, int attributes, int methods,
                    Kind kind, int registerSpec = -1) {
         m_index.insert(obis, int(m_objects.size()));
@@ -316,7 +338,7 @@ AttributeAccess MeterModel::attributeAccess(const ObjectInfo &object, int attrib
         return AttributeAccess::None;
     if (object.classId == kClassAssociation && attribute == 7)
         return AttributeAccess::None; // the secret
-    if (object.classId == kClassClock && (attribute == 2 || attribute == 3) && level == AccessLevel::Low)
+    if (object.classId == kClassClock && (attribute == 2 || attribute == 3) && level != AccessLevel::Public)
         return AttributeAccess::ReadWrite;
     return AttributeAccess::Read;
 }
@@ -326,7 +348,7 @@ bool MeterModel::methodAllowed(const ObjectInfo &object, int method, AccessLevel
     if (method < 1 || method > object.methodCount)
         return false;
     // The instantaneous profile captures on every read: nothing to reset or trigger.
-    return object.classId == kClassProfile && object.obis == kProfileObis && level == AccessLevel::Low;
+    return object.classId == kClassProfile && object.obis == kProfileObis && level != AccessLevel::Public;
 }
 
 Value MeterModel::objectList(AccessLevel level) const
@@ -442,8 +464,11 @@ Value MeterModel::attributeValue(int index, int attribute, const Association &as
         case 3:
             return Value::structure(
                 {Value::integer(qint8(association.clientSap)), Value::longUnsigned(association.serverSap)});
-        case 4:
-            return Value::octetString(QByteArrayLiteral("\x60\x85\x74\x05\x08\x01\x01"));
+        case 4: {
+            QByteArray context = QByteArrayLiteral("\x60\x85\x74\x05\x08\x01");
+            context.append(char(association.ciphered ? 3 : 1));
+            return Value::octetString(context);
+        }
         case 5: {
             const quint32 c = association.conformance;
             dlms::BitString conformance;
@@ -585,6 +610,38 @@ MeterModel::ProfileWindow MeterModel::profileWindow() const
 quint32 MeterModel::profileEntries() const
 {
     return quint32(profileWindow().size());
+}
+
+std::optional<quint32> MeterModel::takeInvocationCounter()
+{
+    if (m_invocationCounterSpent)
+        return std::nullopt;
+    const quint32 value = m_invocationCounter;
+    if (value == std::numeric_limits<quint32>::max())
+        m_invocationCounterSpent = true;
+    else
+        ++m_invocationCounter;
+    return value;
+}
+
+std::optional<quint32> MeterModel::lastClientInvocationCounter(const QByteArray &systemTitle) const
+{
+    const auto it = m_clientCounters.constFind(systemTitle);
+    if (it == m_clientCounters.constEnd())
+        return std::nullopt;
+    return *it;
+}
+
+bool MeterModel::clientInvocationCounterFresh(const QByteArray &systemTitle, quint32 value) const
+{
+    const auto last = lastClientInvocationCounter(systemTitle);
+    return !last || value > *last;
+}
+
+void MeterModel::acceptClientInvocationCounter(const QByteArray &systemTitle, quint32 value)
+{
+    quint32 &last = m_clientCounters[systemTitle];
+    last = std::max(last, value);
 }
 
 std::optional<qint64> MeterModel::meterTimeToMs(const Value &value) const

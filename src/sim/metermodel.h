@@ -4,6 +4,7 @@
 
 #include <xdlms.h>
 
+#include <QtCore/QByteArray>
 #include <QtCore/QHash>
 
 #include <optional>
@@ -19,6 +20,7 @@ inline constexpr dlms::Obis InstantaneousProfileObis(1, 0, 94, 91, 0, 255);
 enum class AccessLevel : quint8 {
     Public, // no authentication: read-only
     Low, // LLS: also writes the clock and runs methods
+    High, // HLS-GMAC: everything Low may, once pass 4 is done
 };
 
 // The association a request arrives on (one per connection); attributes 3..8 of the current
@@ -28,6 +30,7 @@ struct Association {
     quint16 clientSap = 16;
     quint16 serverSap = 1;
     dlms::Authentication authentication = dlms::Authentication::None;
+    bool ciphered = false; // application context LN-with-ciphering
     quint32 conformance = 0;
     quint16 clientMaxPdu = 0;
     quint16 serverMaxPdu = 0;
@@ -47,6 +50,7 @@ enum class AttributeAccess : quint8 { None = 0, Read = 1, Write = 2, ReadWrite =
 // with the energy register. Single-threaded; shared by every connection to the same meter.
 class MeterModel {
 public:
+    // Empty parts of settings.security are filled from defaultSecurity(settings.index).
     explicit MeterModel(MeterSettings settings, ClockSource clock = {});
 
     const MeterSettings &settings() const { return m_settings; }
@@ -91,6 +95,22 @@ public:
     // Load profile rows currently in the buffer (virtual rows plus captured ones).
     quint32 profileEntries() const;
 
+    // Suite 0 state shared by every connection to this meter. The meter's own invocation
+    // counter: every APDU it protects and every f(CtoS) takes the next value.
+    quint32 nextInvocationCounter() const { return m_invocationCounter; }
+    void setNextInvocationCounter(quint32 value) // test hook
+    {
+        m_invocationCounter = value;
+        m_invocationCounterSpent = false;
+    }
+    // nullopt once 0xFFFFFFFF is spent: a GCM IV must never repeat, so the meter stops protecting.
+    std::optional<quint32> takeInvocationCounter();
+    // The highest invocation counter accepted so far from the client with this system title;
+    // a ciphered request must carry a higher one (replay protection).
+    std::optional<quint32> lastClientInvocationCounter(const QByteArray &systemTitle) const;
+    bool clientInvocationCounterFresh(const QByteArray &systemTitle, quint32 value) const;
+    void acceptClientInvocationCounter(const QByteArray &systemTitle, quint32 value);
+
 private:
     // What an object is, beside its ObjectInfo (same position in m_kinds as in m_objects).
     enum class Kind : quint8 {
@@ -128,6 +148,9 @@ private:
     qint64 m_clockAdjustMs = 0; // what SET of the clock added to host clock + clockOffsetSeconds
     std::optional<qint64> m_profileResetMs; // automatic rows start after the last reset
     std::vector<qint64> m_captures; // manual captures (method 2), meter UTC ms, ascending
+    quint32 m_invocationCounter = 1;
+    bool m_invocationCounterSpent = false;
+    QHash<QByteArray, quint32> m_clientCounters; // client system title → last accepted IC
 };
 
 } // namespace sim

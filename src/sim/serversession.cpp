@@ -1,5 +1,7 @@
 #include "serversession.h"
 
+#include <security.h>
+
 #include <algorithm>
 
 namespace sim {
@@ -8,19 +10,104 @@ using namespace dlms;
 
 namespace {
 
+// Choices the standard leaves open, made here:
+// - a ciphered or HLS-GMAC AARQ without an 8-byte calling-AP-title: calling-AP-title-not-recognized;
+//   an HLS CtoS outside 8..64 bytes: authentication-failure;
+// - requireHighSecurity and an AARQ with no or LLS authentication:
+//   authentication-mechanism-name-required, for both;
+// - a meter whose policy is not None refuses the plain LN context (application-context-name-
+//   not-supported), and either context with the other kind of user-information likewise;
+// - a glo-initiate-request that does not decipher, or whose invocation counter is not fresh:
+//   rejected-permanent, no-reason-given, with a confirmed-service-error initiateError /
+//   application-reference / deciphering-error (the Green Book's answer to the first; a replay
+//   gets the same, as application-reference has nothing closer);
+// - a glo-initiate-request that protects less than the meter's policy, or carries a dedicated key
+//   that is not 16 bytes: no-reason-given with initiateError / initiate / other;
+// - until HLS pass 3 succeeds, anything but reply_to_HLS_authentication, and on a ciphered
+//   association a plain GET/SET/ACTION or one protected less than the association requires:
+//   exception-response service-not-allowed / operation-not-possible;
+// - a ciphered APDU that does not decipher, verify or decode: exception-response
+//   service-not-allowed / deciphering-error; one whose invocation counter is not above the last
+//   accepted from that system title: service-not-allowed / invocation-counter-error, carrying
+//   the lowest value that would be accepted.
+// Exception-responses and AAREs always go in clear: a client that cannot be understood
+// deciphering could not read them otherwise.
+
 // EXCEPTION-Response state-error and service-error values (IEC 62056-5-3).
 constexpr quint8 ServiceNotAllowed = 1;
 constexpr quint8 ServiceUnknown = 2;
 constexpr quint8 OperationNotPossible = 1;
 constexpr quint8 ServiceNotSupported = 2;
+constexpr quint8 DecipheringError = 5;
+constexpr quint8 InvocationCounterError = 6;
 // A request longer than the server's max receive PDU: the ServiceError value made for exactly
 // that (IEC 62056-5-3 EXCEPTION-Response), rather than the vaguer other-reason.
 constexpr quint8 PduTooLong = 4;
 
 // ConfirmedServiceError ServiceError choice "initiate" and its values.
 constexpr quint8 InitiateErrorType = 6;
+constexpr quint8 InitiateOther = 0;
 constexpr quint8 DlmsVersionTooLow = 1;
 constexpr quint8 PduSizeTooShort = 3;
+// ServiceError choice application-reference and its deciphering-error.
+constexpr quint8 ApplicationReferenceErrorType = 0;
+constexpr quint8 ApplicationReferenceDecipheringError = 6;
+
+// HLS-GMAC challenges: ours is 16 bytes; the client's must be 8..64 (Green Book 9.2.7.4).
+constexpr qsizetype ServerChallengeSize = 16;
+constexpr qsizetype MinClientChallenge = 8;
+constexpr qsizetype MaxClientChallenge = 64;
+const Obis AssociationObis(0, 0, 40, 0, 0, 255);
+constexpr quint16 AssociationClass = 15;
+constexpr qint8 ReplyToHlsAuthentication = 1;
+
+// What protection costs a response at most, so the plain APDU is cut to leave room for it:
+// general-glo-ciphering's tag, empty transaction-id, 8-byte originator title, empty recipient,
+// date-time and other-information (one length byte each), a length of up to 3 bytes, the
+// security header and the 12-byte tag. glo-/ded- APDUs need less.
+constexpr qsizetype CipheringOverhead = 1 + 1 + 9 + 1 + 1 + 1 + 3 + security::HeaderSize + security::TagSize;
+
+// The security bits (authenticated, encrypted) a policy demands.
+quint8 requiredBits(SecurityPolicy policy)
+{
+    return security::securityControl(policy) & (security::ControlAuthenticated | security::ControlEncrypted);
+}
+
+bool covers(quint8 control, quint8 required)
+{
+    return (control & required) == required;
+}
+
+bool isServiceRequest(quint8 tagByte)
+{
+    return tagByte == tag::GetRequest || tagByte == tag::SetRequest || tagByte == tag::ActionRequest;
+}
+
+// The meter's own material is usable for HLS-GMAC and ciphering (a configured title or key of
+// the wrong size is refused at the AARQ rather than failing mid-association).
+bool usable(const SecuritySettings &keys)
+{
+    return keys.systemTitle.size() == security::SystemTitleSize
+        && keys.blockCipherKey.size() == security::KeySize
+        && keys.authenticationKey.size() == security::KeySize;
+}
+
+void rejectAare(Aare &aare, AcseUserDiagnostic diagnostic)
+{
+    aare.result = AssociationResult::RejectedPermanent;
+    aare.diagnosticSource = DiagnosticSource::ServiceUser;
+    aare.diagnostic = quint8(diagnostic);
+    aare.initiate.reset();
+    aare.cipheredInitiate.clear();
+    aare.respondingAuthenticationValue.clear();
+}
+
+void refuseAareInitiate(Aare &aare, quint8 errorType, quint8 value)
+{
+    rejectAare(aare, AcseUserDiagnostic::NoReasonGiven);
+    aare.initiateErrorType = errorType;
+    aare.initiateErrorValue = value;
+}
 
 constexpr quint8 MinimumDlmsVersion = 6;
 constexpr quint16 MinimumClientPdu = 12;
@@ -79,7 +166,8 @@ bool isDataResponse(QByteArrayView apdu)
     case tag::ConfirmedServiceError:
         return true;
     default:
-        return false;
+        // Ciphered answers only ever protect data responses (AAREs carry theirs inside).
+        return security::isCipheredTag(quint8(apdu.front()));
     }
 }
 
@@ -241,9 +329,18 @@ void ServerSession::handleApdu(QByteArrayView apdu)
     case tag::GetRequest:
     case tag::SetRequest:
     case tag::ActionRequest:
+        if (m_association && m_association->ciphered) {
+            // A ciphered association takes nothing in clear.
+            sendException(ServiceNotAllowed, OperationNotPossible);
+            return;
+        }
         handleService(tagByte, apdu);
         return;
     default:
+        if (security::isCipheredTag(tagByte)) {
+            handleCiphered(apdu);
+            return;
+        }
         ++m_counters.malformed;
         if (m_association)
             sendException(ServiceUnknown, ServiceNotSupported);
@@ -259,18 +356,10 @@ void ServerSession::handleAarq(QByteArrayView apdu)
     endAssociation();
 
     const MeterSettings &settings = m_model.settings();
+    const SecuritySettings &keys = settings.security;
     const auto aarq = decodeAarq(apdu);
     Aare aare;
-    auto reject = [&aare](AcseUserDiagnostic diagnostic) {
-        aare.result = AssociationResult::RejectedPermanent;
-        aare.diagnosticSource = DiagnosticSource::ServiceUser;
-        aare.diagnostic = quint8(diagnostic);
-    };
-    auto refuseInitiate = [&](quint8 value) {
-        reject(AcseUserDiagnostic::NoReasonGiven);
-        aare.initiateErrorType = InitiateErrorType;
-        aare.initiateErrorValue = value;
-    };
+    auto reject = [&aare](AcseUserDiagnostic diagnostic) { rejectAare(aare, diagnostic); };
 
     if (!aarq) {
         ++m_counters.malformed;
@@ -279,42 +368,49 @@ void ServerSession::handleAarq(QByteArrayView apdu)
                 : AcseUserDiagnostic::NoReasonGiven);
     } else if (m_model.faults().rejectAssociation) {
         reject(AcseUserDiagnostic::NoReasonGiven);
-    } else if (aarq->ciphered || !aarq->cipheredInitiate.isEmpty()) {
-        reject(AcseUserDiagnostic::ApplicationContextNameNotSupported);
-    } else if (aarq->authentication != Authentication::None && aarq->authentication != Authentication::Low) {
-        reject(AcseUserDiagnostic::AuthenticationMechanismNameNotRecognised);
-    } else if (aarq->authentication == Authentication::None && settings.requireAuthentication) {
-        reject(AcseUserDiagnostic::AuthenticationRequired);
-    } else if (aarq->authentication == Authentication::Low
-        && !sameSecret(aarq->authenticationValue, settings.password)) {
-        reject(AcseUserDiagnostic::AuthenticationFailure);
-    } else if (aarq->initiate.dlmsVersion < MinimumDlmsVersion) {
-        refuseInitiate(DlmsVersionTooLow);
-    } else if (aarq->initiate.clientMaxReceivePduSize != 0
-        && aarq->initiate.clientMaxReceivePduSize < MinimumClientPdu) {
-        refuseInitiate(PduSizeTooShort);
     } else {
-        quint32 supported = SupportedConformance;
-        if (settings.multipleReferences)
-            supported |= ConformanceMultipleReferences;
-        InitiateResponse initiate;
-        initiate.dlmsVersion = MinimumDlmsVersion;
-        initiate.negotiatedConformance = aarq->initiate.proposedConformance & supported;
-        initiate.serverMaxReceivePduSize = settings.maxPduSize;
-        aare.initiate = initiate;
-        aare.authentication = aarq->authentication;
-
-        Association association;
-        association.level
-            = aarq->authentication == Authentication::Low ? AccessLevel::Low : AccessLevel::Public;
-        association.clientSap = m_clientAddress;
-        association.serverSap = settings.logicalAddress;
-        association.authentication = aarq->authentication;
-        association.conformance = initiate.negotiatedConformance;
-        association.clientMaxPdu = aarq->initiate.clientMaxReceivePduSize;
-        association.serverMaxPdu = settings.maxPduSize;
-        m_association = association;
+        aare.ciphered = aarq->ciphered;
+        const Authentication mechanism = aarq->authentication;
+        const bool hls = mechanism == Authentication::HighGmac;
+        const bool ciphered = aarq->ciphered;
+        if (ciphered == aarq->cipheredInitiate.isEmpty() || (!ciphered && keys.ciphered())) {
+            reject(AcseUserDiagnostic::ApplicationContextNameNotSupported);
+        } else if (mechanism != Authentication::None && mechanism != Authentication::Low && !hls) {
+            reject(AcseUserDiagnostic::AuthenticationMechanismNameNotRecognised);
+        } else if (settings.requireHighSecurity && !hls) {
+            reject(AcseUserDiagnostic::AuthenticationMechanismNameRequired);
+        } else if (mechanism == Authentication::None && settings.requireAuthentication) {
+            reject(AcseUserDiagnostic::AuthenticationRequired);
+        } else if (mechanism == Authentication::Low
+            && !sameSecret(aarq->authenticationValue, settings.password)) {
+            reject(AcseUserDiagnostic::AuthenticationFailure);
+        } else if ((hls || ciphered) && aarq->callingApTitle.size() != security::SystemTitleSize) {
+            reject(AcseUserDiagnostic::CallingApTitleNotRecognized);
+        } else if (hls
+            && (aarq->authenticationValue.size() < MinClientChallenge
+                || aarq->authenticationValue.size() > MaxClientChallenge)) {
+            reject(AcseUserDiagnostic::AuthenticationFailure);
+        } else if ((hls || ciphered) && !usable(keys)) {
+            reject(AcseUserDiagnostic::NoReasonGiven);
+        } else {
+            std::optional<InitiateRequest> initiate = aarq->initiate;
+            if (ciphered)
+                initiate = openInitiate(*aarq, aare);
+            if (!initiate) {
+                // openInitiate has said why in the AARE.
+            } else if (initiate->dlmsVersion < MinimumDlmsVersion) {
+                refuseAareInitiate(aare, InitiateErrorType, DlmsVersionTooLow);
+            } else if (initiate->clientMaxReceivePduSize != 0
+                && initiate->clientMaxReceivePduSize < MinimumClientPdu) {
+                refuseAareInitiate(aare, InitiateErrorType, PduSizeTooShort);
+            } else {
+                acceptAssociation(*aarq, *initiate, aare);
+            }
+            if (initiate)
+                initiate->dedicatedKey.fill('\0'); // a refused association keeps no key
+        }
     }
+    m_reply = {};
 
     if (m_association)
         ++m_counters.associationsAccepted;
@@ -323,6 +419,125 @@ void ServerSession::handleAarq(QByteArrayView apdu)
     m_scratch.clear();
     encode(aare, m_scratch);
     sendApdu(m_scratch);
+}
+
+void ServerSession::acceptAssociation(const Aarq &aarq, InitiateRequest &initiate, Aare &aare)
+{
+    const MeterSettings &settings = m_model.settings();
+    const SecuritySettings &keys = settings.security;
+    const bool hls = aarq.authentication == Authentication::HighGmac;
+    const bool ciphered = aarq.ciphered;
+
+    quint32 supported = SupportedConformance;
+    if (settings.multipleReferences)
+        supported |= ConformanceMultipleReferences;
+    InitiateResponse response;
+    response.dlmsVersion = MinimumDlmsVersion;
+    response.negotiatedConformance = initiate.proposedConformance & supported;
+    response.serverMaxReceivePduSize = settings.maxPduSize;
+    aare.initiate = response;
+    aare.authentication = aarq.authentication;
+    if (hls || ciphered)
+        aare.respondingApTitle = keys.systemTitle;
+
+    if (ciphered) {
+        // Answered the way it was asked: glo- or general-glo, with the request's SC.
+        QByteArray plain;
+        encode(response, plain);
+        const auto ic = m_model.takeInvocationCounter();
+        const quint8 control = m_reply.control;
+        const auto protectedResponse = !ic ? Result<QByteArray>(makeError(ErrorCode::InvalidArgument, {}))
+            : m_reply.kind == Ciphering::General
+            ? security::encodeGeneralCiphered(
+                false, control, keys.systemTitle, *ic, keys.blockCipherKey, keys.authenticationKey, plain)
+            : security::encodeServiceCiphered(
+                false, control, keys.systemTitle, *ic, keys.blockCipherKey, keys.authenticationKey, plain);
+        if (!protectedResponse) {
+            rejectAare(aare, AcseUserDiagnostic::NoReasonGiven);
+            return;
+        }
+        aare.cipheredInitiate = *protectedResponse;
+    }
+    if (hls) {
+        m_serverChallenge
+            = m_fixedChallenge.isEmpty() ? security::randomBytes(ServerChallengeSize) : m_fixedChallenge;
+        if (m_serverChallenge.isEmpty()) {
+            // No randomness to be had: no challenge worth the name.
+            rejectAare(aare, AcseUserDiagnostic::NoReasonGiven);
+            return;
+        }
+        m_clientChallenge = aarq.authenticationValue;
+        aare.respondingAuthenticationValue = m_serverChallenge;
+    }
+
+    Association association;
+    association.level = aarq.authentication == Authentication::Low ? AccessLevel::Low : AccessLevel::Public;
+    association.clientSap = m_clientAddress;
+    association.serverSap = settings.logicalAddress;
+    association.authentication = aarq.authentication;
+    association.ciphered = ciphered;
+    association.conformance = response.negotiatedConformance;
+    association.clientMaxPdu = initiate.clientMaxReceivePduSize;
+    association.serverMaxPdu = settings.maxPduSize;
+    m_association = association;
+    m_hlsPending = hls;
+    if (hls || ciphered)
+        m_clientTitle = aarq.callingApTitle;
+    if (ciphered) {
+        m_requiredControl = m_reply.control & requiredBits(SecurityPolicy::AuthenticatedEncrypted);
+        m_dedicatedKey = std::exchange(initiate.dedicatedKey, {});
+    }
+}
+
+std::optional<InitiateRequest> ServerSession::openInitiate(const Aarq &aarq, Aare &aare)
+{
+    const SecuritySettings &keys = m_model.settings().security;
+    auto decipherFailed = [&] {
+        refuseAareInitiate(aare, ApplicationReferenceErrorType, ApplicationReferenceDecipheringError);
+        return std::nullopt;
+    };
+
+    const auto apdu = security::decodeCipheredApdu(aarq.cipheredInitiate);
+    if (!apdu) {
+        ++m_counters.malformed;
+        ++m_counters.decipherFailures;
+        return decipherFailed();
+    }
+    const bool general = apdu->tag == security::tag::GeneralGloCiphering;
+    if ((apdu->tag != security::tag::GloInitiateRequest && !general)
+        || (general && apdu->systemTitle != aarq.callingApTitle)) {
+        ++m_counters.decipherFailures;
+        return decipherFailed();
+    }
+    const quint32 ic = apdu->invocationCounter();
+    if (!m_model.clientInvocationCounterFresh(aarq.callingApTitle, ic)) {
+        ++m_counters.replaysRejected;
+        return decipherFailed();
+    }
+    auto opened = security::unprotect(
+        aarq.callingApTitle, keys.blockCipherKey, keys.authenticationKey, apdu->protectedText);
+    if (!opened) {
+        ++m_counters.decipherFailures;
+        return decipherFailed();
+    }
+    // Encrypted only, a wrong key shows here: the plaintext is not an InitiateRequest.
+    auto initiate = decodeInitiateRequest(opened->plaintext);
+    opened->plaintext.fill('\0'); // it may hold the dedicated key
+    if (!initiate) {
+        ++m_counters.decipherFailures;
+        return decipherFailed();
+    }
+    m_model.acceptClientInvocationCounter(aarq.callingApTitle, ic);
+
+    const quint8 control = opened->control;
+    if (!covers(control, requiredBits(keys.policy))
+        || (!initiate->dedicatedKey.isEmpty() && initiate->dedicatedKey.size() != security::KeySize)) {
+        initiate->dedicatedKey.fill('\0');
+        refuseAareInitiate(aare, InitiateErrorType, InitiateOther);
+        return std::nullopt;
+    }
+    m_reply = {general ? Ciphering::General : Ciphering::Service, false, control};
+    return std::move(initiate).value();
 }
 
 void ServerSession::handleRlrq(QByteArrayView apdu)
@@ -350,6 +565,19 @@ void ServerSession::handleService(quint8 tagByte, QByteArrayView apdu)
         sendException(ServiceNotAllowed, ServiceNotSupported);
         return;
     }
+    if (m_hlsPending) {
+        // HLS passes 3 and 4: reply_to_HLS_authentication is all there is until it succeeds.
+        const auto request = tagByte == tag::ActionRequest
+            ? decodeActionRequest(apdu)
+            : Result<ActionRequest>(makeError(ErrorCode::Malformed, {}));
+        if (request && request->method.classId == AssociationClass
+            && request->method.instance == AssociationObis
+            && request->method.methodId == ReplyToHlsAuthentication)
+            handleHlsReply(*request);
+        else
+            sendException(ServiceNotAllowed, OperationNotPossible);
+        return;
+    }
     switch (tagByte) {
     case tag::GetRequest: {
         const auto request = decodeGetRequest(apdu);
@@ -373,7 +601,7 @@ void ServerSession::handleService(quint8 tagByte, QByteArrayView apdu)
         response.result = m_model.set(request->item.attribute, request->value, *m_association);
         m_scratch.clear();
         encode(response, m_scratch);
-        sendApdu(m_scratch);
+        sendResponse(m_scratch);
         return;
     }
     case tag::ActionRequest: {
@@ -385,14 +613,113 @@ void ServerSession::handleService(quint8 tagByte, QByteArrayView apdu)
         response.invoke = request->invoke;
         m_scratch.clear();
         encode(response, m_scratch);
-        sendApdu(m_scratch);
+        sendResponse(m_scratch);
         return;
     }
     default:
         break;
     }
+    if (m_reply.kind != Ciphering::None && !(m_reply.control & security::ControlAuthenticated)) {
+        // Encrypted only: nothing verified the key, and a wrong one shows as undecodable text.
+        sendDecipherFailure();
+        return;
+    }
     ++m_counters.malformed;
     sendException(ServiceUnknown, ServiceNotSupported);
+}
+
+void ServerSession::handleCiphered(QByteArrayView apdu)
+{
+    if (!m_association || !m_association->ciphered) {
+        // No keys were agreed on this connection to open it with.
+        sendException(ServiceNotAllowed, OperationNotPossible);
+        return;
+    }
+    const SecuritySettings &keys = m_model.settings().security;
+    const auto ciphered = security::decodeCipheredApdu(apdu);
+    if (!ciphered) {
+        ++m_counters.malformed;
+        sendDecipherFailure();
+        return;
+    }
+    const quint8 cipheredTag = ciphered->tag;
+    const bool general = cipheredTag == security::tag::GeneralGloCiphering
+        || cipheredTag == security::tag::GeneralDedCiphering;
+    const bool dedicated = security::isDedicatedTag(cipheredTag);
+    const std::optional<quint8> plainTag = security::plainTagOf(cipheredTag);
+    if (!general && (!plainTag || !isServiceRequest(*plainTag))) {
+        ++m_counters.malformed;
+        sendException(ServiceUnknown, ServiceNotSupported);
+        return;
+    }
+    // general-ciphering names its sender; it must be the client that associated.
+    if ((general && ciphered->systemTitle != m_clientTitle) || (dedicated && m_dedicatedKey.isEmpty())) {
+        sendDecipherFailure();
+        return;
+    }
+    const quint8 control = ciphered->control();
+    if (!covers(control, m_requiredControl)) {
+        sendException(ServiceNotAllowed, OperationNotPossible);
+        return;
+    }
+    const quint32 ic = ciphered->invocationCounter();
+    if (!m_model.clientInvocationCounterFresh(m_clientTitle, ic)) {
+        ++m_counters.replaysRejected;
+        const quint32 expected = m_model.lastClientInvocationCounter(m_clientTitle).value_or(0) + 1;
+        sendException(ServiceNotAllowed, InvocationCounterError, expected);
+        return;
+    }
+    const QByteArray &key = dedicated ? m_dedicatedKey : keys.blockCipherKey;
+    auto opened = security::unprotect(m_clientTitle, key, keys.authenticationKey, ciphered->protectedText);
+    if (!opened) {
+        sendDecipherFailure();
+        return;
+    }
+    const quint8 innerTag = opened->plaintext.isEmpty() ? 0 : quint8(opened->plaintext.front());
+    if (general ? !isServiceRequest(innerTag) : innerTag != *plainTag) {
+        if (!(control & security::ControlAuthenticated)) {
+            sendDecipherFailure();
+        } else {
+            ++m_counters.malformed;
+            sendException(ServiceUnknown, ServiceNotSupported);
+        }
+        return;
+    }
+    m_model.acceptClientInvocationCounter(m_clientTitle, ic);
+    m_reply = {general ? Ciphering::General : Ciphering::Service, dedicated, control};
+    handleService(innerTag, opened->plaintext);
+    m_reply = {};
+}
+
+void ServerSession::handleHlsReply(const ActionRequest &request)
+{
+    const SecuritySettings &keys = m_model.settings().security;
+    ActionResponse response;
+    response.invoke = request.invoke;
+    response.result = DataAccessResult::OtherReason;
+    const bool octets = request.parameters && request.parameters->type() == DataType::OctetString;
+    const auto verified = octets ? security::verifyGmacResponse(m_clientTitle, keys.blockCipherKey,
+                              keys.authenticationKey, m_serverChallenge, request.parameters->bytes())
+                                 : Result<quint32>(makeError(ErrorCode::AuthenticationFailed, {}));
+    if (verified) {
+        // Pass 4: our own proof, f(CtoS) under our title and the next of our counters.
+        m_model.acceptClientInvocationCounter(m_clientTitle, *verified);
+        const auto ic = m_model.takeInvocationCounter();
+        const auto proof = ic ? security::gmacResponse(keys.systemTitle, *ic, keys.blockCipherKey,
+                               keys.authenticationKey, m_clientChallenge)
+                              : Result<QByteArray>(makeError(ErrorCode::InvalidArgument, {}));
+        if (proof) {
+            response.result = DataAccessResult::Success;
+            response.returnParameters = DataResult {DataAccessResult::Success, Value::octetString(*proof)};
+            m_hlsPending = false;
+            m_association->level = AccessLevel::High;
+        }
+    } else {
+        ++m_counters.authenticationFailures;
+    }
+    m_scratch.clear();
+    encode(response, m_scratch);
+    sendResponse(m_scratch);
 }
 
 void ServerSession::handleGet(const GetRequest &request)
@@ -425,7 +752,7 @@ void ServerSession::handleGet(const GetRequest &request)
             response.results.push_back(std::move(result));
             m_scratch.clear();
             encode(response, m_scratch);
-            sendApdu(m_scratch);
+            sendResponse(m_scratch);
             return;
         }
         sendGetResults(request, std::move(encoded), 1);
@@ -469,7 +796,7 @@ void ServerSession::sendGetResults(const GetRequest &request, QByteArray encoded
         if (!list)
             m_scratch.append(char(0x00)); // Get-Data-Result: data
         m_scratch.append(encoded);
-        sendApdu(m_scratch);
+        sendResponse(m_scratch);
         return;
     }
 
@@ -481,7 +808,7 @@ void ServerSession::sendGetResults(const GetRequest &request, QByteArray encoded
         response.results.assign(count, DataResult {DataAccessResult::OtherReason, {}});
         m_scratch.clear();
         encode(response, m_scratch);
-        sendApdu(m_scratch);
+        sendResponse(m_scratch);
         return;
     }
 
@@ -530,7 +857,7 @@ void ServerSession::sendNextBlock()
     ++m_counters.blocksSent;
     if (last)
         m_transfer.reset();
-    sendApdu(m_scratch);
+    sendResponse(m_scratch);
 }
 
 void ServerSession::sendBlockError(const GetRequest &request, DataAccessResult error)
@@ -544,17 +871,49 @@ void ServerSession::sendBlockError(const GetRequest &request, DataAccessResult e
     m_scratch.clear();
     encode(response, m_scratch);
     ++m_counters.blocksSent;
-    sendApdu(m_scratch);
+    sendResponse(m_scratch);
 }
 
-void ServerSession::sendException(quint8 stateError, quint8 serviceError)
+void ServerSession::sendException(quint8 stateError, quint8 serviceError, quint32 invocationCounter)
 {
     ExceptionResponse response;
     response.stateError = stateError;
     response.serviceError = serviceError;
+    response.invocationCounter = invocationCounter;
     m_scratch.clear();
     encode(response, m_scratch);
     sendApdu(m_scratch);
+}
+
+void ServerSession::sendDecipherFailure()
+{
+    ++m_counters.decipherFailures;
+    sendException(ServiceNotAllowed, DecipheringError);
+}
+
+void ServerSession::sendResponse(QByteArrayView apdu)
+{
+    if (m_reply.kind == Ciphering::None) {
+        sendApdu(apdu);
+        return;
+    }
+    const SecuritySettings &keys = m_model.settings().security;
+    const QByteArray &key = m_reply.dedicated ? m_dedicatedKey : keys.blockCipherKey;
+    const auto ic = m_model.takeInvocationCounter();
+    if (!ic) {
+        sendException(ServiceNotAllowed, OperationNotPossible);
+        return;
+    }
+    const auto protectedApdu = m_reply.kind == Ciphering::General
+        ? security::encodeGeneralCiphered(
+            m_reply.dedicated, m_reply.control, keys.systemTitle, *ic, key, keys.authenticationKey, apdu)
+        : security::encodeServiceCiphered(
+            m_reply.dedicated, m_reply.control, keys.systemTitle, *ic, key, keys.authenticationKey, apdu);
+    if (!protectedApdu) {
+        sendException(ServiceNotAllowed, OperationNotPossible);
+        return;
+    }
+    sendApdu(*protectedApdu);
 }
 
 void ServerSession::sendApdu(QByteArrayView apdu)
@@ -581,6 +940,13 @@ void ServerSession::endAssociation()
 {
     m_association.reset();
     m_transfer.reset();
+    m_dedicatedKey.fill('\0');
+    m_dedicatedKey.clear();
+    m_clientTitle.clear();
+    m_clientChallenge.clear();
+    m_serverChallenge.clear();
+    m_requiredControl = 0;
+    m_hlsPending = false;
 }
 
 qsizetype ServerSession::requestLimit() const
@@ -593,7 +959,11 @@ qsizetype ServerSession::responseLimit() const
 {
     const quint16 server = m_model.settings().maxPduSize;
     const quint16 client = m_association ? m_association->clientMaxPdu : 0;
-    return std::min<qsizetype>(server == 0 ? 0xFFFF : server, client == 0 ? 0xFFFF : client);
+    const qsizetype limit = std::min<qsizetype>(server == 0 ? 0xFFFF : server, client == 0 ? 0xFFFF : client);
+    // On a ciphered association every answer is protected: the plain APDU leaves room for that.
+    if (m_association && m_association->ciphered)
+        return std::max<qsizetype>(limit - CipheringOverhead, 16);
+    return limit;
 }
 
 } // namespace sim

@@ -2,6 +2,7 @@
 
 #include <clientsession.h>
 #include <hdlc.h>
+#include <security.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QDateTime>
@@ -45,6 +46,12 @@ struct MeterSettings {
     quint32 profilePeriodSeconds = 900; // capture period, rows end at the current period
     QByteArray password = QByteArrayLiteral("12345678"); // LLS secret
     bool requireAuthentication = false; // refuse no-auth associations (authentication-required)
+    // Suite 0 on the server side: the meter's system title, EK and AK (HLS-GMAC and ciphering).
+    // `policy` is the least protection the meter accepts on a ciphered association's APDUs.
+    // Empty keys or title = sim::defaultSecurity(index) (the Green Book example keys and the
+    // title "SIM" + index), so every simulated meter speaks HLS-GMAC out of the box.
+    dlms::SecuritySettings security;
+    bool requireHighSecurity = false; // refuse no-auth and LLS associations (HLS-GMAC only)
     bool multipleReferences = true; // offer GET-with-list in the negotiated conformance
     quint16 maxPduSize = 1024; // server max receive PDU; responses larger go by block transfer
     quint16 logicalAddress = 1; // wrapper destination wPort / HDLC upper address
@@ -54,6 +61,11 @@ struct MeterSettings {
     qint16 timeZoneMinutes = 0; // Clock attribute 3; 0 = the meter keeps UTC
     FaultConfig faults;
 };
+
+// The suite 0 material of simulated meter `index` when its settings leave it empty: the system
+// title "SIM" + the index as 5 bytes big-endian, and the Green Book example EK
+// 000102…0F and AK D0D1…DF. Public example keys: for the simulator only, never for a real meter.
+dlms::SecuritySettings defaultSecurity(int index);
 
 // Test hook: the "host clock" a model reads. Defaults to QDateTime::currentDateTimeUtc.
 using ClockSource = std::function<QDateTime()>;

@@ -2,6 +2,9 @@
 // requests from a real ClientSession (so the server gets past SNRM/AARQ and into its services)
 // with arbitrary bytes, in arbitrary chunks (up to 2 KiB, so whole hostile requests such as a
 // GET-with-list naming the load profile a hundred times fit), in both directions' framing.
+// With bit 7 of the mode byte, a second byte puts both sides on suite 0 (the simulator's default
+// keys): HLS-GMAC, a security policy, dedicated key and general ciphering, so the ciphered AARQ,
+// the HLS passes and the glo-/ded-/general-glo paths are reached, and raw bytes hit them too.
 // Invariants checked on every input:
 //   - the server never crashes or hangs (libFuzzer's timeout), whatever it is fed;
 //   - everything it sends is a whole, valid frame of its transport (checksums included) whose
@@ -57,6 +60,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sim::MeterSettings settings;
     settings.profileRows = 40 + (mode >> 4);
     settings.maxPduSize = (mode & 8) ? 256 : 1024;
+    const uint8_t secure = (mode & 0x80) ? in.byte() : 0;
+    const auto policy = SecurityPolicy((secure >> 1) & 3);
+    if (secure & 0x20)
+        settings.security.policy = policy;
     sim::MeterModel model(settings, [] { return QDateTime(QDate(2026, 11, 23), QTime(12, 7, 30), Qt::UTC); });
     sim::ServerSession server(model, transport);
     // Small enough that a with-list of 40-row profiles reaches it.
@@ -67,6 +74,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     config.authentication = (mode & 2) ? Authentication::Low : Authentication::None;
     config.password = (mode & 4) ? QByteArrayLiteral("12345678") : QByteArrayLiteral("wrong");
     config.maxResponseSize = 1 << 20;
+    if (mode & 0x80) {
+        config.security = sim::defaultSecurity(0);
+        config.security.systemTitle = QByteArrayLiteral("CLI\x00\x00\x00\x00\x01");
+        config.security.policy = policy;
+        config.security.dedicatedKey = (secure & 8) && policy != SecurityPolicy::None;
+        config.security.generalCiphering = (secure & 0x10) != 0;
+        if (secure & 1)
+            config.authentication = Authentication::HighGmac;
+        // A wrong EK or AK now and then: the refusal paths of both sides.
+        if (secure & 0x40)
+            config.security.authenticationKey[0] = char(config.security.authenticationKey[0] ^ 1);
+    }
     ClientSession client(config);
 
     auto pump = [&] {

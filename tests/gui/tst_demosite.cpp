@@ -3,8 +3,10 @@
 
 #include <bridge.h>
 #include <demosite.h>
+#include <simconfig.h>
 #include <storage.h>
 
+#include <QtCore/QDir>
 #include <QtCore/QFileInfo>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
@@ -31,7 +33,52 @@ class TestDemoSite : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        // The secured meter's invocation counters go here, not into the shared test data directory.
+        QVERIFY(m_counters.isValid());
+        qputenv("DLMSBRIDGE_COUNTER_DIR", QFile::encodeName(m_counters.path()));
+    }
+    void cleanupTestCase() { qunsetenv("DLMSBRIDGE_COUNTER_DIR"); }
+
+    void oneMeterIsSecured_data()
+    {
+        QTest::addColumn<int>("meters");
+        QTest::newRow("two-meters-the-hdlc-one") << 2;
+        QTest::newRow("four-meters-a-wrapper-one") << 4;
+    }
+
+    void oneMeterIsSecured()
+    {
+        QFETCH(int, meters);
+        QTemporaryDir dir;
+        DemoSite::Options options;
+        options.meters = meters;
+        options.databasePath = dir.filePath(u"demo.db"_s);
+        options.mosquittoPath = u"-"_s;
+        DemoSite demo(options);
+        QVERIFY(demo.start());
+        const app::BridgeConfig config = demo.config();
+        int secured = 0;
+        for (const polling::MeterConfig &meter : config.site.meters) {
+            QVERIFY(polling::validateMeterConfig(meter));
+            if (meter.id != DemoSite::securedMeterId()) {
+                QCOMPARE(meter.authentication, dlms::Authentication::None);
+                QCOMPARE(meter.security.policy, dlms::SecurityPolicy::None);
+                continue;
+            }
+            ++secured;
+            QCOMPARE(meter.authentication, dlms::Authentication::HighGmac);
+            QCOMPARE(meter.security.policy, dlms::SecurityPolicy::AuthenticatedEncrypted);
+            QCOMPARE(meter.security.systemTitle, QByteArray::fromHex("4D4D4D0000000001"));
+            // The simulator's keys, or the meter would refuse the association.
+            QVERIFY(meter.security.blockCipherKey == sim::defaultSecurity(0).blockCipherKey);
+            QVERIFY(meter.security.authenticationKey == sim::defaultSecurity(0).authenticationKey);
+            QCOMPARE(meter.associationMode, polling::AssociationMode::PerPoll);
+        }
+        QCOMPARE(secured, 1);
+    }
 
     void configurationIsValidAndLoopbackOnly()
     {
@@ -92,6 +139,10 @@ private Q_SLOTS:
         };
         for (const polling::MeterConfig &meter : demo.config().site.meters)
             QTRY_VERIFY_WITH_TIMEOUT(batchesOf(meter.id) >= 1, kWaitMs);
+        // The secured meter polls again and again (a new HLS-GMAC association each time), its
+        // invocation counter kept on disk.
+        QTRY_VERIFY_WITH_TIMEOUT(batchesOf(DemoSite::securedMeterId()) >= 2, kWaitMs);
+        QVERIFY(!QDir(m_counters.path()).isEmpty(QDir::Files | QDir::NoDotAndDotDot));
         QTRY_COMPARE_WITH_TIMEOUT(bridge.health().mqtt.state, mqtt::PublisherState::Publishing, kWaitMs);
         QTRY_VERIFY_WITH_TIMEOUT(bridge.health().mqtt.messagesAcknowledged > 0, kWaitMs);
 
@@ -151,6 +202,9 @@ private Q_SLOTS:
             QVERIFY(!listening(port));
         QTRY_VERIFY_WITH_TIMEOUT(!listening(brokerPort), kWaitMs); // SIGTERM takes a moment
     }
+
+private:
+    QTemporaryDir m_counters;
 };
 
 QTEST_MAIN(TestDemoSite)

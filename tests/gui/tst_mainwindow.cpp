@@ -96,6 +96,9 @@ private Q_SLOTS:
         QCoreApplication::setOrganizationName(u"dlmsbridge-test"_s);
         QCoreApplication::setApplicationName(u"tst_mainwindow"_s);
         QSettings().clear();
+        // The demo's secured meter keeps its invocation counters here.
+        QVERIFY(m_counters.isValid());
+        qputenv("DLMSBRIDGE_COUNTER_DIR", QFile::encodeName(m_counters.path()));
     }
 
     void navigationShowsEachPage()
@@ -178,6 +181,36 @@ private Q_SLOTS:
             }(),
             kWaitMs);
         rig.window->tracePage()->setCapturing(false);
+    }
+
+    void traceDecipheredWithTheMetersKeys()
+    {
+        Rig rig(u"-"_s);
+        QVERIFY(rig.start());
+        TracePage *trace = rig.window->tracePage();
+        trace->setCapturing(true);
+        // The window handed the secured meter's keys to the trace: its GET responses arrive
+        // deciphered and marked; the other meters' lines are never marked.
+        const QString secured = DemoSite::securedMeterId();
+        const auto decryptedResponse = [&] {
+            trace->visibleRowCount(); // flushes
+            const TraceModel *model = trace->model();
+            for (int row = 0; row < model->rowCount(); ++row) {
+                const TraceEntry &e = model->entry(row);
+                if (e.decrypted && e.meterId == secured && e.direction == dlms::Direction::Received
+                    && e.summary.contains(u"GET-Response"_s))
+                    return true;
+            }
+            return false;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(decryptedResponse(), kWaitMs);
+        const TraceModel *model = trace->model();
+        for (int row = 0; row < model->rowCount(); ++row) {
+            const TraceEntry &e = model->entry(row);
+            QVERIFY2(!e.decrypted || e.meterId == secured, qPrintable(e.meterId));
+            QVERIFY2(!e.isError || e.meterId != secured, qPrintable(e.summary));
+        }
+        trace->setCapturing(false);
     }
 
     void exports()
@@ -335,6 +368,9 @@ private Q_SLOTS:
         QVERIFY(again.start());
         QCOMPARE(again.window->page(), MainWindow::Trace);
     }
+
+private:
+    QTemporaryDir m_counters;
 };
 
 QTEST_MAIN(TestMainWindow)

@@ -50,6 +50,9 @@ private Q_SLOTS:
         QStandardPaths::setTestModeEnabled(true);
         QCoreApplication::setOrganizationName(u"dlmsbridge-test"_s);
         QCoreApplication::setApplicationName(u"tst_screenshots"_s);
+        // The demo's secured meter keeps its invocation counters here.
+        QVERIFY(m_counters.isValid());
+        qputenv("DLMSBRIDGE_COUNTER_DIR", QFile::encodeName(m_counters.path()));
         QVERIFY(QDir().mkpath(QStringLiteral(DLMSBRIDGE_SCREENSHOT_DIR)));
     }
 
@@ -125,6 +128,9 @@ private Q_SLOTS:
         window.tracePage()->setCapturing(false);
         QVERIFY(bridge.stopAndWait());
     }
+
+private:
+    QTemporaryDir m_counters;
 };
 
 QTEST_MAIN(TestScreenshots)

@@ -281,12 +281,72 @@ private slots:
         QVERIFY(partial[0].isError);
         QTest::newRow("undecodable-get-response") << partial[0].summary << TraceKind::Get;
         QTest::newRow("not-a-decoder-line") << u"something else"_s << TraceKind::Other;
+
+        // Ciphered APDUs (suite 0): the deciphered content decides, else the glo-/ded- tag's service.
+        QTest::newRow("glo-get-request-decrypted")
+            << u"wrapper 16→1 | glo-get-request SC 0x30 IC 4, 30 bytes ciphered | decrypted: GET-Request-Normal iid=2"_s
+            << TraceKind::Get;
+        QTest::newRow("glo-get-response-cannot-decipher")
+            << u"wrapper 1→16 | glo-get-response SC 0x30 IC 9, 24 bytes ciphered | cannot decipher: wrong key"_s
+            << TraceKind::Get;
+        QTest::newRow("ded-set-response-without-keys")
+            << u"wrapper 1→16 | ded-set-response SC 0x30 IC 5, 20 bytes ciphered"_s << TraceKind::Set;
+        QTest::newRow("glo-action-request-without-keys")
+            << u"HDLC I 16→1 N(S)=1 N(R)=1 P/F | glo-action-request SC 0x10 IC 3, 49 bytes ciphered"_s
+            << TraceKind::Action;
+        QTest::newRow("general-glo-ciphering-decrypted-action")
+            << u"wrapper 16→1 | general-glo-ciphering SC 0x30 IC 3, 49 bytes ciphered | decrypted: ACTION-Request-Normal iid=1"_s
+            << TraceKind::Action;
+        QTest::newRow("general-glo-ciphering-without-keys")
+            << u"wrapper 16→1 | general-glo-ciphering SC 0x30 IC 3, 49 bytes ciphered"_s << TraceKind::Other;
+        QTest::newRow("aarq-with-glo-initiate-request")
+            << u"wrapper 16→1 | AARQ LN-ciphered, auth high-gmac | glo-initiate-request SC 0x30 IC 1 | decrypted: InitiateRequest conformance 00 7E 1F"_s
+            << TraceKind::Association;
+        QTest::newRow("glo-initiate-response-alone")
+            << u"wrapper 1→16 | glo-initiate-response SC 0x30 IC 1, 31 bytes ciphered"_s
+            << TraceKind::Association;
+        QTest::newRow("glo-confirmed-service-error")
+            << u"wrapper 1→16 | glo-confirmed-service-error SC 0x30 IC 2, 10 bytes ciphered"_s
+            << TraceKind::Exception;
     }
     void kindsOfDecodedLines()
     {
         QFETCH(QString, summary);
         QFETCH(TraceKind, kind);
         QCOMPARE(traceKindFor(summary), kind);
+    }
+
+    void decryptedEntriesAreMarked()
+    {
+        TraceModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        TraceEntry plain;
+        plain.summary = u"wrapper 16→1 | glo-get-request SC 0x30 IC 4, 30 bytes ciphered"_s;
+        TraceEntry decrypted = plain;
+        decrypted.summary += u" | decrypted: GET-Request-Normal iid=2"_s;
+        decrypted.details = {u"1.0.32.7.0.255:2"_s};
+        decrypted.decrypted = true;
+        TraceEntry failed = decrypted;
+        failed.isError = true;
+        model.append({plain, decrypted, failed});
+
+        QCOMPARE(model.index(0, TraceModel::Decode).data().toString(), plain.summary);
+        QVERIFY(!model.index(0, TraceModel::Decode).data(TraceModel::DecryptedRole).toBool());
+        QVERIFY(!model.index(0, TraceModel::Decode).data(Qt::ForegroundRole).isValid());
+        QCOMPARE(model.index(0, TraceModel::Decode).data(Qt::ToolTipRole).toString(), plain.summary);
+
+        QCOMPARE(model.index(1, TraceModel::Decode).data().toString(), u"[decrypted] "_s + decrypted.summary);
+        QVERIFY(model.index(1, TraceModel::Decode).data(TraceModel::DecryptedRole).toBool());
+        QCOMPARE(model.index(1, TraceModel::Decode).data(Qt::ToolTipRole).toString(),
+            u"Deciphered with the meter's keys\n1.0.32.7.0.255:2"_s);
+        QCOMPARE(model.index(1, TraceModel::Decode).data(Qt::ForegroundRole).value<QBrush>().color(),
+            QColor(0x00, 0x69, 0x5C));
+        // Only the Decode column is tinted; an error keeps its red.
+        QVERIFY(!model.index(1, TraceModel::Hex).data(Qt::ForegroundRole).isValid());
+        QCOMPARE(model.index(2, TraceModel::Decode).data(Qt::ForegroundRole).value<QBrush>().color(),
+            QColor(0xC0, 0x1C, 0x28));
+        QCOMPARE(TraceModel::decodeText(decrypted), u"[decrypted] "_s + decrypted.summary);
+        QCOMPARE(TraceModel::decodeText(plain), plain.summary);
     }
 
     void kindNamesAreDistinct()

@@ -4,6 +4,8 @@
 #include "tracepage.h"
 
 #include <clientsession.h>
+#include <security.h>
+#include <serversession.h>
 
 #include <QtCore/QFile>
 #include <QtCore/QTemporaryDir>
@@ -87,6 +89,86 @@ QString leakIn(const QString &text)
             return form;
     }
     return {};
+}
+
+// The client's suite 0 material against a simulated meter: the simulator's default EK and AK.
+dlms::SecuritySettings clientSecurity(dlms::SecurityPolicy policy, bool dedicated, bool general)
+{
+    dlms::SecuritySettings security = sim::defaultSecurity(0);
+    security.systemTitle = QByteArray::fromHex("4D4D4D0000000001");
+    security.policy = policy;
+    security.dedicatedKey = dedicated;
+    security.generalCiphering = general;
+    return security;
+}
+
+struct Chunk {
+    dlms::Direction direction;
+    QByteArray bytes;
+};
+
+// A real HLS-GMAC association with the simulator's server session (sans I/O, over the
+// wrapper): AARQ/AARE, the HLS passes, a GET of voltage L1 and the release, as the wire saw them.
+std::vector<Chunk> securedSession(const dlms::SecuritySettings &security)
+{
+    sim::MeterModel model(sim::MeterSettings {});
+    sim::ServerSession server(model, dlms::Transport::Wrapper);
+    dlms::ClientConfig config;
+    config.authentication = dlms::Authentication::HighGmac;
+    config.security = security;
+    dlms::ClientSession client(config);
+    std::vector<Chunk> wire;
+    const auto pump = [&] {
+        for (int turn = 0; turn < 16; ++turn) {
+            const QByteArray request = client.takeOutgoing();
+            if (request.isEmpty())
+                return;
+            wire.push_back({dlms::Direction::Sent, request});
+            server.feed(request);
+            for (const QByteArray &frame : server.takeOutgoing()) {
+                wire.push_back({dlms::Direction::Received, frame});
+                client.feed(frame);
+            }
+        }
+    };
+    client.connect();
+    pump();
+    if (client.state() != dlms::ClientSession::State::Ready)
+        qFatal("the secured association did not open (state %d)", int(client.state()));
+    client.get({3, dlms::Obis(1, 0, 32, 7, 0, 255), 2});
+    pump();
+    client.release();
+    pump();
+    return wire;
+}
+
+void feedChunks(TracePage &page, const QString &meterId, const std::vector<Chunk> &chunks)
+{
+    qint64 ts = T0;
+    for (const Chunk &chunk : chunks)
+        page.addBytes(meterId, chunk.direction, chunk.bytes, ts += 10);
+}
+
+// Every 4-byte run of the EK and AK in the trace's hex spelling.
+QString keyLeakIn(const QString &text, const dlms::SecuritySettings &security)
+{
+    for (const QByteArray &key : {security.blockCipherKey, security.authenticationKey}) {
+        for (qsizetype i = 0; i + 4 <= key.size(); ++i) {
+            for (const QByteArray &form : {key.mid(i, 4).toHex(' '), key.mid(i, 4).toHex()}) {
+                if (text.contains(QString::fromLatin1(form), Qt::CaseInsensitive))
+                    return QString::fromLatin1(form);
+            }
+        }
+    }
+    return {};
+}
+
+int decryptedCount(const TraceModel &model, const QString &meterId)
+{
+    int n = 0;
+    for (int row = 0; row < model.rowCount(); ++row)
+        n += model.entry(row).meterId == meterId && model.entry(row).decrypted ? 1 : 0;
+    return n;
 }
 
 int countOf(const TraceModel &model, TraceKind kind)
@@ -401,6 +483,162 @@ private slots:
         QVERIFY(QCoreApplication::removeTranslator(&translator));
         QTRY_COMPARE(page.findChild<QToolButton *>(u"pauseButton"_s)->text(), u"Pause"_s);
         QCOMPARE(page.findChild<QLabel *>(u"countLabel"_s)->text(), u"8 lines, 0 dropped"_s);
+    }
+
+    void decryptedLinesAreMarked_data()
+    {
+        QTest::addColumn<dlms::SecuritySettings>("security");
+        using P = dlms::SecurityPolicy;
+        QTest::newRow("auth-enc") << clientSecurity(P::AuthenticatedEncrypted, false, false);
+        QTest::newRow("auth-only") << clientSecurity(P::Authenticated, false, false);
+        QTest::newRow("enc-only") << clientSecurity(P::Encrypted, false, false);
+        QTest::newRow("auth-enc-general-ciphering") << clientSecurity(P::AuthenticatedEncrypted, false, true);
+        QTest::newRow("auth-enc-dedicated-key") << clientSecurity(P::AuthenticatedEncrypted, true, false);
+        QTest::newRow("hls-gmac-without-ciphering") << clientSecurity(P::None, false, false);
+    }
+
+    void decryptedLinesAreMarked()
+    {
+        QFETCH(dlms::SecuritySettings, security);
+        const std::vector<Chunk> wire = securedSession(security);
+        const bool ciphered = security.policy != dlms::SecurityPolicy::None;
+
+        TracePage page;
+        page.resize(1000, 600);
+        page.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&page));
+        // The same bytes for a meter whose keys the page has and for one it does not.
+        page.setMeters({u"keyed"_s, u"keyless"_s});
+        page.setMeterSecurity({{u"keyed"_s, security}});
+        feedChunks(page, u"keyed"_s, wire);
+        feedChunks(page, u"keyless"_s, wire);
+        const int rows = page.visibleRowCount();
+        QCOMPARE(rows, int(wire.size()) * 2);
+
+        const TraceModel &model = *page.model();
+        QCOMPARE(decryptedCount(model, u"keyless"_s), 0);
+        // Ciphered: the ciphered GET and its response and the InitiateRequest/Response at least;
+        // HLS-GMAC alone ciphers nothing but the AARQ/AARE stays readable anyway.
+        if (ciphered)
+            QVERIFY2(decryptedCount(model, u"keyed"_s) >= 2,
+                qPrintable(QString::number(decryptedCount(model, u"keyed"_s))));
+        else
+            QCOMPARE(decryptedCount(model, u"keyed"_s), 0);
+
+        int decryptedGets = 0;
+        for (int row = 0; row < model.rowCount(); ++row) {
+            const TraceEntry &e = model.entry(row);
+            const QModelIndex decode = model.index(row, TraceModel::Decode);
+            const QString shown = decode.data().toString();
+            QCOMPARE(decode.data(TraceModel::DecryptedRole).toBool(), e.decrypted);
+            if (e.decrypted) {
+                QCOMPARE(e.meterId, u"keyed"_s);
+                QVERIFY2(shown.startsWith(u"[decrypted] "_s), qPrintable(shown));
+                QVERIFY(decode.data(Qt::ToolTipRole)
+                            .toString()
+                            .startsWith(u"Deciphered with the meter's keys\n"_s));
+                QVERIFY(!e.isError);
+                QCOMPARE(decode.data(Qt::ForegroundRole).value<QBrush>().color(), QColor(0x00, 0x69, 0x5C));
+                if (e.kind == TraceKind::Get && e.summary.contains(u"GET-Response-Normal"_s)) {
+                    ++decryptedGets;
+                    QVERIFY2(e.details.join(u'\n').contains(u"1.0.32.7.0.255"_s),
+                        qPrintable(e.details.join(u'\n')));
+                }
+            } else {
+                QVERIFY2(!shown.contains(u"[decrypted]"_s), qPrintable(shown));
+                QVERIFY(!decode.data(Qt::ToolTipRole).toString().contains(u"Deciphered"_s));
+                QVERIFY2(
+                    !e.isError, qPrintable(e.summary)); // without keys: shown as ciphered, not as an error
+            }
+            // Neither the keys nor any part of them, with keys or without.
+            const QString all = e.hex + u'\n' + e.summary + u'\n' + e.details.join(u'\n');
+            QVERIFY2(keyLeakIn(all, security).isEmpty(), qPrintable(keyLeakIn(all, security)));
+        }
+        QCOMPARE(decryptedGets, ciphered ? 1 : 0);
+
+        // The GET request and response count as GET: deciphered, or by their glo-/ded- tag;
+        // general ciphering hides the service from whoever has no keys.
+        QMap<QString, int> gets;
+        for (int row = 0; row < model.rowCount(); ++row)
+            gets[model.entry(row).meterId] += model.entry(row).kind == TraceKind::Get ? 1 : 0;
+        QCOMPARE(gets.value(u"keyed"_s), 2);
+        QCOMPARE(gets.value(u"keyless"_s), security.generalCiphering ? 0 : 2);
+
+        if (!ciphered)
+            return;
+        // The details pane and the saved file carry the mark too.
+        int firstDecrypted = -1;
+        for (int row = 0; row < model.rowCount() && firstDecrypted < 0; ++row)
+            firstDecrypted = model.entry(row).decrypted ? row : -1;
+        auto *table = page.findChild<QTableView *>(u"traceTable"_s);
+        table->setCurrentIndex(table->model()->index(firstDecrypted, TraceModel::Decode));
+        const QString pane = page.findChild<QPlainTextEdit *>(u"detailsView"_s)->toPlainText();
+        QVERIFY2(pane.contains(u"[decrypted] "_s) && pane.contains(u"Deciphered with the meter's keys"_s),
+            qPrintable(pane));
+        QTemporaryDir dir;
+        QVERIFY(page.saveTo(dir.filePath(u"trace.txt"_s)));
+        QFile saved(dir.filePath(u"trace.txt"_s));
+        QVERIFY(saved.open(QIODevice::ReadOnly | QIODevice::Text));
+        const QString text = QString::fromUtf8(saved.readAll());
+        QCOMPARE(text.count(u"[decrypted] "_s), decryptedCount(model, u"keyed"_s));
+        QVERIFY(keyLeakIn(text, security).isEmpty());
+    }
+
+    void keysFollowTheConfiguration()
+    {
+        const dlms::SecuritySettings security
+            = clientSecurity(dlms::SecurityPolicy::AuthenticatedEncrypted, false, false);
+        const std::vector<Chunk> wire = securedSession(security);
+        TracePage page;
+        // The decoder exists before the keys arrive (bytes came first): it gets them.
+        page.addBytes(u"m1"_s, dlms::Direction::Sent, {}, T0);
+        page.setMeterSecurity({{u"m1"_s, security}});
+        feedChunks(page, u"m1"_s, wire);
+        page.visibleRowCount();
+        const int withKeys = decryptedCount(*page.model(), u"m1"_s);
+        QVERIFY(withKeys >= 2);
+        // The configuration drops the keys: the next association shows ciphered only.
+        page.setMeterSecurity({});
+        feedChunks(page, u"m1"_s, wire);
+        page.visibleRowCount();
+        QCOMPARE(decryptedCount(*page.model(), u"m1"_s), withKeys);
+        QCOMPARE(page.model()->rowCount(), int(wire.size()) * 2);
+    }
+
+    void decryptedMarkRetranslates()
+    {
+        const dlms::SecuritySettings security
+            = clientSecurity(dlms::SecurityPolicy::AuthenticatedEncrypted, false, false);
+        TracePage page;
+        page.setMeterSecurity({{u"m1"_s, security}});
+        feedChunks(page, u"m1"_s, securedSession(security));
+        page.visibleRowCount();
+        int row = -1;
+        for (int r = 0; r < page.model()->rowCount() && row < 0; ++r)
+            row = page.model()->entry(r).decrypted ? r : -1;
+        QVERIFY(row >= 0);
+        auto *table = page.findChild<QTableView *>(u"traceTable"_s);
+        table->setCurrentIndex(table->model()->index(row, TraceModel::Decode));
+        const QString summary = page.model()->entry(row).summary;
+        TableTranslator spanish({{"TraceModel", "[decrypted] %1", u"[descifrado] %1"_s},
+            {"TraceModel", "Deciphered with the meter's keys", u"Descifrado con las claves del medidor"_s}});
+        QVERIFY(QCoreApplication::installTranslator(&spanish));
+        QSignalSpy changed(page.model(), &QAbstractItemModel::dataChanged);
+        QTRY_VERIFY(page.findChild<QPlainTextEdit *>(u"detailsView"_s)
+                        ->toPlainText()
+                        .contains(u"Descifrado con las claves del medidor"_s));
+        QVERIFY(!changed.isEmpty()); // the views were told to repaint the Decode column
+        QCOMPARE(changed.last().at(1).toModelIndex().column(), int(TraceModel::Decode));
+        QCOMPARE(
+            table->model()->index(row, TraceModel::Decode).data().toString(), u"[descifrado] "_s + summary);
+        QVERIFY(table->model()
+                    ->index(row, TraceModel::Decode)
+                    .data(Qt::ToolTipRole)
+                    .toString()
+                    .startsWith(u"Descifrado con las claves del medidor"_s));
+        QVERIFY(QCoreApplication::removeTranslator(&spanish));
+        QTRY_COMPARE(
+            table->model()->index(row, TraceModel::Decode).data().toString(), u"[decrypted] "_s + summary);
     }
 
     void clearEmptiesTheLog()

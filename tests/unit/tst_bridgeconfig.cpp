@@ -30,6 +30,11 @@ constexpr char kEmptyVar[] = "DLMSBRIDGE_TST_CFG_EMPTY";
 const char *const kExampleVariables[] = {
     "TB_GATEWAY_TOKEN", "TB_PV_INVERTER_3_TOKEN", "DLMSBRIDGE_SUBSTATION2_PASSWORD", "DLMSBRIDGE_API_TOKEN"};
 
+// Meter keys: the EK by environment variable, the AK in a file.
+constexpr char kEkVar[] = "DLMSBRIDGE_TST_CFG_EK";
+const QByteArray kEkHex = "000102030405060708090A0B0C0D0E0F";
+const QByteArray kAkHex = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF";
+
 const QByteArray kMeter = R"({ "id": "m1", "host": "192.168.1.10", "items": [ "1.0.32.7.0.255" ] })";
 
 QJsonObject parseObject(const QByteArray &json)
@@ -141,12 +146,15 @@ private slots:
         QVERIFY(writeFile(dir() + u"/client.crt"_s, "-----BEGIN CERTIFICATE-----\n"));
         QVERIFY(writeFile(dir() + u"/client.key"_s, "-----BEGIN PRIVATE KEY-----\n"));
         QVERIFY(QDir(dir()).mkdir(u"certs"_s));
+        qputenv(kEkVar, kEkHex);
+        QVERIFY(writeFile(dir() + u"/ak.hex"_s, kAkHex + "\n"));
     }
 
     void cleanupTestCase()
     {
         qunsetenv(kSecretVar);
         qunsetenv(kEmptyVar);
+        qunsetenv(kEkVar);
         for (const char *name : kExampleVariables)
             qunsetenv(name);
     }
@@ -819,6 +827,94 @@ private slots:
         }
     }
 
+    void meterKeys_data()
+    {
+        QTest::addColumn<QByteArray>("json");
+        QTest::addColumn<QString>("ekReference"); // empty: a literal, not kept
+        QTest::addColumn<QString>("akReference");
+        QTest::newRow("ek-env-ak-file") << QByteArray(R"({ "meters": [ { "id": "m1", "host": "192.168.1.10",
+            "items": [ "1.0.32.7.0.255" ], "auth": "hls-gmac",
+            "security": { "policy": "auth-enc", "system_title": "4D4D4D0000000001",
+                          "ek": "env:DLMSBRIDGE_TST_CFG_EK", "ak": "file:%DIR%/ak.hex" } } ] })")
+                                        << u"env:DLMSBRIDGE_TST_CFG_EK"_s << u"file:%DIR%/ak.hex"_s;
+        QTest::newRow("relative-file") << QByteArray(R"({ "meters": [ { "id": "m1", "host": "192.168.1.10",
+            "items": [ "1.0.32.7.0.255" ], "auth": "hls-gmac",
+            "security": { "system_title": "4D4D4D0000000001",
+                          "ek": "env:DLMSBRIDGE_TST_CFG_EK", "ak": "file:ak.hex" } } ] })")
+                                       << u"env:DLMSBRIDGE_TST_CFG_EK"_s << u"file:ak.hex"_s;
+        QTest::newRow("from-polling-default") << QByteArray(R"({
+            "polling": { "auth": "hls-gmac", "security": { "system_title": "4D4D4D0000000001",
+                         "ek": "env:DLMSBRIDGE_TST_CFG_EK", "ak": "file:%DIR%/ak.hex" } },
+            "meters": [ %METER% ] })") << u"env:DLMSBRIDGE_TST_CFG_EK"_s
+                                              << u"file:%DIR%/ak.hex"_s;
+        QTest::newRow("meter-overrides-one-key") << QByteArray(R"({
+            "polling": { "security": { "policy": "auth", "system_title": "4D4D4D0000000001",
+                         "ek": "env:DLMSBRIDGE_TST_CFG_EK", "ak": "file:%DIR%/ak.hex" } },
+            "meters": [ { "id": "m1", "host": "192.168.1.10", "items": [ "1.0.32.7.0.255" ],
+                          "security": { "ak": "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf" } } ] })")
+                                                 << u"env:DLMSBRIDGE_TST_CFG_EK"_s << QString();
+        QTest::newRow("literals") << QByteArray(R"({ "meters": [ { "id": "m1", "host": "192.168.1.10",
+            "items": [ "1.0.32.7.0.255" ], "auth": "hls-gmac",
+            "security": { "policy": "auth", "system_title": "4D4D4D0000000001",
+                          "ek": "000102030405060708090a0b0c0d0e0f", "ak": "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF" } } ] })")
+                                  << QString() << QString();
+    }
+
+    void meterKeys()
+    {
+        QFETCH(QByteArray, json);
+        QFETCH(QString, ekReference);
+        QFETCH(QString, akReference);
+        ekReference.replace(u"%DIR%"_s, dir());
+        akReference.replace(u"%DIR%"_s, dir());
+        QStringList warnings;
+        const auto config = parse(json, &warnings);
+        QVERIFY2(config, qPrintable(errorText(config)));
+        QVERIFY2(warnings.isEmpty(), qPrintable(warnings.join(u'\n')));
+        const polling::MeterConfig *meter = config->findMeter(u"m1"_s);
+        QVERIFY(meter);
+        QCOMPARE(meter->security.blockCipherKey, QByteArray::fromHex(kEkHex));
+        QCOMPARE(meter->security.authenticationKey, QByteArray::fromHex(kAkHex));
+
+        QHash<QString, QString> references;
+        if (!ekReference.isEmpty())
+            references.insert(u"meters/m1/security.ek"_s, ekReference);
+        if (!akReference.isEmpty())
+            references.insert(u"meters/m1/security.ak"_s, akReference);
+        QCOMPARE(config->secretReferences, references);
+
+        // Saved: references as given; literal keys only with secrets, never otherwise.
+        const QByteArray without = QJsonDocument(app::bridgeConfigToJson(*config, false)).toJson();
+        const QByteArray with = QJsonDocument(app::bridgeConfigToJson(*config, true)).toJson();
+        for (const QByteArray &hex : {kEkHex, kAkHex}) {
+            QVERIFY(!without.contains(hex) && !without.contains(hex.toLower()));
+        }
+        for (const QString &reference : {ekReference, akReference}) {
+            if (!reference.isEmpty()) {
+                QVERIFY(without.contains(reference.toUtf8()));
+                QVERIFY(with.contains(reference.toUtf8()));
+            }
+        }
+        QCOMPARE(with.contains(kEkHex), ekReference.isEmpty());
+        QCOMPARE(with.contains(kAkHex), akReference.isEmpty());
+
+        // And it loads back the same, keys included.
+        const auto again
+            = app::parseBridgeConfig(app::bridgeConfigToJson(*config, true), u"again.json"_s, dir());
+        QVERIFY2(again, qPrintable(errorText(again)));
+        QCOMPARE(differences(*config, *again), QStringList());
+    }
+
+    // A meter that uses no security keeps no keys and records no references for them.
+    void unusedKeysNotKept()
+    {
+        const auto config = parse(R"({ "meters": [ { "id": "m1", "host": "192.168.1.10",
+            "items": [ "1.0.32.7.0.255" ], "security": { "ek": "env:DLMSBRIDGE_TST_CFG_EK" } } ] })");
+        QVERIFY2(config, qPrintable(errorText(config)));
+        QVERIFY(config->findMeter(u"m1"_s)->security.blockCipherKey.isEmpty());
+        QVERIFY(config->secretReferences.isEmpty());
+    }
+
     void secretsNeverInMessages_data()
     {
         QTest::addColumn<QByteArray>("json");
@@ -836,6 +932,16 @@ private slots:
         QTest::newRow("meter-password-number") << QByteArray(R"({ "meters": [ { "id": "m1",
             "host": "192.168.1.10", "auth": "low", "password": 27182818, "items": [ "1.0.32.7.0.255" ] } ] })")
                                                << u"27182818"_s;
+        QTest::newRow("meter-key-literal-bad-length") << QByteArray(R"({ "meters": [ { "id": "m1",
+            "host": "192.168.1.10", "auth": "hls-gmac", "items": [ "1.0.32.7.0.255" ],
+            "security": { "system_title": "4D4D4D0000000001", "ek": "5EC2E75EC2E75EC2E75EC2E7",
+                          "ak": "env:DLMSBRIDGE_TST_CFG_EK" } } ] })")
+                                                      << u"5EC2E7"_s;
+        QTest::newRow("meter-key-env-not-hex") << QByteArray(R"({ "meters": [ { "id": "m1",
+            "host": "192.168.1.10", "auth": "hls-gmac", "items": [ "1.0.32.7.0.255" ],
+            "security": { "system_title": "4D4D4D0000000001", "ek": "env:DLMSBRIDGE_TST_CFG_SECRET",
+                          "ak": "env:DLMSBRIDGE_TST_CFG_EK" } } ] })")
+                                               << QString(kEnvSecret);
         QTest::newRow("literal-token-with-username")
             << QByteArray(R"({ "mqtt": { "token": "s3cr3t-literal", "username": "s3cr3t-literal" } })")
             << QString(kLiteralSecret);
@@ -958,6 +1064,19 @@ private slots:
             "meters": [ { "id": "m1", "host": "192.168.1.10", "items": [ "1.0.32.7.0.255" ],
                           "mqtt": { "token": "env:DLMSBRIDGE_TST_CFG_SECRET" } } ]
         })") << false;
+        QTest::newRow("meter-security-references") << QByteArray(R"({
+            "polling": { "auth": "hls-gmac", "security": { "policy": "auth-enc",
+                         "system_title": "4D4D4D0000000001", "ek": "env:DLMSBRIDGE_TST_CFG_EK" } },
+            "meters": [ { "id": "m1", "host": "192.168.1.10", "items": [ "1.0.32.7.0.255" ],
+                          "security": { "ak": "file:%DIR%/ak.hex", "dedicated_key": true,
+                                        "general_ciphering": true } } ] })")
+                                                   << false;
+        QTest::newRow("meter-security-literals") << QByteArray(R"({
+            "meters": [ { "id": "m1", "host": "192.168.1.10", "items": [ "1.0.32.7.0.255" ],
+                          "auth": "low", "password": "s3cr3t-literal",
+                          "security": { "policy": "enc", "system_title": "4D4D4D0000000001",
+                                        "ek": "000102030405060708090A0B0C0D0E0F" } } ] })")
+                                                 << true;
         QTest::newRow("username-reference-and-password-file") << QByteArray(R"({
             "mqtt": { "username": "env:DLMSBRIDGE_TST_CFG_SECRET", "password": "file:%DIR%/secret.txt" } })")
                                                               << false;

@@ -79,7 +79,9 @@ Association associationFor(AccessLevel l)
 {
     Association a;
     a.level = l;
-    a.authentication = l == AccessLevel::Low ? dlms::Authentication::Low : dlms::Authentication::None;
+    a.authentication = l == AccessLevel::Low ? dlms::Authentication::Low
+        : l == AccessLevel::High             ? dlms::Authentication::HighGmac
+                                             : dlms::Authentication::None;
     return a;
 }
 
@@ -219,6 +221,9 @@ private slots:
     void timeZone();
     void associationAttributes();
     void objectListRightsByLevel();
+    void defaultSecurity_data();
+    void defaultSecurity();
+    void invocationCounters();
     void objectListEncodedSize();
 };
 
@@ -999,6 +1004,21 @@ void TestMeterModel::rights_data()
         << P << u"get"_s << 15 << kAssociation << 9 << Value() << false << ok;
     QTest::newRow("low-set-security-setup-reference")
         << L << u"set"_s << 15 << kAssociation << 9 << Value::octetString("x") << true << denied;
+    // HLS-GMAC after pass 4 may do everything LLS may, and no more.
+    const auto H = AccessLevel::High;
+    QTest::newRow("high-set-clock") << H << u"set"_s << 8 << kClock << 2 << newTime << true << ok;
+    QTest::newRow("high-set-time-zone")
+        << H << u"set"_s << 8 << kClock << 3 << Value::long16(-60) << true << ok;
+    QTest::newRow("high-capture") << H << u"action"_s << 7 << kProfile << 2 << Value::integer(0) << true
+                                  << ok;
+    QTest::newRow("high-reset") << H << u"action"_s << 7 << kProfile << 1 << Value::integer(0) << true << ok;
+    QTest::newRow("high-get-secret") << H << u"get"_s << 15 << kAssociation << 7 << Value() << false
+                                     << denied;
+    QTest::newRow("high-set-register")
+        << H << u"set"_s << 3 << kEnergyImport << 2 << Value::doubleLongUnsigned(0) << true << denied;
+    // reply_to_HLS_authentication belongs to the session's pass 3; the model never runs it.
+    QTest::newRow("high-hls-reply") << H << u"action"_s << 15 << kAssociation << 1 << Value::octetString("x")
+                                    << true << denied;
 }
 
 void TestMeterModel::rights()
@@ -1320,6 +1340,77 @@ void TestMeterModel::associationAttributes()
     QCOMPARE(attribute(3), Value::structure({Value::integer(16), Value::longUnsigned(1)}));
     QCOMPARE(attribute(6).bytes(), dlms::test::hex("60857405080200"));
     QCOMPARE(attribute(2), m.model.objectList(AccessLevel::Public));
+
+    // An HLS-GMAC association over LN-with-ciphering reports both.
+    a.level = AccessLevel::High;
+    a.authentication = dlms::Authentication::HighGmac;
+    a.ciphered = true;
+    QCOMPARE(attribute(4).bytes(), dlms::test::hex("60857405080103"));
+    QCOMPARE(attribute(6).bytes(), dlms::test::hex("60857405080205"));
+    QCOMPARE(attribute(2), m.model.objectList(AccessLevel::High));
+}
+
+void TestMeterModel::defaultSecurity_data()
+{
+    QTest::addColumn<int>("index");
+    QTest::addColumn<QByteArray>("title");
+    QTest::newRow("meter-0") << 0 << dlms::test::hex("53494D0000000000");
+    QTest::newRow("meter-1") << 1 << dlms::test::hex("53494D0000000001");
+    QTest::newRow("meter-65536") << 65536 << dlms::test::hex("53494D0000010000");
+}
+
+void TestMeterModel::defaultSecurity()
+{
+    QFETCH(int, index);
+    QFETCH(QByteArray, title);
+    const dlms::SecuritySettings defaults = sim::defaultSecurity(index);
+    QCOMPARE(defaults.systemTitle, title);
+    QCOMPARE(defaults.blockCipherKey, dlms::test::hex("000102030405060708090A0B0C0D0E0F"));
+    QCOMPARE(defaults.authenticationKey, dlms::test::hex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"));
+    QCOMPARE(defaults.policy, dlms::SecurityPolicy::None);
+
+    // Empty parts are filled, configured ones kept.
+    MeterSettings settings = settingsFor(index);
+    Meter filled(settings);
+    QCOMPARE(filled.model.settings().security.systemTitle, title);
+    QCOMPARE(filled.model.settings().security.blockCipherKey, defaults.blockCipherKey);
+    settings.security.systemTitle = dlms::test::hex("4D4D4D0000BC614E");
+    settings.security.authenticationKey = QByteArray(16, '\x42');
+    settings.security.policy = dlms::SecurityPolicy::Authenticated;
+    Meter configured(settings);
+    QCOMPARE(configured.model.settings().security.systemTitle, dlms::test::hex("4D4D4D0000BC614E"));
+    QCOMPARE(configured.model.settings().security.authenticationKey, QByteArray(16, '\x42'));
+    QCOMPARE(configured.model.settings().security.blockCipherKey, defaults.blockCipherKey);
+    QCOMPARE(configured.model.settings().security.policy, dlms::SecurityPolicy::Authenticated);
+}
+
+void TestMeterModel::invocationCounters()
+{
+    Meter m;
+    QCOMPARE(m.model.nextInvocationCounter(), 1u);
+    QCOMPARE(m.model.takeInvocationCounter(), std::optional<quint32>(1));
+    QCOMPARE(m.model.takeInvocationCounter(), std::optional<quint32>(2));
+    // The last value is handed out once, then none: an IV never repeats.
+    m.model.setNextInvocationCounter(0xFFFFFFFE);
+    QCOMPARE(m.model.takeInvocationCounter(), std::optional<quint32>(0xFFFFFFFE));
+    QCOMPARE(m.model.takeInvocationCounter(), std::optional<quint32>(0xFFFFFFFF));
+    QCOMPARE(m.model.takeInvocationCounter(), std::nullopt);
+    QCOMPARE(m.model.takeInvocationCounter(), std::nullopt);
+
+    // Per client title: anything is fresh until a value is accepted, then only higher ones.
+    const QByteArray a = dlms::test::hex("4D4D4D0000000001");
+    const QByteArray b = dlms::test::hex("4D4D4D0000000002");
+    QVERIFY(m.model.clientInvocationCounterFresh(a, 0));
+    QCOMPARE(m.model.lastClientInvocationCounter(a), std::nullopt);
+    m.model.acceptClientInvocationCounter(a, 10);
+    QCOMPARE(m.model.lastClientInvocationCounter(a), std::optional<quint32>(10));
+    QVERIFY(!m.model.clientInvocationCounterFresh(a, 10));
+    QVERIFY(!m.model.clientInvocationCounterFresh(a, 9));
+    QVERIFY(m.model.clientInvocationCounterFresh(a, 11));
+    QVERIFY(m.model.clientInvocationCounterFresh(b, 1));
+    // Accepting never moves a counter back.
+    m.model.acceptClientInvocationCounter(a, 5);
+    QCOMPARE(m.model.lastClientInvocationCounter(a), std::optional<quint32>(10));
 }
 
 void TestMeterModel::objectListRightsByLevel()
@@ -1375,7 +1466,7 @@ void TestMeterModel::objectListRightsByLevel()
     QVERIFY(m.model.objectList(AccessLevel::Public) != m.model.objectList(AccessLevel::Low));
 
     // The list and the services agree, for every attribute and method at both levels.
-    for (AccessLevel l : {AccessLevel::Public, AccessLevel::Low}) {
+    for (AccessLevel l : {AccessLevel::Public, AccessLevel::Low, AccessLevel::High}) {
         for (const auto &object : m.model.objects()) {
             const Value rights = rightsOf(l, object.obis);
             for (int a = 1; a <= object.attributeCount; ++a)

@@ -343,8 +343,9 @@ void tst_ServerSession::association_data()
             << int(AcseUserDiagnostic::AuthenticationRequired) << 0;
         QTest::addRow("%s-lls-when-required", name) << t << Authentication::Low << QByteArray("12345678")
                                                     << true << false << true << none << int(AccessLevel::Low);
-        QTest::addRow("%s-hls-gmac-refused", name)
-            << t << Authentication::HighGmac << QByteArray() << false << false << false
+        // HLS-GMAC is accepted (tst_serversecurity); the other HLS mechanisms are not.
+        QTest::addRow("%s-hls-sha256-refused", name)
+            << t << Authentication::HighSha256 << QByteArray() << false << false << false
             << int(AcseUserDiagnostic::AuthenticationMechanismNameNotRecognised) << 0;
         QTest::addRow("%s-hls-md5-refused", name)
             << t << Authentication::HighMd5 << QByteArray() << false << false << false

@@ -70,6 +70,25 @@ MeterConfig everythingChanged()
     return c;
 }
 
+const QByteArray kEk = QByteArray::fromHex("000102030405060708090A0B0C0D0E0F");
+const QByteArray kAk = QByteArray::fromHex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF");
+const QByteArray kTitle = QByteArray::fromHex("4D4D4D0000000001");
+
+MeterConfig secured(dlms::SecurityPolicy policy)
+{
+    MeterConfig c;
+    c.id = u"s1"_s;
+    c.name = u"s1"_s;
+    c.host = u"127.0.0.1"_s;
+    c.items = {PollItem {u"voltage_l1"_s, dlms::Obis(1, 0, 32, 7, 0, 255), 3, 2}};
+    c.authentication = dlms::Authentication::HighGmac;
+    c.security.policy = policy;
+    c.security.systemTitle = kTitle;
+    c.security.blockCipherKey = kEk;
+    c.security.authenticationKey = kAk;
+    return c;
+}
+
 } // namespace
 
 class tst_SiteConfig : public QObject {
@@ -89,6 +108,19 @@ private slots:
         MeterConfig symmetric = everythingChanged();
         symmetric.hdlc = dlms::hdlc::LinkParameters {256, 256, 3, 3};
         QTest::newRow("hdlc-symmetric") << symmetric;
+        QTest::newRow("hls-gmac-no-ciphering") << secured(dlms::SecurityPolicy::None);
+        QTest::newRow("hls-gmac-auth-enc") << secured(dlms::SecurityPolicy::AuthenticatedEncrypted);
+        MeterConfig everything = secured(dlms::SecurityPolicy::Encrypted);
+        everything.security.dedicatedKey = true;
+        everything.security.generalCiphering = true;
+        QTest::newRow("enc-dedicated-general") << everything;
+        MeterConfig authGeneral = secured(dlms::SecurityPolicy::Authenticated);
+        authGeneral.security.generalCiphering = true;
+        QTest::newRow("auth-general") << authGeneral;
+        MeterConfig lls = everythingChanged();
+        lls.security = secured(dlms::SecurityPolicy::Encrypted).security;
+        lls.security.authenticationKey.clear();
+        QTest::newRow("lls-with-enc-no-ak") << lls;
     }
     void roundTrip()
     {
@@ -121,6 +153,140 @@ private slots:
         QVERIFY(!QJsonDocument(json).toJson().contains(config.password));
         QCOMPARE(json.value(u"auth"_s).toString(), u"low"_s);
         QVERIFY(polling::meterConfigToJson(config, true).contains(u"password"_s));
+    }
+
+    void exportWithoutKeys()
+    {
+        const MeterConfig config = secured(dlms::SecurityPolicy::AuthenticatedEncrypted);
+        const QJsonObject json = polling::meterConfigToJson(config, false);
+        QCOMPARE(json.value(u"auth"_s).toString(), u"hls-gmac"_s);
+        const QJsonObject security = json.value(u"security"_s).toObject();
+        QCOMPARE(security.value(u"policy"_s).toString(), u"auth-enc"_s);
+        QCOMPARE(security.value(u"system_title"_s).toString(), u"4D4D4D0000000001"_s);
+        QVERIFY(!security.contains(u"ek"_s));
+        QVERIFY(!security.contains(u"ak"_s));
+        const QByteArray text = QJsonDocument(json).toJson();
+        for (const QByteArray &key : {kEk, kAk})
+            QVERIFY(!text.contains(key.toHex()) && !text.contains(key.toHex().toUpper()));
+        const QJsonObject with = polling::meterConfigToJson(config, true).value(u"security"_s).toObject();
+        QCOMPARE(with.value(u"ek"_s).toString(), u"000102030405060708090A0B0C0D0E0F"_s);
+        QCOMPARE(with.value(u"ak"_s).toString(), u"D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"_s);
+        // A meter without security has no "security" object at all.
+        QVERIFY(!polling::meterConfigToJson(everythingChanged(), true).contains(u"security"_s));
+    }
+
+    void securityKeysResolved_data()
+    {
+        QTest::addColumn<QString>("ek"); // as written in the file; @DIR@ = the file's directory
+        QTest::newRow("literal-upper") << u"000102030405060708090A0B0C0D0E0F"_s;
+        QTest::newRow("literal-lower-spaced") << u"00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f"_s;
+        QTest::newRow("literal-colons") << u"00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F"_s;
+        QTest::newRow("env") << u"env:DLMSBRIDGE_TST_EK"_s;
+        QTest::newRow("file-absolute") << u"file:@DIR@/ek.hex"_s;
+        QTest::newRow("file-relative") << u"file:ek.hex"_s;
+    }
+    void securityKeysResolved()
+    {
+        QFETCH(QString, ek);
+        qputenv("DLMSBRIDGE_TST_EK", "000102030405060708090a0b0c0d0e0f");
+        const auto unset = qScopeGuard([] { qunsetenv("DLMSBRIDGE_TST_EK"); });
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        writeFile(dir, u"ek.hex"_s, "000102030405060708090A0B0C0D0E0F\nsecond line\n");
+        ek.replace(u"@DIR@"_s, dir.path());
+        QByteArray json = R"({"meters":[{"id":"m1","host":"h","items":["1.0.1.8.0.255"],"auth":"hls-gmac",
+            "security":{"policy":"auth-enc","system_title":"4d4d4d0000000001","ek":"@EK@",
+                        "ak":"D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"}}]})";
+        json.replace("@EK@", ek.toUtf8());
+        const QString path = writeFile(dir, u"site.json"_s, json);
+        QStringList warnings;
+        const auto site = polling::loadSiteConfig(path, &warnings);
+        QVERIFY2(site.ok(), qPrintable(site.ok() ? QString() : site.error().message));
+        QVERIFY2(warnings.isEmpty(), qPrintable(warnings.join(u'\n')));
+        const MeterConfig &m = site->meters.front();
+        QCOMPARE(m.authentication, dlms::Authentication::HighGmac);
+        QCOMPARE(m.security.policy, dlms::SecurityPolicy::AuthenticatedEncrypted);
+        QCOMPARE(m.security.systemTitle, kTitle);
+        QCOMPARE(m.security.blockCipherKey, kEk);
+        QCOMPARE(m.security.authenticationKey, kAk);
+        QVERIFY(!m.security.dedicatedKey);
+        QVERIFY(!m.security.generalCiphering);
+        // The client configuration carries them to the session.
+        QCOMPARE(m.clientConfig().security, m.security);
+    }
+
+    // New keys or another policy mean a new AARQ; the client configuration carries them.
+    void securityNeedsReconnect_data()
+    {
+        QTest::addColumn<MeterConfig>("changed");
+        QTest::addColumn<bool>("reconnect");
+        const MeterConfig base = secured(dlms::SecurityPolicy::Authenticated);
+        MeterConfig c = base;
+        c.security.policy = dlms::SecurityPolicy::AuthenticatedEncrypted;
+        QTest::newRow("policy") << c << true;
+        c = base;
+        c.security.blockCipherKey[0] = '\x7f';
+        QTest::newRow("ek") << c << true;
+        c = base;
+        c.security.authenticationKey[15] = '\x01';
+        QTest::newRow("ak") << c << true;
+        c = base;
+        c.security.systemTitle[7] = '\x02';
+        QTest::newRow("title") << c << true;
+        c = base;
+        c.security.dedicatedKey = true;
+        QTest::newRow("dedicated-key") << c << true;
+        c = base;
+        c.authentication = dlms::Authentication::None;
+        QTest::newRow("auth") << c << true;
+        c = base;
+        c.pollIntervalMs = 1000;
+        QTest::newRow("interval-only") << c << false;
+    }
+    void securityNeedsReconnect()
+    {
+        QFETCH(MeterConfig, changed);
+        QFETCH(bool, reconnect);
+        const MeterConfig base = secured(dlms::SecurityPolicy::Authenticated);
+        QCOMPARE(changed.needsReconnect(base), reconnect);
+        QCOMPARE(changed.clientConfig().security, changed.security);
+        QCOMPARE(changed.clientConfig().authentication, changed.authentication);
+    }
+
+    void securityFromPollingDefaults()
+    {
+        qputenv("DLMSBRIDGE_TST_EK", "000102030405060708090A0B0C0D0E0F");
+        const auto unset = qScopeGuard([] { qunsetenv("DLMSBRIDGE_TST_EK"); });
+        const QJsonObject root = parseObject(R"({
+            "polling": { "host": "10.0.0.5", "items": [ "1.0.1.8.0.255" ], "auth": "hls-gmac",
+                         "security": { "policy": "auth", "system_title": "4D4D4D0000000001",
+                                       "ek": "env:DLMSBRIDGE_TST_EK",
+                                       "ak": "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF" } },
+            "meters": [
+                { "id": "a" },
+                { "id": "b", "security": { "policy": "auth-enc", "dedicated_key": true } },
+                { "id": "c", "auth": "none", "security": { "policy": "none", "ek": "env:DLMSBRIDGE_TST_UNSET" } }
+            ]
+        })");
+        const auto site = polling::parseSiteConfig(root, u"site.json"_s);
+        QVERIFY2(site.ok(), qPrintable(site.ok() ? QString() : site.error().message));
+        const MeterConfig &a = site->meters[0];
+        QCOMPARE(a.authentication, dlms::Authentication::HighGmac);
+        QCOMPARE(a.security.policy, dlms::SecurityPolicy::Authenticated);
+        QCOMPARE(a.security.blockCipherKey, kEk);
+        QCOMPARE(a.security.authenticationKey, kAk);
+        // Key by key over the defaults.
+        const MeterConfig &b = site->meters[1];
+        QCOMPARE(b.security.policy, dlms::SecurityPolicy::AuthenticatedEncrypted);
+        QVERIFY(b.security.dedicatedKey);
+        QCOMPARE(b.security.systemTitle, kTitle);
+        QCOMPARE(b.security.blockCipherKey, kEk);
+        // A meter that uses no security does not resolve (or keep) keys.
+        const MeterConfig &c = site->meters[2];
+        QCOMPARE(c.authentication, dlms::Authentication::None);
+        QVERIFY(c.security.blockCipherKey.isEmpty());
+        QVERIFY(c.security.authenticationKey.isEmpty());
+        QVERIFY(!c.security.ciphered());
     }
 
     void loadsAValidFile()
@@ -233,7 +399,61 @@ private slots:
                                      << u"(got the string '4059')"_s;
         QTest::newRow("transport-unknown")
             << meter(R"("transport":"serial")") << u"meters[0].transport"_s << u"wrapper or hdlc"_s;
-        QTest::newRow("auth-unknown") << meter(R"("auth":"high")") << u"meters[0].auth"_s << u"none or low"_s;
+        QTest::newRow("auth-unknown") << meter(R"("auth":"high")") << u"meters[0].auth"_s << u"none, low"_s;
+        QTest::newRow("auth-hls-md5")
+            << meter(R"("auth":"hls-md5")") << u"meters[0].auth"_s << u"\"hls-md5\" is not supported"_s;
+        QTest::newRow("auth-hls-sha256")
+            << meter(R"("auth":"hls-sha256")") << u"meters[0].auth"_s << u"not supported"_s;
+        QTest::newRow("security-not-object")
+            << meter(R"("security":"auth-enc")") << u"meters[0].security"_s << u"an object"_s;
+        QTest::newRow("security-policy-unknown")
+            << meter(R"("security":{"policy":"full"})") << u"meters[0].security.policy"_s << u"auth-enc"_s;
+        QTest::newRow("security-title-short") << meter(R"("security":{"system_title":"4D4D4D"})")
+                                              << u"meters[0].security.system_title"_s << u"8 bytes"_s;
+        QTest::newRow("security-title-not-hex") << meter(R"("security":{"system_title":"XYZ0000000000001"})")
+                                                << u"meters[0].security.system_title"_s << u"hex"_s;
+        QTest::newRow("security-title-number") << meter(R"("security":{"system_title":42})")
+                                               << u"meters[0].security.system_title"_s << u"a number"_s;
+        QTest::newRow("security-ek-short") << meter(
+            R"("auth":"hls-gmac","security":{"system_title":"4D4D4D0000000001","ek":"0001","ak":"D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"})")
+                                           << u"meters[0].security.ek"_s << u"16 bytes of hex (got 2)"_s;
+        QTest::newRow("security-ak-not-hex") << meter(
+            R"("security":{"policy":"auth","system_title":"4D4D4D0000000001","ek":"000102030405060708090A0B0C0D0E0F","ak":"zz"})")
+                                             << u"meters[0].security.ak"_s << u"not a hex digit"_s;
+        QTest::newRow("security-ek-empty")
+            << meter(R"("security":{"ek":""})") << u"meters[0].security.ek"_s << u"non-empty string"_s;
+        QTest::newRow("security-ek-env-unset") << meter(
+            R"("security":{"policy":"enc","system_title":"4D4D4D0000000001","ek":"env:DLMSBRIDGE_TST_UNSET"})")
+                                               << u"meters[0].security.ek"_s
+                                               << u"DLMSBRIDGE_TST_UNSET is not set"_s;
+        QTest::newRow("security-ek-file-missing") << meter(
+            R"("security":{"policy":"enc","system_title":"4D4D4D0000000001","ek":"file:/nonexistent/dlmsbridge-ek"})")
+                                                  << u"meters[0].security.ek"_s
+                                                  << u"cannot read secret file"_s;
+        QTest::newRow("hls-without-title")
+            << meter(R"("auth":"hls-gmac")") << u"meters[0].security.system_title"_s
+            << u"is required with hls-gmac authentication"_s;
+        QTest::newRow("hls-without-ak") << meter(
+            R"("auth":"hls-gmac","security":{"system_title":"4D4D4D0000000001","ek":"000102030405060708090A0B0C0D0E0F"})")
+                                        << u"meters[0].security.ak"_s << u"is required with hls-gmac"_s;
+        QTest::newRow("policy-without-ek")
+            << meter(R"("security":{"policy":"enc","system_title":"4D4D4D0000000001"})")
+            << u"meters[0].security.ek"_s << u"is required with the \"enc\" policy"_s;
+        QTest::newRow("auth-policy-without-ak") << meter(
+            R"("security":{"policy":"auth-enc","system_title":"4D4D4D0000000001","ek":"000102030405060708090A0B0C0D0E0F"})")
+                                                << u"meters[0].security.ak"_s << u"\"auth-enc\" policy"_s;
+        QTest::newRow("dedicated-key-without-policy")
+            << meter(R"("security":{"dedicated_key":true})") << u"meters[0].security.dedicated_key"_s
+            << u"needs a policy other than \"none\""_s;
+        QTest::newRow("general-ciphering-not-bool")
+            << meter(R"("security":{"general_ciphering":"yes"})") << u"meters[0].security.general_ciphering"_s
+            << u"true or false"_s;
+        QTest::newRow("polling-security-ek-env-unset") << QByteArray(
+            R"({"polling":{"auth":"hls-gmac","security":{"system_title":"4D4D4D0000000001","ek":"env:DLMSBRIDGE_TST_UNSET","ak":"env:DLMSBRIDGE_TST_UNSET"}},"meters":[{"id":"m1","host":"h","items":["1.0.1.8.0.255"]}]})")
+                                                       << u"polling.security.ek"_s << u"is not set"_s;
+        QTest::newRow("polling-hls-meter-without-ak") << QByteArray(
+            R"({"polling":{"auth":"hls-gmac","security":{"system_title":"4D4D4D0000000001"}},"meters":[{"id":"m1","host":"h","items":["1.0.1.8.0.255"],"security":{"ek":"000102030405060708090A0B0C0D0E0F"}}]})")
+                                                      << u"meters[0].security.ak"_s << u"is required"_s;
         QTest::newRow("auth-low-without-password")
             << meter(R"("auth":"low")") << u"meters[0].auth"_s << u"needs a \"password\""_s;
         QTest::newRow("password-empty")
@@ -283,9 +503,9 @@ private slots:
         QTest::newRow("id-empty") << QByteArray(
             R"({"meters":[{"id":" ","host":"h","items":["1.0.1.8.0.255"]}]})")
                                   << u"meters[0].id"_s << u"empty"_s;
-        QTest::newRow("id-reserved-system") << QByteArray(
-            R"({"meters":[{"id":"*","host":"h","items":["1.0.1.8.0.255"]}]})")
-                                            << u"meters[0].id"_s << u"reserved"_s;
+        QTest::newRow("id-reserved-system")
+            << QByteArray(R"({"meters":[{"id":"*","host":"h","items":["1.0.1.8.0.255"]}]})")
+            << u"meters[0].id"_s << u"reserved"_s;
         QTest::newRow("host-missing") << QByteArray(R"({"meters":[{"id":"m1","items":["1.0.1.8.0.255"]}]})")
                                       << u"meters[0].host"_s << u"required"_s;
         QTest::newRow("items-missing")
@@ -503,6 +723,58 @@ private slots:
         c = good;
         c.breaker.failureThreshold = -1;
         QTest::newRow("breaker-failures-negative") << c << u"breaker.failures"_s;
+
+        for (const auto policy : {dlms::SecurityPolicy::None, dlms::SecurityPolicy::Authenticated,
+                 dlms::SecurityPolicy::Encrypted, dlms::SecurityPolicy::AuthenticatedEncrypted})
+            QTest::addRow("hls-gmac-%s", qPrintable(dlms::securityPolicyName(policy)))
+                << secured(policy) << QString();
+        c = secured(dlms::SecurityPolicy::Encrypted);
+        c.authentication = dlms::Authentication::None;
+        c.security.authenticationKey.clear();
+        QTest::newRow("enc-without-ak") << c << QString();
+        c = secured(dlms::SecurityPolicy::None);
+        c.security.systemTitle.chop(1);
+        QTest::newRow("title-7-bytes") << c << u"security.system_title"_s;
+        c = secured(dlms::SecurityPolicy::None);
+        c.security.blockCipherKey.append('x');
+        QTest::newRow("ek-17-bytes") << c << u"security.ek"_s;
+        c = secured(dlms::SecurityPolicy::None);
+        c.security.authenticationKey.chop(8);
+        QTest::newRow("ak-8-bytes") << c << u"security.ak"_s;
+        c = secured(dlms::SecurityPolicy::None);
+        c.security.systemTitle.clear();
+        QTest::newRow("hls-without-title") << c << u"security.system_title"_s;
+        c = secured(dlms::SecurityPolicy::None);
+        c.security.blockCipherKey.clear();
+        QTest::newRow("hls-without-ek") << c << u"security.ek"_s;
+        c = secured(dlms::SecurityPolicy::None);
+        c.security.authenticationKey.clear();
+        QTest::newRow("hls-without-ak") << c << u"security.ak"_s;
+        c = secured(dlms::SecurityPolicy::Authenticated);
+        c.authentication = dlms::Authentication::None;
+        c.security.authenticationKey.clear();
+        QTest::newRow("auth-without-ak") << c << u"security.ak"_s;
+        c = secured(dlms::SecurityPolicy::Encrypted);
+        c.authentication = dlms::Authentication::None;
+        c.security.blockCipherKey.clear();
+        QTest::newRow("enc-without-ek") << c << u"security.ek"_s;
+        c = secured(dlms::SecurityPolicy::None);
+        c.security.dedicatedKey = true;
+        QTest::newRow("dedicated-key-without-policy") << c << u"security.dedicated_key"_s;
+        c = secured(dlms::SecurityPolicy::Authenticated);
+        c.security.dedicatedKey = true;
+        QTest::newRow("dedicated-key-sent-in-clear") << c << u"security.dedicated_key"_s;
+        c = secured(dlms::SecurityPolicy::None);
+        c.security.generalCiphering = true;
+        QTest::newRow("general-ciphering-without-policy") << c << u"security.general_ciphering"_s;
+        for (const auto mechanism :
+            {dlms::Authentication::High, dlms::Authentication::HighMd5, dlms::Authentication::HighSha1,
+                dlms::Authentication::HighSha256, dlms::Authentication::HighEcdsa}) {
+            c = secured(dlms::SecurityPolicy::None);
+            c.authentication = mechanism;
+            QTest::addRow("unsupported-%s", qPrintable(polling::authenticationKeyName(mechanism)))
+                << c << u"auth"_s;
+        }
     }
     void meterRules()
     {
@@ -687,6 +959,40 @@ private slots:
         QTest::newRow("file-secret-empty-line") << QByteArray(
             R"({"meters":[{"id":"m1","host":"h","auth":"low","password":"file:@EMPTY@","items":["1.0.1.8.0.255"]}]})");
     }
+    // Keys given literally in a file with a mistake, or of the wrong size: never echoed.
+    void messagesNeverShowTheKeys_data()
+    {
+        QTest::addColumn<QByteArray>("json");
+        QTest::newRow("key-other-error") << QByteArray(
+            R"({"meters":[{"id":"m1","host":"h","port":0,"auth":"hls-gmac","items":["1.0.1.8.0.255"],
+                "security":{"system_title":"4D4D4D0000000001","ek":"C0FFEE0102030405060708090A0B0C0D","ak":"C0FFEE0102030405060708090A0B0C0D"}}]})");
+        QTest::newRow("key-too-long") << QByteArray(
+            R"({"meters":[{"id":"m1","host":"h","auth":"hls-gmac","items":["1.0.1.8.0.255"],
+                "security":{"system_title":"4D4D4D0000000001","ek":"C0FFEE0102030405060708090A0B0C0D0E","ak":"C0FFEE0102030405060708090A0B0C0D"}}]})");
+        QTest::newRow("key-not-hex") << QByteArray(
+            R"({"meters":[{"id":"m1","host":"h","auth":"hls-gmac","items":["1.0.1.8.0.255"],
+                "security":{"system_title":"4D4D4D0000000001","ek":"C0FFEE-s3cret-key-0A0B0C0D0E0F","ak":"C0FFEE0102030405060708090A0B0C0D"}}]})");
+        QTest::newRow("key-file-bad") << QByteArray(
+            R"({"meters":[{"id":"m1","host":"h","auth":"hls-gmac","items":["1.0.1.8.0.255"],
+                "security":{"system_title":"4D4D4D0000000001","ek":"file:@KEY@","ak":"C0FFEE0102030405060708090A0B0C0D"}}]})");
+        QTest::newRow("key-number") << QByteArray(
+            R"({"meters":[{"id":"m1","host":"h","auth":"hls-gmac","items":["1.0.1.8.0.255"],
+                "security":{"system_title":"4D4D4D0000000001","ek":12648430,"ak":"C0FFEE0102030405060708090A0B0C0D"}}]})");
+    }
+    void messagesNeverShowTheKeys()
+    {
+        QFETCH(QByteArray, json);
+        QTemporaryDir dir;
+        const QString keyFile = writeFile(dir, u"ek"_s, "C0FFEE0102030405060708090A0B0C\n");
+        json.replace("@KEY@", keyFile.toUtf8());
+        const auto site = polling::parseSiteConfig(parseObject(json), u"site.json"_s);
+        QVERIFY(!site.ok());
+        const QString message = site.error().message;
+        QVERIFY2(message.startsWith(u"site.json: meters[0]."_s), qPrintable(message));
+        for (const QString &fragment : {u"C0FFEE"_s, u"c0ffee"_s, u"s3cret"_s, u"12648430"_s})
+            QVERIFY2(!message.contains(fragment), qPrintable(message));
+    }
+
     void messagesNeverShowThePassword()
     {
         QFETCH(QByteArray, json);
