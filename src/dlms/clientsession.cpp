@@ -43,38 +43,6 @@ void wipe(QByteArray &secret)
     secret.clear();
 }
 
-QString cipheredTagName(quint8 cipheredTag)
-{
-    namespace t = security::tag;
-    switch (cipheredTag) {
-    case t::GloInitiateResponse:
-        return u"AARE (glo-initiate-response)"_s;
-    case t::GloConfirmedServiceError:
-        return u"glo-confirmed-service-error"_s;
-    case t::GloGetResponse:
-        return u"glo-get-response"_s;
-    case t::GloSetResponse:
-        return u"glo-set-response"_s;
-    case t::GloActionResponse:
-        return u"glo-action-response"_s;
-    case t::GloEventNotification:
-        return u"glo-event-notification-request"_s;
-    case t::DedGetResponse:
-        return u"ded-get-response"_s;
-    case t::DedSetResponse:
-        return u"ded-set-response"_s;
-    case t::DedActionResponse:
-        return u"ded-action-response"_s;
-    case t::DedEventNotification:
-        return u"ded-event-notification-request"_s;
-    case t::GeneralGloCiphering:
-        return u"general-glo-ciphering APDU"_s;
-    case t::GeneralDedCiphering:
-        return u"general-ded-ciphering APDU"_s;
-    }
-    return u"ciphered APDU 0x%1"_s.arg(cipheredTag, 2, 16, QLatin1Char('0'));
-}
-
 // Exceptions name the security failures of our own requests as such, so a wrong key or a
 // counter behind the meter's reads differently from any other refusal.
 Error exceptionError(const ExceptionResponse &ex)
@@ -339,7 +307,8 @@ Result<ClientSession::Opened> ClientSession::open(QByteArrayView apdu)
                     frameKindName(classifyApdu(apdu))));
         return Opened {apdu, false, 0};
     }
-    const QString name = cipheredTagName(tagByte);
+    const QString name = tagByte == security::tag::GloInitiateResponse ? u"AARE (glo-initiate-response)"_s
+                                                                       : security::cipheredApduName(tagByte);
     auto ciphered = security::decodeCipheredApdu(apdu);
     if (!ciphered)
         return makeError(ciphered.error().code, u"the meter's %1: %2"_s.arg(name, ciphered.error().message));

@@ -608,6 +608,52 @@ Result<QByteArray> parseHexBytes(QStringView text, qsizetype size, const QString
     return out;
 }
 
+QString cipheredApduName(quint8 t)
+{
+    namespace ct = tag;
+    switch (t) {
+    case ct::GloInitiateRequest:
+        return u"glo-initiate-request"_s;
+    case ct::GloInitiateResponse:
+        return u"glo-initiate-response"_s;
+    case ct::GloConfirmedServiceError:
+        return u"glo-confirmed-service-error"_s;
+    case ct::GloGetRequest:
+        return u"glo-get-request"_s;
+    case ct::GloSetRequest:
+        return u"glo-set-request"_s;
+    case ct::GloEventNotification:
+        return u"glo-event-notification"_s;
+    case ct::GloActionRequest:
+        return u"glo-action-request"_s;
+    case ct::GloGetResponse:
+        return u"glo-get-response"_s;
+    case ct::GloSetResponse:
+        return u"glo-set-response"_s;
+    case ct::GloActionResponse:
+        return u"glo-action-response"_s;
+    case ct::DedGetRequest:
+        return u"ded-get-request"_s;
+    case ct::DedSetRequest:
+        return u"ded-set-request"_s;
+    case ct::DedEventNotification:
+        return u"ded-event-notification"_s;
+    case ct::DedActionRequest:
+        return u"ded-action-request"_s;
+    case ct::DedGetResponse:
+        return u"ded-get-response"_s;
+    case ct::DedSetResponse:
+        return u"ded-set-response"_s;
+    case ct::DedActionResponse:
+        return u"ded-action-response"_s;
+    case ct::GeneralGloCiphering:
+        return u"general-glo-ciphering"_s;
+    case ct::GeneralDedCiphering:
+        return u"general-ded-ciphering"_s;
+    }
+    return u"ciphered APDU 0x%1"_s.arg(t, 2, 16, QLatin1Char('0'));
+}
+
 } // namespace security
 
 Result<quint32> MemoryInvocationCounter::next()

@@ -94,6 +94,8 @@ std::optional<quint8> dedTag(quint8 plainTag);
 std::optional<quint8> plainTagOf(quint8 cipheredTag);
 bool isCipheredTag(quint8 tag); // glo-, ded- and general-(glo|ded)-ciphering
 bool isDedicatedTag(quint8 tag); // ded- and general-ded-ciphering
+// "glo-get-request", "ded-action-response", "general-glo-ciphering", … ("ciphered APDU 0xNN" otherwise).
+QString cipheredApduName(quint8 tag);
 
 // Protects an xDLMS APDU: SC || IC || (P or C) [|| T]. The IV is systemTitle || IC; the AAD
 // is SC || AK (|| P when only authenticated). InvalidArgument for a key or title of the wrong

@@ -81,52 +81,6 @@ QString maskedHex(const QByteArray &wire, WireSpan masked)
     return hex;
 }
 
-QString cipheredTagName(quint8 t)
-{
-    namespace ct = security::tag;
-    switch (t) {
-    case ct::GloInitiateRequest:
-        return u"glo-initiate-request"_s;
-    case ct::GloInitiateResponse:
-        return u"glo-initiate-response"_s;
-    case ct::GloConfirmedServiceError:
-        return u"glo-confirmed-service-error"_s;
-    case ct::GloGetRequest:
-        return u"glo-get-request"_s;
-    case ct::GloSetRequest:
-        return u"glo-set-request"_s;
-    case ct::GloEventNotification:
-        return u"glo-event-notification"_s;
-    case ct::GloActionRequest:
-        return u"glo-action-request"_s;
-    case ct::GloGetResponse:
-        return u"glo-get-response"_s;
-    case ct::GloSetResponse:
-        return u"glo-set-response"_s;
-    case ct::GloActionResponse:
-        return u"glo-action-response"_s;
-    case ct::DedGetRequest:
-        return u"ded-get-request"_s;
-    case ct::DedSetRequest:
-        return u"ded-set-request"_s;
-    case ct::DedEventNotification:
-        return u"ded-event-notification"_s;
-    case ct::DedActionRequest:
-        return u"ded-action-request"_s;
-    case ct::DedGetResponse:
-        return u"ded-get-response"_s;
-    case ct::DedSetResponse:
-        return u"ded-set-response"_s;
-    case ct::DedActionResponse:
-        return u"ded-action-response"_s;
-    case ct::GeneralGloCiphering:
-        return u"general-glo-ciphering"_s;
-    case ct::GeneralDedCiphering:
-        return u"general-ded-ciphering"_s;
-    }
-    return u"ciphered APDU 0x%1"_s.arg(t, 2, 16, QLatin1Char('0'));
-}
-
 // Association LN (class 15, 0.0.40.0.0.255) method 1: HLS pass 3.
 bool isHlsReply(const MethodDescriptor &m)
 {
@@ -212,13 +166,13 @@ void TraceDecoder::describeCiphered(QByteArrayView apdu, Line &line)
     const quint8 cipheredTag = apdu.isEmpty() ? 0 : quint8(apdu[0]);
     const auto framed = security::decodeCipheredApdu(apdu);
     if (!framed) {
-        line.summary += separator + cipheredTagName(cipheredTag) + u" (undecodable: "_s
+        line.summary += separator + security::cipheredApduName(cipheredTag) + u" (undecodable: "_s
             + framed.error().message + u')';
         line.isError = true;
         return;
     }
     line.summary += separator
-        + u"%1 SC 0x%2 IC %3, %4 bytes ciphered"_s.arg(cipheredTagName(framed->tag))
+        + u"%1 SC 0x%2 IC %3, %4 bytes ciphered"_s.arg(security::cipheredApduName(framed->tag))
               .arg(framed->control(), 2, 16, QLatin1Char('0'))
               .arg(framed->invocationCounter())
               .arg(framed->protectedText.size());
