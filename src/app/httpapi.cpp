@@ -747,7 +747,14 @@ Reply HttpApi::Private::meter(const QString &meterId) const
     QJsonObject config;
     if (const polling::MeterConfig *meterConfig = bridge->config().findMeter(meterId)) {
         config = polling::meterConfigToJson(*meterConfig, false);
-        config.remove(u"password"_s); // whatever the serializer does, never a secret here
+        // Whatever the serializer does, never a secret here: the password, EK and AK.
+        config.remove(u"password"_s);
+        if (config.contains(u"security"_s)) {
+            QJsonObject security = config.value(u"security"_s).toObject();
+            security.remove(u"ek"_s);
+            security.remove(u"ak"_s);
+            config.insert(u"security"_s, security);
+        }
     }
     // The publishing identity, never the meter's access token.
     const MeterPublishing publishing = bridge->config().publishingOf(meterId);

@@ -96,13 +96,9 @@ void addConnectionOptions(QCommandLineParser &parser)
     addSecurityOptions(parser);
 }
 
-void addSecurityOptions(QCommandLineParser &parser)
+void addKeyOptions(QCommandLineParser &parser)
 {
     parser.addOptions({
-        {u"security"_s,
-            u"Suite 0 ciphering of the xDLMS APDUs: none (default), auth (GMAC tag), enc (AES-GCM "
-            "without tag) or auth-enc. Needs --system-title and --ek (and --ak with auth, auth-enc)."_s,
-            u"policy"_s},
         {u"system-title"_s, u"Our (the client's) system title: 8 bytes of hex, e.g. 4D4D4D0000000001."_s,
             u"HEX"_s},
         {u"ek"_s,
@@ -110,6 +106,17 @@ void addSecurityOptions(QCommandLineParser &parser)
             "env: or file:, arguments are visible in ps."_s,
             u"KEY"_s},
         {u"ak"_s, u"Authentication key (AK): as --ek."_s, u"KEY"_s},
+    });
+}
+
+void addSecurityOptions(QCommandLineParser &parser)
+{
+    parser.addOption({u"security"_s,
+        u"Suite 0 ciphering of the xDLMS APDUs: none (default), auth (GMAC tag), enc (AES-GCM "
+        "without tag) or auth-enc. Needs --system-title and --ek (and --ak with auth, auth-enc)."_s,
+        u"policy"_s});
+    addKeyOptions(parser);
+    parser.addOptions({
         {u"dedicated-key"_s, u"Send a fresh dedicated key in the AARQ and cipher the association with it."_s},
         {u"general-ciphering"_s, u"Use general-glo-ciphering APDUs instead of the service-specific ones."_s},
         {u"invocation-counter"_s,
@@ -186,14 +193,7 @@ dlms::Result<QByteArray> keyOption(const QCommandLineParser &parser, const QStri
         QTextStream(stderr) << "dlmsctl: warning: --" << name
                             << " given on the command line is visible in ps; prefer env:VARIABLE or "
                                "file:PATH\n";
-    auto secret = polling::resolveSecret(given);
-    if (!secret)
-        return usageError(u"--%1: %2"_s.arg(name, secret.error().message));
-    QString text = QString::fromUtf8(*secret);
-    secret->fill('\0');
-    auto key = dlms::security::parseHexBytes(
-        text, dlms::security::KeySize, reference ? u"the key in %1"_s.arg(given) : u"the key"_s);
-    text.fill(u'\0');
+    auto key = polling::resolveKey(given);
     if (!key)
         return usageError(u"--%1: %2"_s.arg(name, key.error().message));
     return std::move(*key);
@@ -201,8 +201,11 @@ dlms::Result<QByteArray> keyOption(const QCommandLineParser &parser, const QStri
 
 dlms::Result<SecurityOverrides> securityOverrides(const QCommandLineParser &parser)
 {
+    // isSet() warns about an option the parser does not define: `decode` has only the keys.
+    const QStringList found = parser.optionNames();
+    const auto given = [&](const QString &name) { return found.contains(name); };
     SecurityOverrides o;
-    if (parser.isSet(u"auth"_s)) {
+    if (given(u"auth"_s)) {
         const QString auth = parser.value(u"auth"_s);
         const auto mechanism = polling::authenticationFromKeyName(auth);
         if (!mechanism || *mechanism == dlms::Authentication::High
@@ -212,14 +215,14 @@ dlms::Result<SecurityOverrides> securityOverrides(const QCommandLineParser &pars
             return usageError(u"--auth must be none, low or hls-gmac (got '%1')"_s.arg(auth));
         o.authentication = *mechanism;
     }
-    if (parser.isSet(u"security"_s)) {
+    if (given(u"security"_s)) {
         const QString name = parser.value(u"security"_s);
         const auto policy = dlms::securityPolicyFromName(name);
         if (!policy)
             return usageError(u"--security must be none, auth, enc or auth-enc (got '%1')"_s.arg(name));
         o.policy = *policy;
     }
-    if (parser.isSet(u"system-title"_s)) {
+    if (given(u"system-title"_s)) {
         auto title = dlms::security::parseHexBytes(
             parser.value(u"system-title"_s), dlms::security::SystemTitleSize, u"--system-title"_s);
         if (!title)
@@ -227,23 +230,23 @@ dlms::Result<SecurityOverrides> securityOverrides(const QCommandLineParser &pars
         o.systemTitle = std::move(*title);
     }
     for (const QString &name : {u"ek"_s, u"ak"_s}) {
-        if (!parser.isSet(name))
+        if (!given(name))
             continue;
         auto key = keyOption(parser, name);
         if (!key)
             return key.error();
         (name == u"ek" ? o.blockCipherKey : o.authenticationKey) = std::move(*key);
     }
-    o.dedicatedKey = parser.isSet(u"dedicated-key"_s);
-    o.generalCiphering = parser.isSet(u"general-ciphering"_s);
-    if (parser.isSet(u"invocation-counter"_s)) {
+    o.dedicatedKey = given(u"dedicated-key"_s);
+    o.generalCiphering = given(u"general-ciphering"_s);
+    if (given(u"invocation-counter"_s)) {
         const auto floor
             = integerOption(u"invocation-counter"_s, parser.value(u"invocation-counter"_s), 1, 0xFFFFFFFF);
         if (!floor)
             return floor.error();
         o.invocationCounterFloor = quint32(*floor);
     }
-    if (parser.isSet(u"counter-dir"_s)) {
+    if (given(u"counter-dir"_s)) {
         o.counterDirectory = parser.value(u"counter-dir"_s);
         if (o.counterDirectory.isEmpty())
             return usageError(u"--counter-dir needs a directory"_s);

@@ -49,8 +49,12 @@ struct SecurityOverrides {
         std::vector<polling::MeterConfig> &meters) const;
 };
 void addSecurityOptions(QCommandLineParser &parser);
-// Reads --auth (none, low, hls-gmac) and the security options. A literal key prints a warning
-// on stderr (arguments are visible in ps). Usage errors never show a key.
+// Only --system-title, --ek and --ak (addSecurityOptions() adds them too): for `decode`, which
+// deciphers a recorded trace and has no association to configure.
+void addKeyOptions(QCommandLineParser &parser);
+// Reads --auth (none, low, hls-gmac) and those of the security options the verb's parser
+// defines. A literal key prints a warning on stderr (arguments are visible in ps). Usage errors
+// never show a key.
 dlms::Result<SecurityOverrides> securityOverrides(const QCommandLineParser &parser);
 // A key option's value (--ek, --ak): 16 bytes of hex, env:VARIABLE or file:PATH (its first line,
 // hex). A literal prints the ps warning. The message names the option, never the value.

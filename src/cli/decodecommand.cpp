@@ -10,6 +10,7 @@
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QRegularExpression>
+#include <QtCore/QScopeGuard>
 #include <QtCore/QTextStream>
 
 #include <cstdio>
@@ -77,13 +78,15 @@ QJsonObject toJson(const dlms::TraceDecoder::Line &line, int index)
         {u"direction"_s, line.direction == dlms::Direction::Sent ? u"sent"_s : u"received"_s},
         {u"size"_s, line.size}, {u"hex"_s, line.hex}, {u"summary"_s, line.summary},
         {u"error"_s, line.isError}};
+    if (line.decrypted)
+        o.insert(u"decrypted"_s, true);
     if (!line.details.isEmpty())
         o.insert(u"details"_s, QJsonArray::fromStringList(line.details));
     return o;
 }
 
-int decodeOne(const QString &name, QIODevice &in, std::optional<dlms::Transport> transport, bool json,
-    QTextStream &out, QTextStream &err)
+int decodeOne(const QString &name, QIODevice &in, std::optional<dlms::Transport> transport,
+    const dlms::SecuritySettings &security, bool json, QTextStream &out, QTextStream &err)
 {
     std::vector<RecordedLine> recorded;
     QString error;
@@ -92,6 +95,8 @@ int decodeOne(const QString &name, QIODevice &in, std::optional<dlms::Transport>
         return 2;
     }
     dlms::TraceDecoder decoder(transport);
+    if (!security.blockCipherKey.isEmpty())
+        decoder.setSecurity(security);
     Totals totals;
     std::map<QString, int> apdus;
     int index = 0;
@@ -134,13 +139,18 @@ int runDecodeCommand(const QStringList &arguments)
         u"Decode a recorded DLMS/COSEM exchange frame by frame.\n\n"
         "Each input line is '> HEX' (client to meter) or '< HEX' (meter to client); blank lines and\n"
         "lines starting with '#' are ignored. Use '-' to read standard input.\n\n"
-        "Exit codes: 0 every frame decoded, 2 usage or input error, 5 some frames undecodable."_s);
+        "Ciphered APDUs (suite 0) are deciphered when --ek is given (and --ak for authenticated\n"
+        "ones), marked 'decrypted'; the client's system title comes from the recorded AARQ, else\n"
+        "--system-title, the meter's from the recorded AARE.\n\n"
+        "Exit codes: 0 every frame decoded, 2 usage or input error, 5 some frames undecodable\n"
+        "(including ciphered APDUs that do not decipher with the keys given)."_s);
     parser.addHelpOption();
     const QCommandLineOption demo(u"demo"_s, u"Decode the embedded recorded sessions (HDLC and wrapper)."_s);
     const QCommandLineOption transportOpt(
         u"transport"_s, u"Framing: auto (default), hdlc or wrapper."_s, u"name"_s, u"auto"_s);
     const QCommandLineOption jsonOpt(u"json"_s, u"One JSON object per frame."_s);
     parser.addOptions({demo, transportOpt, jsonOpt});
+    addKeyOptions(parser);
     parser.addPositionalArgument(
         u"file"_s, u"Recording to decode ('-' for standard input)."_s, u"[file...]"_s);
     if (!parser.parse(arguments)) {
@@ -162,6 +172,29 @@ int runDecodeCommand(const QStringList &arguments)
         err << "dlmsctl decode: --transport must be auto, hdlc or wrapper (got '" << t << "')\n";
         return 2;
     }
+
+    auto keys = securityOverrides(parser);
+    if (!keys) {
+        err << "dlmsctl decode: " << keys.error().message << '\n';
+        return 2;
+    }
+    if (!keys->blockCipherKey && (keys->authenticationKey || keys->systemTitle)) {
+        err << "dlmsctl decode: --ak and --system-title need --ek (the key that deciphers)\n";
+        return 2;
+    }
+    dlms::SecuritySettings security;
+    security.systemTitle = keys->systemTitle.value_or(QByteArray());
+    // Moved, not copied: the one copy of each key this command holds, zeroed at the end.
+    security.blockCipherKey = std::move(keys->blockCipherKey).value_or(QByteArray());
+    security.authenticationKey = std::move(keys->authenticationKey).value_or(QByteArray());
+    keys->blockCipherKey.reset();
+    keys->authenticationKey.reset();
+    const auto wipeKeys = qScopeGuard([&security] {
+        for (QByteArray *key : {&security.blockCipherKey, &security.authenticationKey}) {
+            if (key->isDetached())
+                key->fill('\0');
+        }
+    });
 
     QStringList files = parser.positionalArguments();
     if (parser.isSet(demo))
@@ -187,7 +220,7 @@ int runDecodeCommand(const QStringList &arguments)
             return 2;
         }
         const QString shown = name.startsWith(u":/recordings/") ? u"recorded "_s + name.mid(13) : name;
-        const int rc = decodeOne(shown, file, transport, json, out, err);
+        const int rc = decodeOne(shown, file, transport, security, json, out, err);
         if (rc == 2)
             return rc;
         status = std::max(status, rc);

@@ -211,11 +211,35 @@ Result<void> ClientSession::checkSecurity() const
         return makeError(ErrorCode::InvalidArgument,
             u"cannot associate: %1 needs the block cipher key (EK, 16 bytes); %2"_s.arg(
                 purpose, sizeNote(s.blockCipherKey.size())));
-    if (s.authenticationKey.size() != security::KeySize)
+    // Encryption only has no tag, so no AK: only HLS-GMAC and the authenticating policies need one.
+    const bool policyNeedsAk
+        = s.policy == SecurityPolicy::Authenticated || s.policy == SecurityPolicy::AuthenticatedEncrypted;
+    if ((hls || policyNeedsAk) && s.authenticationKey.size() != security::KeySize)
         return makeError(ErrorCode::InvalidArgument,
             u"cannot associate: %1 needs the authentication key (AK, 16 bytes); %2"_s.arg(
-                purpose, sizeNote(s.authenticationKey.size())));
+                policyNeedsAk ? purpose : u"HLS-GMAC"_s, sizeNote(s.authenticationKey.size())));
     return {};
+}
+
+Result<quint32> ClientSession::nextCounter()
+{
+    auto counter = m_config.invocationCounter->next();
+    if (counter)
+        m_lastCounter = *counter;
+    return counter;
+}
+
+// The meter's exception, named; an invocation-counter-error tells the lowest counter it accepts,
+// so the next association starts there instead of failing the same way again. The exception
+// comes in clear: a forged one could spend the key's counter space, so only a jump of at most
+// MaxMeterFloorJump above what we last sent is believed.
+Error ClientSession::meterException(const ExceptionResponse &ex)
+{
+    const bool counting = m_config.security.ciphered() || m_config.authentication == Authentication::HighGmac;
+    if (counting && ex.serviceError == ServiceErrorInvocationCounter && ex.invocationCounter > m_lastCounter
+        && ex.invocationCounter - m_lastCounter <= MaxMeterFloorJump)
+        m_config.invocationCounter->raiseFloor(ex.invocationCounter);
+    return exceptionError(ex);
 }
 
 void ClientSession::sendAarq()
@@ -228,7 +252,13 @@ void ClientSession::sendAarq()
     aarq.initiate.proposedConformance = m_config.proposedConformance;
     aarq.initiate.clientMaxReceivePduSize = m_config.maxReceivePduSize;
     if (m_config.authentication == Authentication::HighGmac) {
-        m_challenge = m_config.hlsChallenge.isEmpty() ? security::randomBytes(16) : m_config.hlsChallenge;
+        const bool random = m_config.hlsChallenge.isEmpty();
+        m_challenge = random ? security::randomBytes(16) : m_config.hlsChallenge;
+        if (random && m_challenge.isEmpty()) {
+            failAssociation(makeError(ErrorCode::InvalidArgument,
+                u"cannot associate: no random bytes available for the HLS challenge"_s));
+            return;
+        }
         if (m_challenge.size() < 8 || m_challenge.size() > 64) {
             failAssociation(makeError(ErrorCode::InvalidArgument,
                 u"cannot associate: the HLS challenge must be 8 to 64 bytes; got %1"_s.arg(
@@ -250,7 +280,7 @@ void ClientSession::sendAarq()
             }
             aarq.initiate.dedicatedKey = m_dedicatedKey;
         }
-        const auto counter = m_config.invocationCounter->next();
+        const auto counter = nextCounter();
         if (!counter) {
             failAssociation(counter.error());
             return;
@@ -274,12 +304,12 @@ void ClientSession::sendAarq()
     sendApdu(m_scratch, FrameKind::Aarq);
 }
 
-Result<void> ClientSession::seal(QByteArray &apdu)
+Result<void> ClientSession::seal(QByteArray &apdu, std::optional<quint32> taken)
 {
     const SecuritySettings &s = m_config.security;
     if (!s.ciphered())
         return {};
-    const auto counter = m_config.invocationCounter->next();
+    const auto counter = taken ? Result<quint32>(*taken) : nextCounter();
     if (!counter)
         return counter.error();
     const bool dedicated = !m_dedicatedKey.isEmpty();
@@ -305,7 +335,7 @@ Result<ClientSession::Opened> ClientSession::open(QByteArrayView apdu)
             return makeError(ErrorCode::UnexpectedFrame,
                 u"the meter answered in clear on a ciphered association (%1)"_s.arg(
                     frameKindName(classifyApdu(apdu))));
-        return Opened {apdu, false, 0};
+        return Opened {apdu, false, 0, {}};
     }
     const QString name = tagByte == security::tag::GloInitiateResponse ? u"AARE (glo-initiate-response)"_s
                                                                        : security::cipheredApduName(tagByte);
@@ -325,9 +355,10 @@ Result<ClientSession::Opened> ClientSession::open(QByteArrayView apdu)
     const quint32 counter = ciphered->invocationCounter();
     if (const auto it = m_serverCounters.find(m_serverTitle);
         it != m_serverCounters.end() && counter <= it->second) {
-        emitError(makeError(ErrorCode::Replay,
-            u"replayed APDU: invocation counter %1 not above %2; discarded"_s.arg(counter).arg(it->second)));
-        return Opened {{}, true};
+        return Opened {{}, true, 0,
+            makeError(ErrorCode::Replay,
+                u"replayed APDU: invocation counter %1 not above %2; discarded"_s.arg(counter).arg(
+                    it->second))};
     }
     const bool dedicated = security::isDedicatedTag(tagByte);
     if (dedicated && m_dedicatedKey.isEmpty())
@@ -361,7 +392,7 @@ Result<ClientSession::Opened> ClientSession::open(QByteArrayView apdu)
             u"system title"_s.arg(name));
     m_serverCounters[m_serverTitle] = counter;
     m_rxPlain = std::move(plain->plaintext);
-    return Opened {m_rxPlain, false, plain->control};
+    return Opened {m_rxPlain, false, plain->control, {}};
 }
 
 FrameKind ClientSession::receivedKind(QByteArrayView apdu) const
@@ -427,7 +458,18 @@ void ClientSession::forgetAssociationSecrets()
 void ClientSession::sendHlsProof()
 {
     const SecuritySettings &s = m_config.security;
-    const auto counter = m_config.invocationCounter->next();
+    // Ciphered, the APDU carrying f(StoC) takes its counter first and the proof the next one: a
+    // meter that checks the proof's counter for freshness has just accepted the APDU's.
+    std::optional<quint32> apduCounter;
+    if (s.ciphered()) {
+        const auto taken = nextCounter();
+        if (!taken) {
+            failAssociation(taken.error(), std::move(m_hlsAare));
+            return;
+        }
+        apduCounter = *taken;
+    }
+    const auto counter = nextCounter();
     if (!counter) {
         failAssociation(counter.error(), std::move(m_hlsAare));
         return;
@@ -445,7 +487,7 @@ void ClientSession::sendHlsProof()
     request.parameters = Value::octetString(std::move(proof.value()));
     m_scratch.clear();
     encode(request, m_scratch);
-    if (const auto sealed = seal(m_scratch); !sealed) {
+    if (const auto sealed = seal(m_scratch, apduCounter); !sealed) {
         failAssociation(sealed.error(), std::move(m_hlsAare));
         return;
     }
@@ -459,8 +501,11 @@ void ClientSession::handleHlsResult(QByteArrayView apdu)
         failAssociation(opened.error(), std::move(m_hlsAare));
         return;
     }
-    if (opened->discarded)
+    if (opened->discarded) {
+        // A stale pass 4 is no proof from this meter: waiting on would only end in the timeout.
+        failAssociation(std::move(*opened->replay), std::move(m_hlsAare));
         return;
+    }
     const QByteArrayView plain = opened->apdu;
     const quint8 tagByte = plain.isEmpty() ? 0 : quint8(plain[0]);
     if (tagByte == tag::ExceptionResponse || tagByte == tag::ConfirmedServiceError) {
@@ -468,7 +513,7 @@ void ClientSession::handleHlsResult(QByteArrayView apdu)
             = makeError(ErrorCode::Rejected, u"the meter answered our HLS-GMAC proof with an error"_s);
         if (tagByte == tag::ExceptionResponse) {
             if (const auto ex = decodeExceptionResponse(plain))
-                error = exceptionError(*ex);
+                error = meterException(*ex);
         } else if (const auto cse = decodeConfirmedServiceError(plain)) {
             error.message = u"the meter answered our HLS-GMAC proof with %1"_s.arg(cse->describe());
         }
@@ -800,10 +845,12 @@ void ClientSession::handleApdu(QByteArrayView apdu)
             handleAare(apdu);
         return;
     case State::Busy: {
-        const auto opened = open(apdu);
+        auto opened = open(apdu);
         if (!opened)
             failCurrent(opened.error());
-        else if (!opened->discarded)
+        else if (opened->discarded)
+            emitError(std::move(*opened->replay));
+        else
             handleResponseApdu(opened->apdu);
         return;
     }
@@ -837,8 +884,10 @@ void ClientSession::handleAare(QByteArrayView apdu)
     if (tagByte != tag::Aare) {
         QString why = QStringLiteral("expected an AARE, got %1").arg(frameKindName(classifyApdu(apdu)));
         if (tagByte == tag::ExceptionResponse) {
-            if (const auto ex = decodeExceptionResponse(apdu))
+            if (const auto ex = decodeExceptionResponse(apdu)) {
+                (void)meterException(*ex);
                 why = QStringLiteral("the meter answered the AARQ with an exception: %1").arg(ex->describe());
+            }
         } else if (tagByte == tag::ConfirmedServiceError) {
             if (const auto cse = decodeConfirmedServiceError(apdu))
                 why = QStringLiteral("the meter answered the AARQ with %1").arg(cse->describe());
@@ -863,10 +912,14 @@ void ClientSession::handleAare(QByteArrayView apdu)
         return;
     }
     if (aare->result == AssociationResult::Accepted) {
-        if (const auto secured = openAare(*aare); !secured) {
+        auto secured = openAare(*aare);
+        if (!secured) {
             failAssociation(secured.error(), std::move(aare.value()));
             return;
-        } else if (secured->discarded) {
+        }
+        if (secured->discarded) {
+            // A replayed AARE: the meter's answer to this AARQ is not coming through.
+            failAssociation(std::move(*secured->replay), std::move(aare.value()));
             return;
         }
     }
@@ -881,6 +934,14 @@ void ClientSession::handleAare(QByteArrayView apdu)
     m_conformance = aare->initiate->negotiatedConformance;
     m_serverMaxPdu = aare->initiate->serverMaxReceivePduSize;
     if (m_config.authentication == Authentication::HighGmac) {
+        // Pass 3 proves nothing to a meter that accepted another mechanism (or none).
+        if (aare->authentication != Authentication::HighGmac) {
+            failAssociation(makeError(ErrorCode::AuthenticationFailed,
+                                u"the meter did not accept HLS-GMAC (AARE mechanism: %1)"_s.arg(
+                                    authenticationName(aare->authentication))),
+                std::move(aare.value()));
+            return;
+        }
         if (aare->respondingAuthenticationValue.isEmpty()) {
             failAssociation(makeError(ErrorCode::Malformed,
                                 u"the meter accepted HLS-GMAC without sending its challenge (StoC)"_s),
@@ -952,7 +1013,7 @@ void ClientSession::handleResponseApdu(QByteArrayView apdu)
     switch (tagByte) {
     case tag::ExceptionResponse: {
         const auto ex = decodeExceptionResponse(apdu);
-        failCurrent(ex ? exceptionError(*ex) : ex.error());
+        failCurrent(ex ? meterException(*ex) : ex.error());
         return;
     }
     case tag::ConfirmedServiceError: {

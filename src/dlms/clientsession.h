@@ -132,11 +132,13 @@ private:
     };
 
     // A received APDU once its protection is removed: the plain APDU (a view of the input or of
-    // m_rxPlain), or nothing when a replayed APDU was discarded (the Error event is out already).
+    // m_rxPlain), or nothing when a replayed APDU was discarded (`replay` says why; the caller
+    // reports it: an Error event while Busy, a failed association while Associating).
     struct Opened {
         QByteArrayView apdu;
         bool discarded = false;
         quint8 control = 0; // its security control byte; 0 = it came in clear
+        std::optional<Error> replay;
     };
 
     void setState(State state);
@@ -144,7 +146,10 @@ private:
     void emitError(Error error);
     void sendApdu(QByteArrayView apdu, FrameKind kind);
     Result<void> checkSecurity() const;
-    Result<void> seal(QByteArray &apdu);
+    // `counter`: a value already taken for this APDU; nullopt = take the next one.
+    Result<void> seal(QByteArray &apdu, std::optional<quint32> counter = {});
+    Error meterException(const ExceptionResponse &ex);
+    Result<quint32> nextCounter();
     Result<Opened> open(QByteArrayView apdu);
     Result<Opened> openAare(Aare &aare);
     FrameKind receivedKind(QByteArrayView apdu) const;
@@ -206,6 +211,9 @@ private:
     InvokeIdAndPriority m_hlsInvoke;
     // The highest invocation counter accepted from each server system title (replay guard).
     std::map<QByteArray, quint32> m_serverCounters;
+    quint32 m_lastCounter = 0; // the last invocation counter we took
+    // How far above m_lastCounter a meter's invocation-counter-error may move our floor.
+    static constexpr quint32 MaxMeterFloorJump = 1u << 20;
 };
 
 } // namespace dlms

@@ -664,6 +664,12 @@ Result<quint32> MemoryInvocationCounter::next()
     return quint32(m_next++);
 }
 
+void MemoryInvocationCounter::raiseFloor(quint32 floor)
+{
+    std::lock_guard lock(m_mutex);
+    m_next = std::max<quint64>(m_next, floor);
+}
+
 // Once exhausted, the counter stays at its last value rather than wrapping to 0.
 quint32 MemoryInvocationCounter::peek() const
 {

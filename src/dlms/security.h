@@ -177,6 +177,9 @@ public:
     // The next unused value. An error when none can be guaranteed unused (the store cannot be
     // written, or the counter reached 0xFFFFFFFF): the caller must not send.
     virtual Result<quint32> next() = 0;
+    // Never hand out a value below `floor` from now on: a meter answered invocation-counter-error
+    // with the lowest value it accepts (another installation used ours). No-op by default.
+    virtual void raiseFloor(quint32 floor) { (void)floor; }
 };
 
 // Counts in memory from `first`: for tests, the simulator and one-shot tools.
@@ -184,6 +187,7 @@ class MemoryInvocationCounter final : public InvocationCounter {
 public:
     explicit MemoryInvocationCounter(quint32 first = 1) : m_next(first) { }
     Result<quint32> next() override;
+    void raiseFloor(quint32 floor) override;
     quint32 peek() const;
 
 private:

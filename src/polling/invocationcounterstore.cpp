@@ -13,7 +13,9 @@
 
 #ifdef Q_OS_UNIX
 #include <cerrno>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #endif
 
 using namespace Qt::StringLiterals;
@@ -26,8 +28,9 @@ namespace {
 // (every value handed out). A value of 2^32 means the counter is spent.
 constexpr quint64 kEnd = quint64(0xFFFFFFFF) + 1;
 constexpr qint64 kMaxFileBytes = 64;
-// A process that died holding the lock is detected by its PID at once; a hung one after this.
-constexpr int kStaleLockMs = 5000;
+// Stale only when its PID is gone: a live but slow holder must keep the lock, or two processes
+// would reserve the same block.
+constexpr int kStaleLockMs = 0;
 // The lock is held for one small read and write: waiting longer means something is wrong.
 constexpr int kLockWaitMs = 3000;
 
@@ -106,6 +109,20 @@ dlms::Result<void> writeValue(const QString &path, quint64 value)
     const QByteArray text = QByteArray::number(value) + '\n';
     if (file.write(text) != text.size() || !file.commit())
         return ioError(u"cannot write the invocation counter file %1: %2"_s.arg(path, file.errorString()));
+#ifdef Q_OS_UNIX
+    // commit() syncs the file, not the rename: without this a power loss can bring back the old
+    // file, and with it values already handed out.
+    const QByteArray directory = QFile::encodeName(QFileInfo(path).absolutePath());
+    const int fd = ::open(directory.constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    // EINVAL: a file system that cannot sync a directory; the rename is all it offers.
+    const bool synced = fd >= 0 && (::fsync(fd) == 0 || errno == EINVAL);
+    const QString syncError = synced ? QString() : qt_error_string(errno);
+    if (fd >= 0)
+        ::close(fd);
+    if (!synced)
+        return ioError(
+            u"cannot sync the directory of the invocation counter file %1: %2"_s.arg(path, syncError));
+#endif
     return {};
 }
 
@@ -202,7 +219,13 @@ QString FileInvocationCounter::fileName() const
 void FileInvocationCounter::raiseFloor(quint32 floor)
 {
     const std::lock_guard lock(d->mutex);
-    d->floor = std::max<quint64>(d->floor, floor);
+    if (floor <= d->floor)
+        return;
+    d->floor = floor;
+    // Written at once (best effort: next() writes it anyway when it reserves), so the other
+    // processes sharing the file skip the values the meter refuses too.
+    if (floor > d->blockEnd)
+        (void)d->reserve(0, false);
 }
 
 QString defaultInvocationCounterDirectory()

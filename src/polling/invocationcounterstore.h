@@ -31,14 +31,12 @@ public:
         quint32 blockSize = 256);
 
     dlms::Result<quint32> next() override;
+    // Also how a later caller's floor applies to the one shared object. Stored in the file too.
+    void raiseFloor(quint32 floor) override;
     QString fileName() const;
 
 private:
     FileInvocationCounter();
-    // A later caller's floor applies to the one shared object too.
-    void raiseFloor(quint32 floor);
-    friend dlms::Result<std::shared_ptr<dlms::InvocationCounter>> sharedInvocationCounter(
-        const QString &, QByteArrayView, QByteArrayView, quint32);
     struct Private;
     std::unique_ptr<Private> d;
 };

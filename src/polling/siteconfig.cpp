@@ -375,20 +375,11 @@ private:
             });
     }
 
-    // A key reference resolved (env:, file: or the literal) and read as 16 bytes of hex.
-    dlms::Result<QByteArray> resolveKey(
+    // A key reference resolved, the message placed at the key that gave it.
+    dlms::Result<QByteArray> keyAt(
         const Draft &draft, const QString &meterPath, const QString &field, const QString &reference) const
     {
-        auto secret = resolveSecret(reference, m_base);
-        if (!secret)
-            return error(originOf(draft, meterPath, field), secret.error().message);
-        const QString what = reference.startsWith(u"env:"_s) || reference.startsWith(u"file:"_s)
-            ? u"the key in %1"_s.arg(reference)
-            : u"the key"_s;
-        QString text = QString::fromUtf8(*secret);
-        secret->fill('\0');
-        auto key = dlms::security::parseHexBytes(text, dlms::security::KeySize, what);
-        text.fill(u'\0');
+        auto key = resolveKey(reference, m_base);
         if (!key)
             return error(originOf(draft, meterPath, field), key.error().message);
         return std::move(*key);
@@ -559,13 +550,13 @@ private:
         security.authenticationKey.clear();
         if (c.authentication == dlms::Authentication::HighGmac || security.ciphered()) {
             if (draft.ekReference) {
-                auto key = resolveKey(draft, path, u"security.ek"_s, *draft.ekReference);
+                auto key = keyAt(draft, path, u"security.ek"_s, *draft.ekReference);
                 if (!key)
                     return key.error();
                 security.blockCipherKey = std::move(*key);
             }
             if (draft.akReference) {
-                auto key = resolveKey(draft, path, u"security.ak"_s, *draft.akReference);
+                auto key = keyAt(draft, path, u"security.ak"_s, *draft.akReference);
                 if (!key)
                     return key.error();
                 security.authenticationKey = std::move(*key);
@@ -660,6 +651,21 @@ dlms::Result<QByteArray> resolveSecret(const QString &reference, const QString &
     if (reference.isEmpty())
         return dlms::makeError(dlms::ErrorCode::InvalidArgument, u"empty secret"_s);
     return reference.toUtf8();
+}
+
+dlms::Result<QByteArray> resolveKey(const QString &reference, const QString &baseDirectory)
+{
+    auto secret = resolveSecret(reference, baseDirectory);
+    if (!secret)
+        return secret.error();
+    // Named by its reference, never by its value (a literal is the key itself).
+    const bool named = reference.startsWith(u"env:"_s) || reference.startsWith(u"file:"_s);
+    QString text = QString::fromUtf8(*secret);
+    secret->fill('\0');
+    auto key = dlms::security::parseHexBytes(
+        text, dlms::security::KeySize, named ? u"the key in %1"_s.arg(reference) : u"the key"_s);
+    text.fill(u'\0');
+    return key;
 }
 
 dlms::Result<SiteConfig> parseSiteConfig(

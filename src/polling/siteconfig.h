@@ -87,5 +87,9 @@ QString describeJsonNumber(const QJsonValue &value);
 // `baseDirectory`, empty = the current directory) or a literal. Errors say which variable or
 // file, never the value.
 dlms::Result<QByteArray> resolveSecret(const QString &reference, const QString &baseDirectory = {});
+// A suite 0 key (EK, AK): resolveSecret() read as 16 bytes of hex, the text copies zeroed.
+// Messages name an env:/file: reference ("the key in env:EK must be 16 bytes of hex …"), never
+// the value.
+dlms::Result<QByteArray> resolveKey(const QString &reference, const QString &baseDirectory = {});
 
 } // namespace polling

@@ -26,6 +26,8 @@ namespace {
 // - until HLS pass 3 succeeds, anything but reply_to_HLS_authentication, and on a ciphered
 //   association a plain GET/SET/ACTION or one protected less than the association requires:
 //   exception-response service-not-allowed / operation-not-possible;
+// - an f(StoC) that verifies but whose invocation counter is not above the last accepted from
+//   that client title: action-result other-reason, like one that does not verify;
 // - a ciphered APDU that does not decipher, verify or decode: exception-response
 //   service-not-allowed / deciphering-error; one whose invocation counter is not above the last
 //   accepted from that system title: service-not-allowed / invocation-counter-error, carrying
@@ -701,7 +703,12 @@ void ServerSession::handleHlsReply(const ActionRequest &request)
     const auto verified = octets ? security::verifyGmacResponse(m_clientTitle, keys.blockCipherKey,
                               keys.authenticationKey, m_serverChallenge, request.parameters->bytes())
                                  : Result<quint32>(makeError(ErrorCode::AuthenticationFailed, {}));
-    if (verified) {
+    // A proof whose counter the meter has already seen from this client is a replay, even when
+    // it verifies: recorded only once it has verified, so a forged one cannot move the guard.
+    const bool fresh = verified && m_model.clientInvocationCounterFresh(m_clientTitle, *verified);
+    if (verified && !fresh)
+        ++m_counters.replaysRejected;
+    if (fresh) {
         // Pass 4: our own proof, f(CtoS) under our title and the next of our counters.
         m_model.acceptClientInvocationCounter(m_clientTitle, *verified);
         const auto ic = m_model.takeInvocationCounter();
@@ -714,7 +721,7 @@ void ServerSession::handleHlsReply(const ActionRequest &request)
             m_hlsPending = false;
             m_association->level = AccessLevel::High;
         }
-    } else {
+    } else if (!verified) {
         ++m_counters.authenticationFailures;
     }
     m_scratch.clear();

@@ -59,7 +59,7 @@ public:
         quint64 associationsAccepted = 0; // AAREs sent, accepted
         quint64 associationsRejected = 0; // AAREs sent, refused
         quint64 decipherFailures = 0; // ciphered AARQs or APDUs that did not decipher or verify
-        quint64 replaysRejected = 0; // ciphered AARQs or APDUs whose invocation counter was not fresh
+        quint64 replaysRejected = 0; // AARQs, APDUs or HLS proofs whose invocation counter was not fresh
         quint64 authenticationFailures = 0; // HLS f(StoC) that did not verify
     };
     const Counters &counters() const { return m_counters; }

@@ -2,11 +2,13 @@
 
 #include "acse.h"
 #include "hdlc.h"
+#include "security.h"
 #include "wrapper.h"
 
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QProcess>
+#include <QtCore/QScopeGuard>
 #include <QtCore/QTemporaryFile>
 #include <QtTest/QtTest>
 
@@ -21,6 +23,81 @@ clitest::CliRun dlmsctl(const QStringList &args, const QByteArray &stdinData = {
 }
 
 using clitest::writeTemp;
+
+// The Green Book example keys; titles of a client and a meter.
+const QByteArray kEk = QByteArray::fromHex("000102030405060708090A0B0C0D0E0F");
+const QByteArray kAk = QByteArray::fromHex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF");
+const QByteArray kClientTitle = QByteArray::fromHex("4D4D4D0000000001");
+const QByteArray kServerTitle = QByteArray::fromHex("4D4D4D0000BC614E");
+// GET-Request-Normal of Voltage L1 (class 3, 1.0.32.7.0.255, attribute 2), and its answer
+// long-unsigned 2314.
+const QByteArray kPlainGet = QByteArray::fromHex("C001C100030100200700FF0200");
+const QByteArray kPlainGetResponse = QByteArray::fromHex("C401C10012090A");
+
+// One wrapper frame as a recording line: '>' client to meter, '<' meter to client.
+QByteArray recordingLine(bool sent, const QByteArray &apdu)
+{
+    QByteArray wire;
+    if (!dlms::wrapper::encode(sent ? 16 : 1, sent ? 1 : 16, apdu, wire))
+        return {};
+    return (sent ? "> " : "< ") + wire.toHex(' ') + '\n';
+}
+
+// A ciphered exchange as a meter and client would produce it (auth-enc, HLS-GMAC): the AARQ
+// with a glo-initiate-request, the AARE with a glo-initiate-response, one glo-get-request and
+// its glo-get-response. With `withAssociation` false only the two data APDUs: the titles must
+// then come from the options.
+// `plain` as the glo- APDU its sender (`title`) sends under auth-enc; empty when it cannot.
+QByteArray ciphered(const QByteArray &title, quint32 invocationCounter, const QByteArray &plain)
+{
+    constexpr quint8 control = dlms::security::ControlAuthenticated | dlms::security::ControlEncrypted;
+    const auto apdu
+        = dlms::security::encodeServiceCiphered(false, control, title, invocationCounter, kEk, kAk, plain);
+    return apdu ? *apdu : QByteArray();
+}
+
+QByteArray cipheredRecording(bool withAssociation)
+{
+    QByteArray recording = "# a ciphered read, recorded\n";
+    if (withAssociation) {
+        QByteArray initiate;
+        dlms::encode(dlms::InitiateRequest {}, initiate);
+        dlms::Aarq aarq;
+        aarq.ciphered = true;
+        aarq.authentication = dlms::Authentication::HighGmac;
+        aarq.authenticationValue = QByteArray("K56iVagY");
+        aarq.callingApTitle = kClientTitle;
+        aarq.cipheredInitiate = ciphered(kClientTitle, 41, initiate);
+        QByteArray aarqBytes;
+        dlms::encode(aarq, aarqBytes);
+        recording += recordingLine(true, aarqBytes);
+
+        dlms::InitiateResponse response;
+        response.negotiatedConformance = 0x1C1F;
+        response.serverMaxReceivePduSize = 1024;
+        QByteArray initiateResponse;
+        dlms::encode(response, initiateResponse);
+        dlms::Aare aare;
+        aare.ciphered = true;
+        aare.authentication = dlms::Authentication::HighGmac;
+        aare.respondingApTitle = kServerTitle;
+        aare.respondingAuthenticationValue = QByteArray("P6wRJ21F");
+        aare.cipheredInitiate = ciphered(kServerTitle, 700, initiateResponse);
+        QByteArray aareBytes;
+        dlms::encode(aare, aareBytes);
+        recording += recordingLine(false, aareBytes);
+    }
+    recording += recordingLine(true, ciphered(kClientTitle, 42, kPlainGet));
+    recording += recordingLine(false, ciphered(kServerTitle, 701, kPlainGetResponse));
+    return recording;
+}
+
+// Every spelling of a key a program could print.
+bool containsKey(const QString &text, const QByteArray &key)
+{
+    return text.contains(QString::fromLatin1(key.toHex()), Qt::CaseInsensitive)
+        || text.contains(QString::fromLatin1(key.toHex(' ')), Qt::CaseInsensitive);
+}
 
 } // namespace
 
@@ -85,8 +162,75 @@ private slots:
         QCOMPARE(dlmsctl({u"decode"_s, u"--transport"_s, u"serial"_s, u"--demo"_s}).exitCode, 2);
         const clitest::CliRun help = dlmsctl({u"decode"_s, u"--help"_s});
         QCOMPARE(help.exitCode, 0);
-        QVERIFY(help.out.contains(u"--json"_s));
+        for (const QString &option : {u"--json"_s, u"--ek"_s, u"--ak"_s, u"--system-title"_s})
+            QVERIFY2(help.out.contains(option), qPrintable(option));
         QVERIFY2(help.out.startsWith(u"Usage: dlmsctl decode "_s), qPrintable(help.out));
+    }
+
+    // A recorded ciphered exchange deciphered offline with the keys of the shared security
+    // options (given as env: and file: references, or literally).
+    void decipheredExchange_data()
+    {
+        QTest::addColumn<bool>("withAssociation");
+        QTest::addColumn<QStringList>("options");
+        QTest::addColumn<int>("exitCode");
+        QTest::addColumn<QStringList>("expected"); // in stdout (stderr for exit code 2)
+        QTest::addColumn<QStringList>("absent");
+
+        const QStringList keys {u"--ek"_s, u"env:DLMSBRIDGE_TST_EK"_s, u"--ak"_s, u"file:@AK@"_s};
+        QTest::newRow("without-keys")
+            << true << QStringList {} << 0
+            << QStringList {u"glo-get-request SC 0x30 IC 42"_s, u"glo-get-response SC 0x30 IC 701"_s}
+            << QStringList {u"decrypted"_s};
+        QTest::newRow("keys-by-reference")
+            << true << keys << 0
+            << QStringList {u"decrypted: InitiateRequest"_s, u"decrypted: InitiateResponse"_s,
+                   u"decrypted: GET-Request"_s, u"decrypted: GET-Response"_s, u"long-unsigned 2314"_s}
+            << QStringList {u"cannot decipher"_s};
+        QTest::newRow("json") << true << (keys + QStringList {u"--json"_s}) << 0
+                              << QStringList {u"\"decrypted\":true"_s} << QStringList {u"cannot decipher"_s};
+        QTest::newRow("titles-from-options-no-aare")
+            << false << (keys + QStringList {u"--system-title"_s, u"4D4D4D0000000001"_s}) << 0
+            << QStringList {u"decrypted: GET-Request"_s, u"the server's system title is not known"_s}
+            << QStringList {u"decrypted: GET-Response"_s};
+        QTest::newRow("wrong-ek") << true
+                                  << QStringList {u"--ek"_s, u"F0E1D2C3B4A5968778695A4B3C2D1E0F"_s, u"--ak"_s,
+                                         u"file:@AK@"_s}
+                                  << 5 << QStringList {u"cannot decipher"_s}
+                                  << QStringList {u"decrypted: GET-Response"_s};
+        QTest::newRow("ak-without-ek")
+            << true << QStringList {u"--ak"_s, u"file:@AK@"_s} << 2
+            << QStringList {u"--ak and --system-title need --ek"_s} << QStringList {};
+        QTest::newRow("short-ek") << true << QStringList {u"--ek"_s, u"C0FFEE"_s} << 2
+                                  << QStringList {u"--ek: the key must be 16 bytes"_s} << QStringList {};
+    }
+
+    void decipheredExchange()
+    {
+        QFETCH(bool, withAssociation);
+        QFETCH(QStringList, options);
+        QFETCH(int, exitCode);
+        QFETCH(QStringList, expected);
+        QFETCH(QStringList, absent);
+        QTemporaryFile akFile;
+        const QString akPath = writeTemp(akFile, kAk.toHex() + '\n');
+        QVERIFY(!akPath.isEmpty());
+        options.replaceInStrings(u"@AK@"_s, akPath);
+        QTemporaryFile recordingFile;
+        const QString recording = writeTemp(recordingFile, cipheredRecording(withAssociation));
+        QVERIFY(!recording.isEmpty());
+        qputenv("DLMSBRIDGE_TST_EK", kEk.toHex());
+        const auto unset = qScopeGuard([] { qunsetenv("DLMSBRIDGE_TST_EK"); });
+
+        const clitest::CliRun r = dlmsctl(QStringList {u"decode"_s, recording} + options);
+        QVERIFY2(r.exitCode == exitCode, qPrintable(r.out + r.err));
+        const QString shown = exitCode == 2 ? r.err : r.out;
+        for (const QString &text : std::as_const(expected))
+            QVERIFY2(shown.contains(text), qPrintable(text + u" missing from:\n"_s + r.out + r.err));
+        for (const QString &text : std::as_const(absent))
+            QVERIFY2(!shown.contains(text), qPrintable(text + u" shown in:\n"_s + r.out + r.err));
+        for (const QByteArray &key : {kEk, kAk})
+            QVERIFY2(!containsKey(r.out + r.err, key), qPrintable(r.out + r.err));
     }
 
     void passwordNeverPrinted_data()

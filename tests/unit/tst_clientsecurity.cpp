@@ -3,6 +3,11 @@
 
 #include <QtTest/QtTest>
 
+// RAND_set_rand_method (deprecated in OpenSSL 3, still honoured by RAND_bytes): the only way to
+// make randomness fail in-process, for the HLS challenge test.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/rand.h>
+
 using namespace dlms;
 using namespace dlms::test;
 using namespace Qt::StringLiterals;
@@ -42,6 +47,27 @@ public:
 private:
     int m_budget;
     quint32 m_value = 0;
+};
+
+quint32 nextCounter(const ClientSession &client)
+{
+    const auto memory = std::dynamic_pointer_cast<MemoryInvocationCounter>(client.config().invocationCounter);
+    return memory ? memory->peek() : 0;
+}
+
+// A RAND method that never has bytes; restores OpenSSL's own when the scope ends.
+class NoRandomness {
+public:
+    NoRandomness() { RAND_set_rand_method(&s_method); }
+    ~NoRandomness() { RAND_set_rand_method(RAND_OpenSSL()); }
+    NoRandomness(const NoRandomness &) = delete;
+    NoRandomness &operator=(const NoRandomness &) = delete;
+
+private:
+    static int fail(unsigned char *, int) { return 0; }
+    static int status() { return 0; }
+    static inline RAND_METHOD s_method {
+        nullptr, &NoRandomness::fail, nullptr, nullptr, &NoRandomness::fail, &NoRandomness::status};
 };
 
 // Failure texts for QVERIFY2, which evaluates its description even when the check passes.
@@ -359,6 +385,11 @@ private slots:
     void missingKeysFailAtOnce_data();
     void missingKeysFailAtOnce();
     void blockTransferIsCipheredBothWays();
+    void staleReplyFailsAssociation_data();
+    void staleReplyFailsAssociation();
+    void hlsChallengeWithoutRandomness();
+    void hlsMechanismNotEchoed_data();
+    void hlsMechanismNotEchoed();
 };
 
 void tst_ClientSecurity::greenBookHlsGmacExchange_data()
@@ -422,23 +453,34 @@ void tst_ClientSecurity::hlsGmacFailures_data()
     QTest::addColumn<QByteArray>("result");
     QTest::addColumn<ErrorCode>("code");
     QTest::addColumn<QString>("message");
+    QTest::addColumn<quint32>("next"); // the counter's next value afterwards
 
     QByteArray badProof = FCtoS;
     badProof[10] = char(badProof[10] ^ 0x01);
     QTest::newRow("meter-refuses-f-stoc")
         << hlsResult(1, DataAccessResult::OtherReason, {}) << ErrorCode::AuthenticationFailed
-        << u"HLS-GMAC authentication failed: the meter refused our proof (f(StoC)): wrong AK or EK"_s;
+        << u"HLS-GMAC authentication failed: the meter refused our proof (f(StoC)): wrong AK or EK"_s << 2u;
     QTest::newRow("f-ctos-does-not-verify")
         << hlsResult(1, DataAccessResult::Success, badProof) << ErrorCode::AuthenticationFailed
-        << u"HLS-GMAC authentication failed: the meter's proof (f(CtoS)) does not verify: wrong AK/EK, or not the meter we expect"_s;
+        << u"HLS-GMAC authentication failed: the meter's proof (f(CtoS)) does not verify: wrong AK/EK, or not the meter we expect"_s
+        << 2u;
     QTest::newRow("f-ctos-missing")
         << hlsResult(1, DataAccessResult::Success, {}) << ErrorCode::AuthenticationFailed
-        << u"HLS-GMAC authentication failed: the meter's proof (f(CtoS)) does not verify"_s;
+        << u"HLS-GMAC authentication failed: the meter's proof (f(CtoS)) does not verify"_s << 2u;
     QTest::newRow("f-ctos-truncated")
         << hlsResult(1, DataAccessResult::Success, FCtoS.left(16)) << ErrorCode::AuthenticationFailed
-        << u"HLS-GMAC authentication failed: the meter's proof (f(CtoS)) does not verify"_s;
+        << u"HLS-GMAC authentication failed: the meter's proof (f(CtoS)) does not verify"_s << 2u;
     QTest::newRow("exception-instead") << encoded(ExceptionResponse {1, 3}) << ErrorCode::Rejected
-                                       << u"exception-response: service-not-allowed / other-reason"_s;
+                                       << u"exception-response: service-not-allowed / other-reason"_s << 2u;
+    // The meter names the lowest counter it accepts: the next association starts there.
+    QTest::newRow("counter-error-raises-floor")
+        << encoded(ExceptionResponse {1, 6, 500}) << ErrorCode::Replay
+        << u"the meter refused our invocation counter as already used"_s << 500u;
+    // The exception comes in clear: a claim far beyond what we sent could be forged to spend the
+    // key's counter space, so it is reported but does not move the floor.
+    QTest::newRow("counter-error-too-far-ignored")
+        << encoded(ExceptionResponse {1, 6, 0xFFFFFFF0u}) << ErrorCode::Replay
+        << u"the meter refused our invocation counter as already used"_s << 2u;
 }
 
 void tst_ClientSecurity::hlsGmacFailures()
@@ -446,6 +488,7 @@ void tst_ClientSecurity::hlsGmacFailures()
     QFETCH(QByteArray, result);
     QFETCH(ErrorCode, code);
     QFETCH(QString, message);
+    QFETCH(quint32, next);
 
     Harness h(secureConfig(Transport::Wrapper, SecurityPolicy::None, Authentication::HighGmac));
     const auto queued = h.client.get(AttributeDescriptor {8, ClockObis, 2});
@@ -461,6 +504,7 @@ void tst_ClientSecurity::hlsGmacFailures()
     QCOMPARE(errors.size(), size_t(1));
     QCOMPARE(errors.front().code, code);
     QVERIFY2(errors.front().message.startsWith(message), qPrintable(errors.front().message));
+    QCOMPARE(nextCounter(h.client), next);
     QVERIFY(h.toMeter().empty());
     QVERIFY(h.client.pendingRequests() == 1); // the owner releases; the queued GET fails then
     h.client.release();
@@ -594,12 +638,13 @@ void tst_ClientSecurity::hlsGmacOverCipheredAssociation()
     QCOMPARE(quint8(sent.front().front()), security::tag::GloActionRequest);
     const Opened pass3 = openFromClient(sent.front());
     QCOMPARE(pass3.control, quint8(0x30));
-    QCOMPARE(pass3.invocationCounter, 3u); // 1 the AARQ, 2 f(StoC)
+    // 1 the AARQ, 2 the APDU, 3 f(StoC): the proof is fresh for a meter that accepted the APDU.
+    QCOMPARE(pass3.invocationCounter, 2u);
     const auto action = decodeActionRequest(pass3.plain);
     QVERIFY(action);
     const auto proof = security::verifyGmacResponse(ClientTitle, Ek, Ak, StoC, action->parameters->bytes());
     QVERIFY2(proof, why(proof));
-    QCOMPARE(*proof, 2u);
+    QCOMPARE(*proof, 3u);
 
     const auto fCtoS = security::gmacResponse(ServerTitle, 101, Ek, Ak, CtoS);
     h.toClient(cipherFromMeter(Form::Glo, SecurityPolicy::AuthenticatedEncrypted, 102,
@@ -863,12 +908,17 @@ void tst_ClientSecurity::meterSecurityExceptionsAreNamed_data()
     QTest::addColumn<QByteArray>("exception");
     QTest::addColumn<ErrorCode>("code");
     QTest::addColumn<QString>("message");
+    QTest::addColumn<quint32>("next"); // the counter's next value afterwards: 1 AARQ, 2 GET
     QTest::newRow("deciphering-error") << encoded(ExceptionResponse {1, 5}) << ErrorCode::DecryptionFailed
-                                       << u"the meter could not decipher our request"_s;
+                                       << u"the meter could not decipher our request"_s << 3u;
     QTest::newRow("invocation-counter-error") << encoded(ExceptionResponse {1, 6, 77}) << ErrorCode::Replay
                                               << u"the meter refused our invocation counter as already used "
                                                  u"(exception-response: service-not-allowed / "
-                                                 u"invocation-counter-error (expected counter 77))"_s;
+                                                 u"invocation-counter-error (expected counter 77))"_s
+                                              << 77u;
+    QTest::newRow("invocation-counter-error-below-ours")
+        << encoded(ExceptionResponse {1, 6, 2}) << ErrorCode::Replay
+        << u"the meter refused our invocation counter as already used"_s << 3u;
 }
 
 void tst_ClientSecurity::meterSecurityExceptionsAreNamed()
@@ -876,6 +926,7 @@ void tst_ClientSecurity::meterSecurityExceptionsAreNamed()
     QFETCH(QByteArray, exception);
     QFETCH(ErrorCode, code);
     QFETCH(QString, message);
+    QFETCH(quint32, next);
 
     Harness h(secureConfig(Transport::Wrapper, SecurityPolicy::AuthenticatedEncrypted));
     associateCiphered(h, SecurityPolicy::AuthenticatedEncrypted);
@@ -885,6 +936,7 @@ void tst_ClientSecurity::meterSecurityExceptionsAreNamed()
     QCOMPARE(h.responses().size(), size_t(1));
     QCOMPARE(h.responses().front().error->code, code);
     QVERIFY2(h.responses().front().error->message.startsWith(message), why(h.responses().front().error));
+    QCOMPARE(nextCounter(h.client), next);
 }
 
 void tst_ClientSecurity::counterErrorSendsNothing_data()
@@ -962,6 +1014,10 @@ void tst_ClientSecurity::missingKeysFailAtOnce_data()
     QTest::newRow("policy-short-title")
         << SecurityPolicy::Encrypted << Authentication::None << ClientTitle.left(7) << Ek << Ak << false
         << u"cannot associate: security policy enc needs our system title (8 bytes); got 7 bytes"_s;
+    // Encryption alone needs no AK; HLS-GMAC on top of it does.
+    QTest::newRow("enc-hls-no-ak")
+        << SecurityPolicy::Encrypted << Authentication::HighGmac << ClientTitle << Ek << QByteArray() << false
+        << u"cannot associate: HLS-GMAC needs the authentication key (AK, 16 bytes); none is configured"_s;
     QTest::newRow("dedicated-without-policy")
         << SecurityPolicy::None << Authentication::None << ClientTitle << Ek << Ak << true
         << u"cannot associate: a dedicated key or general ciphering needs a security policy (auth, enc or auth-enc)"_s;
@@ -1048,6 +1104,128 @@ void tst_ClientSecurity::blockTransferIsCipheredBothWays()
     QCOMPARE(h.kinds(Direction::Received),
         (std::vector<FrameKind> {FrameKind::Aare, FrameKind::GetResponse, FrameKind::GetResponse}));
     checkNoSecrets(h, {dedicatedKey});
+}
+
+void tst_ClientSecurity::staleReplyFailsAssociation_data()
+{
+    QTest::addColumn<Authentication>("authentication");
+    QTest::newRow("replayed-aare") << Authentication::None;
+    QTest::newRow("replayed-hls-pass-4") << Authentication::HighGmac;
+}
+
+void tst_ClientSecurity::staleReplyFailsAssociation()
+{
+    // A first association sees the meter's counters up to 102; the second one gets an old
+    // answer again. That is no answer from the meter: the association fails at once (Replay),
+    // instead of waiting for the owner's timeout.
+    QFETCH(Authentication, authentication);
+    const bool hls = authentication == Authentication::HighGmac;
+    const auto policy = SecurityPolicy::AuthenticatedEncrypted;
+    Harness h(secureConfig(Transport::Wrapper, policy, authentication));
+
+    h.client.connect();
+    h.toMeter();
+    const QByteArray firstAare = cipheredAare(policy, hls ? 100 : 102, Ek, authentication);
+    h.toClient(firstAare);
+    QByteArray firstPass4;
+    if (hls) {
+        const auto action = decodeActionRequest(openFromClient(h.toMeter().front()).plain);
+        QVERIFY(action);
+        const auto fCtoS = security::gmacResponse(ServerTitle, 101, Ek, Ak, CtoS);
+        firstPass4 = cipherFromMeter(
+            Form::Glo, policy, 102, hlsResult(action->invoke.invokeId, DataAccessResult::Success, *fCtoS));
+        h.toClient(firstPass4);
+    }
+    QCOMPARE(h.client.state(), ClientSession::State::Ready);
+    h.client.release();
+    h.toMeter();
+    h.toClient(encoded(Rlre {}));
+    QCOMPARE(h.client.state(), ClientSession::State::Idle);
+    QVERIFY2(h.errors().empty(), firstError(h));
+    h.events.clear();
+
+    h.client.connect();
+    h.toMeter();
+    if (hls) {
+        h.toClient(cipheredAare(policy, 103, Ek, authentication));
+        QCOMPARE(h.toMeter().size(), size_t(1)); // pass 3
+        h.toClient(firstPass4);
+    } else {
+        h.toClient(firstAare);
+    }
+    QCOMPARE(h.client.state(), ClientSession::State::Failed);
+    QVERIFY(!h.has(ClientSession::Event::Type::Associated));
+    const auto errors = h.errors();
+    QCOMPARE(errors.size(), size_t(1));
+    QCOMPARE(errors.front().code, ErrorCode::Replay);
+    QCOMPARE(errors.front().message,
+        hls ? u"replayed APDU: invocation counter 102 not above 103; discarded"_s
+            : u"replayed APDU: invocation counter 102 not above 102; discarded"_s);
+    QVERIFY(h.toMeter().empty());
+}
+
+void tst_ClientSecurity::hlsChallengeWithoutRandomness()
+{
+    ClientConfig config = secureConfig(Transport::Wrapper, SecurityPolicy::None, Authentication::HighGmac);
+    config.hlsChallenge.clear(); // the session draws CtoS itself
+    Harness random(config);
+    {
+        const NoRandomness noRandomness;
+        random.client.connect();
+    }
+    QVERIFY(!random.client.hasOutgoing());
+    random.collect();
+    QCOMPARE(random.client.state(), ClientSession::State::Failed);
+    const auto errors = random.errors();
+    QCOMPARE(errors.size(), size_t(1));
+    QCOMPARE(errors.front().code, ErrorCode::InvalidArgument);
+    QCOMPARE(errors.front().message, u"cannot associate: no random bytes available for the HLS challenge"_s);
+
+    // With OpenSSL's randomness back, the same configuration draws a challenge and sends the AARQ.
+    Harness again(config);
+    again.client.connect();
+    const auto sent = again.toMeter();
+    QCOMPARE(sent.size(), size_t(1));
+    const auto aarq = decodeAarq(sent.front());
+    QVERIFY(aarq);
+    QCOMPARE(aarq->authenticationValue.size(), qsizetype(16));
+}
+
+void tst_ClientSecurity::hlsMechanismNotEchoed_data()
+{
+    QTest::addColumn<SecurityPolicy>("policy");
+    QTest::addColumn<Authentication>("echoed");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("plain-no-mechanism") << SecurityPolicy::None << Authentication::None
+                                        << u"the meter did not accept HLS-GMAC (AARE mechanism: none)"_s;
+    QTest::newRow("plain-lls") << SecurityPolicy::None << Authentication::Low
+                               << u"the meter did not accept HLS-GMAC (AARE mechanism: low)"_s;
+    QTest::newRow("ciphered-hls-md5") << SecurityPolicy::AuthenticatedEncrypted << Authentication::HighMd5
+                                      << u"the meter did not accept HLS-GMAC (AARE mechanism: high-md5)"_s;
+}
+
+void tst_ClientSecurity::hlsMechanismNotEchoed()
+{
+    QFETCH(SecurityPolicy, policy);
+    QFETCH(Authentication, echoed);
+    QFETCH(QString, message);
+    Harness h(secureConfig(Transport::Wrapper, policy, Authentication::HighGmac));
+    h.client.connect();
+    QCOMPARE(h.toMeter().size(), size_t(1));
+    if (policy == SecurityPolicy::None) {
+        Aare aare = *decodeAare(plainHlsAare());
+        aare.authentication = echoed;
+        h.toClient(encoded(aare));
+    } else {
+        h.toClient(cipheredAare(policy, 100, Ek, echoed));
+    }
+    QCOMPARE(h.client.state(), ClientSession::State::Failed);
+    QVERIFY(!h.has(ClientSession::Event::Type::Associated));
+    QVERIFY(h.toMeter().empty()); // no pass 3
+    const auto errors = h.errors();
+    QCOMPARE(errors.size(), size_t(1));
+    QCOMPARE(errors.front().code, ErrorCode::AuthenticationFailed);
+    QCOMPARE(errors.front().message, message);
 }
 
 QTEST_GUILESS_MAIN(tst_ClientSecurity)

@@ -32,6 +32,9 @@
 
 using namespace Qt::StringLiterals;
 
+Q_DECLARE_METATYPE(dlms::Authentication)
+Q_DECLARE_METATYPE(dlms::SecurityPolicy)
+
 namespace {
 
 constexpr int kWaitMs = 15000;
@@ -182,6 +185,8 @@ private Q_SLOTS:
     void health();
     void meterListMatchesDetail_data();
     void meterListMatchesDetail();
+    void meterDetailWithoutKeys_data();
+    void meterDetailWithoutKeys();
     void meterListCache();
     void statsOffThread();
     void pipelinedInOrder();
@@ -902,6 +907,54 @@ void TestHttpApi::meterListMatchesDetail()
     }
     QCOMPARE(meters.at(0).toObject().value(u"name"_s).toString(), name);
     QCOMPARE(meters.at(0).toObject().value(u"id"_s).toString(), u"a \"quoted\" id"_s);
+}
+
+void TestHttpApi::meterDetailWithoutKeys_data()
+{
+    QTest::addColumn<dlms::Authentication>("authentication");
+    QTest::addColumn<dlms::SecurityPolicy>("policy");
+
+    QTest::newRow("hls-gmac-auth-enc")
+        << dlms::Authentication::HighGmac << dlms::SecurityPolicy::AuthenticatedEncrypted;
+    QTest::newRow("hls-gmac-no-ciphering") << dlms::Authentication::HighGmac << dlms::SecurityPolicy::None;
+    QTest::newRow("no-auth-enc") << dlms::Authentication::None << dlms::SecurityPolicy::Encrypted;
+}
+
+void TestHttpApi::meterDetailWithoutKeys()
+{
+    // A secured meter's configuration shows its policy and title, never its EK or AK (a stopped
+    // bridge: nothing associates).
+    QFETCH(dlms::Authentication, authentication);
+    QFETCH(dlms::SecurityPolicy, policy);
+    const QByteArray ek = QByteArray::fromHex("C0FFEE0102030405060708090A0B0C0D");
+    const QByteArray ak = QByteArray::fromHex("BADC0DE102030405060708090A0B0C0D");
+
+    app::Bridge bridge;
+    polling::MeterConfig secured = meterConfig(u"secured"_s, u"Secured"_s, 4059);
+    secured.authentication = authentication;
+    secured.security.policy = policy;
+    secured.security.systemTitle = QByteArray::fromHex("4D4D4D0000000001");
+    secured.security.blockCipherKey = ek;
+    secured.security.authenticationKey = ak;
+    const auto added = bridge.addMeter(secured);
+    QVERIFY2(added, qPrintable(added ? QString() : added.error().message));
+    app::HttpSettings settings;
+    settings.port = 0;
+    app::HttpApi api(&bridge, settings, m_databasePath);
+    QVERIFY(api.listen());
+
+    const Response detail
+        = request(api.port(), QByteArrayLiteral("GET"), QByteArrayLiteral("/meters/secured"));
+    QCOMPARE(detail.status, 200);
+    const QJsonObject security = detail.json.value(u"config"_s).toObject().value(u"security"_s).toObject();
+    QCOMPARE(security.value(u"policy"_s).toString(), dlms::securityPolicyName(policy));
+    QCOMPARE(security.value(u"system_title"_s).toString(), u"4D4D4D0000000001"_s);
+    QVERIFY(!security.contains(u"ek"_s));
+    QVERIFY(!security.contains(u"ak"_s));
+    for (const QByteArray &key : {ek, ak}) {
+        QVERIFY(!detail.body.contains(key.toHex()));
+        QVERIFY(!detail.body.contains(key.toHex().toUpper()));
+    }
 }
 
 void TestHttpApi::meterListCache()

@@ -2,9 +2,12 @@
 #include <invocationcounterstore.h>
 #include <security.h>
 
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDateTime>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
+#include <QtCore/QLockFile>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QTest>
@@ -160,6 +163,40 @@ private Q_SLOTS:
         QVERIFY(*(*counter)->next() > 5000u);
     }
 
+    void raiseFloorFromMeter_data()
+    {
+        QTest::addColumn<quint32>("used"); // values handed out before the meter's answer
+        QTest::addColumn<quint32>("floor");
+        QTest::addColumn<quint32>("expected"); // this object's next value
+        QTest::newRow("above-the-block") << 1u << 5000u << 5004u; // the other took 5000..5003
+        QTest::newRow("inside-the-block") << 1u << 3u << 3u;
+        QTest::newRow("below-what-is-used") << 3u << 2u << 4u;
+    }
+    void raiseFloorFromMeter()
+    {
+        QFETCH(quint32, used);
+        QFETCH(quint32, floor);
+        QFETCH(quint32, expected);
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        auto opened = FileInvocationCounter::open(tmp.path(), kEk, kTitle, 0, 4);
+        QVERIFY(opened.ok());
+        // Through the base class, the way ClientSession reaches it.
+        std::shared_ptr<dlms::InvocationCounter> counter = *opened;
+        for (quint32 i = 1; i <= used; ++i)
+            QCOMPARE(*counter->next(), i);
+        counter->raiseFloor(floor);
+        // Another process opening the file now starts above the floor and this object's block.
+        auto other = FileInvocationCounter::open(tmp.path(), kEk, kTitle, 0, 4);
+        QVERIFY(other.ok());
+        const quint32 otherFirst = *(*other)->next();
+        QVERIFY2(otherFirst >= std::max(floor, 5u), qPrintable(QString::number(otherFirst)));
+        const auto next = counter->next();
+        QVERIFY(next.ok());
+        QCOMPARE(*next, expected);
+        QVERIFY(*next != otherFirst);
+    }
+
     void separateFilesPerKeyAndTitle()
     {
         QTemporaryDir tmp;
@@ -275,6 +312,44 @@ private Q_SLOTS:
         const auto next = (*counter)->next();
         QVERIFY(!next.ok());
         QCOMPARE(next.error().code, dlms::ErrorCode::IoError);
+    }
+
+    // A holder that is alive keeps its lock however old the lock file: the lock file of this
+    // (live) process written by hand, without the native lock a file system may not offer, an
+    // hour old. Taking it as stale would let two processes reserve the same block.
+    void liveLockHolderKeepsTheLock()
+    {
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        auto counter = FileInvocationCounter::open(tmp.path(), kEk, kTitle, 0, 1);
+        QVERIFY(counter.ok());
+        QCOMPARE(*(*counter)->next(), 1u);
+
+        const QString lockPath = (*counter)->fileName() + u".lock"_s;
+        QByteArray contents;
+        {
+            QLockFile real(lockPath);
+            QVERIFY(real.tryLock(0));
+            contents = readAll(lockPath);
+        }
+        QVERIFY(
+            contents.startsWith(QByteArray(QByteArray::number(QCoreApplication::applicationPid()) + '\n')));
+        QVERIFY(writeText(lockPath, contents));
+        QFile lockFile(lockPath);
+        QVERIFY(lockFile.open(QIODevice::ReadWrite));
+        QVERIFY(lockFile.setFileTime(
+            QDateTime::currentDateTimeUtc().addSecs(-3600), QFileDevice::FileModificationTime));
+        lockFile.close();
+
+        const auto blocked = (*counter)->next();
+        QVERIFY(!blocked.ok());
+        QVERIFY2(blocked.error().message.contains(u"another process holds it"_s),
+            qPrintable(blocked.error().message));
+        QCOMPARE(readAll((*counter)->fileName()).trimmed(), QByteArray("2"));
+
+        // Released: the next value is the one the blocked call could not reserve.
+        QVERIFY(QFile::remove(lockPath));
+        QCOMPARE(*(*counter)->next(), 2u);
     }
 
     void exhausted()

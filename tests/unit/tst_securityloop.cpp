@@ -4,6 +4,8 @@
 #include "serversession.h"
 #include "simulator.h"
 
+#include <invocationcounterstore.h>
+
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QSignalSpy>
@@ -35,6 +37,7 @@ struct Setup {
     Authentication authentication = Authentication::HighGmac;
     bool dedicatedKey = false;
     bool generalCiphering = false;
+    bool withoutAk = false; // the client has no AK (enough for encryption only)
 };
 
 sim::MeterSettings meterSettings(SecurityPolicy policy)
@@ -58,7 +61,7 @@ ClientConfig clientConfig(Transport transport, const Setup &setup)
     config.security.policy = setup.policy;
     config.security.systemTitle = ClientTitle;
     config.security.blockCipherKey = Ek;
-    config.security.authenticationKey = Ak;
+    config.security.authenticationKey = setup.withoutAk ? QByteArray() : Ak;
     config.security.dedicatedKey = setup.dedicatedKey;
     config.security.generalCiphering = setup.generalCiphering;
     return config;
@@ -169,6 +172,8 @@ private slots:
     void wrongKeysGiveDistinctErrors();
     void reusedClientCounterIsRefused();
     void serverCounterKeepsRisingAcrossAssociations();
+    void meterCounterErrorRaisesFloor_data();
+    void meterCounterErrorRaisesFloor();
     void dlmsConnectionOverSocket();
 
 private:
@@ -189,6 +194,7 @@ void tst_SecurityLoop::everyServiceUnderEveryPolicy_data()
     QTest::addColumn<Authentication>("authentication");
     QTest::addColumn<bool>("dedicated");
     QTest::addColumn<bool>("general");
+    QTest::addColumn<bool>("withoutAk");
 
     const struct {
         const char *name;
@@ -204,12 +210,13 @@ void tst_SecurityLoop::everyServiceUnderEveryPolicy_data()
         {"auth-enc-general-glo",
             {SecurityPolicy::AuthenticatedEncrypted, Authentication::HighGmac, false, true}},
         {"auth-general-glo-lls", {SecurityPolicy::Authenticated, Authentication::Low, false, true}},
+        {"enc-lls-without-ak", {SecurityPolicy::Encrypted, Authentication::Low, false, false, true}},
     };
     for (const auto &s : setups) {
         for (const Transport transport : {Transport::Wrapper, Transport::Hdlc}) {
             QTest::addRow("%s-%s", s.name, qPrintable(transportName(transport)))
                 << transport << s.setup.policy << s.setup.authentication << s.setup.dedicatedKey
-                << s.setup.generalCiphering;
+                << s.setup.generalCiphering << s.setup.withoutAk;
         }
     }
 }
@@ -221,11 +228,13 @@ void tst_SecurityLoop::everyServiceUnderEveryPolicy()
     QFETCH(Authentication, authentication);
     QFETCH(bool, dedicated);
     QFETCH(bool, general);
+    QFETCH(bool, withoutAk);
 
     sim::MeterModel meter(meterSettings(policy));
     const quint32 meterCounterBefore = meter.nextInvocationCounter();
     auto counter = std::make_shared<MemoryInvocationCounter>(1);
-    ClientConfig config = clientConfig(transport, Setup {policy, authentication, dedicated, general});
+    ClientConfig config
+        = clientConfig(transport, Setup {policy, authentication, dedicated, general, withoutAk});
     config.invocationCounter = counter;
     Loop loop(meter, config);
 
@@ -402,13 +411,71 @@ void tst_SecurityLoop::serverCounterKeepsRisingAcrossAssociations()
     }
     QVERIFY2(loop.errors().empty(), firstError(loop));
 
-    // A meter whose counter went back is caught: the next association's AARE is a replay.
+    // A meter whose counter went back is caught: the next association's AARE is a replay, and
+    // the association fails at once rather than waiting for a timeout.
     meter.setNextInvocationCounter(1);
     loop.client.connect();
     QVERIFY(loop.pump());
-    QVERIFY(!loop.errors().empty());
+    QCOMPARE(loop.errors().size(), size_t(1));
     QCOMPARE(loop.errors().back().code, ErrorCode::Replay);
-    QCOMPARE(loop.client.state(), ClientSession::State::Associating);
+    QVERIFY2(loop.errors().back().message.startsWith(u"replayed APDU: invocation counter 1 not above"_s),
+        qPrintable(loop.errors().back().message));
+    QCOMPARE(loop.client.state(), ClientSession::State::Failed);
+}
+
+void tst_SecurityLoop::meterCounterErrorRaisesFloor_data()
+{
+    QTest::addColumn<Authentication>("authentication");
+    QTest::newRow("lls") << Authentication::Low;
+    QTest::newRow("hls-gmac") << Authentication::HighGmac;
+}
+
+void tst_SecurityLoop::meterCounterErrorRaisesFloor()
+{
+    // Another installation with our EK and title has used counters up to 5000 behind our back:
+    // the meter refuses our next request with invocation-counter-error 5001, and from then on
+    // the store (on disk, so for the next process too) starts there.
+    QFETCH(Authentication, authentication);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const Setup setup {SecurityPolicy::AuthenticatedEncrypted, authentication};
+    sim::MeterModel meter(meterSettings(setup.policy));
+    auto store = polling::FileInvocationCounter::open(dir.path(), Ek, ClientTitle);
+    QVERIFY(store.ok());
+    ClientConfig config = clientConfig(Transport::Wrapper, setup);
+    config.invocationCounter = *store;
+    Loop loop(meter, config);
+    loop.client.connect();
+    QVERIFY(loop.pump());
+    QVERIFY2(loop.has(ClientSession::Event::Type::Associated), firstError(loop));
+
+    meter.acceptClientInvocationCounter(ClientTitle, 5000);
+    const auto refused = loop.run(loop.client.get(Clock));
+    QVERIFY(refused);
+    QVERIFY(refused->error);
+    QCOMPARE(refused->error->code, ErrorCode::Replay);
+    QVERIFY2(refused->error->message.contains(u"expected counter 5001"_s), why(refused->error));
+
+    const auto next = loop.run(loop.client.get(Clock));
+    QVERIFY(next);
+    QVERIFY2(!next->error, why(next->error));
+    loop.client.release();
+    QVERIFY(loop.pump());
+    QCOMPARE(loop.client.state(), ClientSession::State::Idle);
+
+    // A new process's store: it reads the floor from the file, the association goes through.
+    config.invocationCounter.reset();
+    store->reset();
+    auto reopened = polling::FileInvocationCounter::open(dir.path(), Ek, ClientTitle);
+    QVERIFY(reopened.ok());
+    config.invocationCounter = *reopened;
+    Loop again(meter, config);
+    again.client.connect();
+    QVERIFY(again.pump());
+    QVERIFY2(again.has(ClientSession::Event::Type::Associated), firstError(again));
+    const auto read = again.run(again.client.get(Clock));
+    QVERIFY(read);
+    QVERIFY2(!read->error, why(read->error));
 }
 
 void tst_SecurityLoop::dlmsConnectionOverSocket()

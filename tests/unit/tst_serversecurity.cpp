@@ -303,6 +303,8 @@ private Q_SLOTS:
     void replayedRequest();
     void countersSharedAcrossConnections();
     void hlsOverCipheredAssociation();
+    void staleHlsProofRefused_data();
+    void staleHlsProofRefused();
 };
 
 void tst_ServerSecurity::hlsGmacGreenBook_data()
@@ -988,13 +990,14 @@ void tst_ServerSecurity::hlsOverCipheredAssociation()
     QCOMPARE(aare->respondingAuthenticationValue, kStoC);
     QVERIFY(meter.server.authenticationPending());
 
-    // Pass 3 goes ciphered like everything else; f(StoC) takes the client's next IC.
+    // Pass 3 goes ciphered like everything else: the APDU takes the client's next IC, f(StoC)
+    // the one after, so the proof's counter is fresh once the APDU's is accepted.
     const QByteArray get = test::encoded(getRequest(kClockTime));
     QVERIFY(isException(meter.client.request(protectRequest(Kind::Glo, control, 2, get)), 1, 1));
-    const auto proof = security::gmacResponse(kClientTitle, 3, kEk, kAk, kStoC);
+    const auto proof = security::gmacResponse(kClientTitle, 4, kEk, kAk, kStoC);
     QVERIFY(proof);
     const auto opened = openResponse(meter.client.request(protectRequest(
-        Kind::Glo, control, 4, test::encoded(actionRequest(kReplyToHls, Value::octetString(*proof))))));
+        Kind::Glo, control, 3, test::encoded(actionRequest(kReplyToHls, Value::octetString(*proof))))));
     QVERIFY(opened);
     QCOMPARE(opened->tag, security::tag::GloActionResponse);
     const auto answer = decodeActionResponse(opened->plaintext);
@@ -1009,6 +1012,63 @@ void tst_ServerSecurity::hlsOverCipheredAssociation()
     const auto read = openResponse(meter.client.request(protectRequest(Kind::Glo, control, 5, get)));
     QVERIFY(read);
     QVERIFY(decodeGetResponse(read->plaintext));
+}
+
+void tst_ServerSecurity::staleHlsProofRefused_data()
+{
+    QTest::addColumn<SecurityPolicy>("policy");
+    QTest::addColumn<quint32>("seen"); // the highest IC the meter accepted from this title before
+    QTest::addColumn<quint32>("apduIc"); // the glo-action-request's (ciphered policies)
+    QTest::addColumn<quint32>("proofIc");
+    QTest::newRow("plain-proof-already-seen") << SecurityPolicy::None << 1u << 0u << 1u;
+    QTest::newRow("plain-proof-below-seen") << SecurityPolicy::None << 9u << 0u << 5u;
+    QTest::newRow("ciphered-proof-below-its-apdu")
+        << SecurityPolicy::AuthenticatedEncrypted << 0u << 3u << 2u;
+    QTest::newRow("ciphered-proof-equal-to-its-apdu")
+        << SecurityPolicy::AuthenticatedEncrypted << 0u << 3u << 3u;
+}
+
+void tst_ServerSecurity::staleHlsProofRefused()
+{
+    QFETCH(SecurityPolicy, policy);
+    QFETCH(quint32, seen);
+    QFETCH(quint32, apduIc);
+    QFETCH(quint32, proofIc);
+    const bool ciphered = policy != SecurityPolicy::None;
+    const quint8 control = kAuth | kEnc;
+    Meter meter(secureSettings(policy));
+    meter.server.setHlsChallenge(kStoC);
+    if (seen != 0)
+        meter.model.acceptClientInvocationCounter(kClientTitle, seen);
+    Aarq aarq = ciphered ? cipheredAarq(control, 1) : hlsAarq();
+    aarq.authentication = Authentication::HighGmac;
+    aarq.authenticationValue = kCtoS;
+    QVERIFY(accepted(meter.client.associate(aarq)));
+    const quint32 meterIc = meter.model.nextInvocationCounter();
+
+    // A proof that verifies, but with a counter this meter cannot take as new.
+    const auto proof = security::gmacResponse(kClientTitle, proofIc, kEk, kAk, kStoC);
+    QVERIFY(proof);
+    const QByteArray action = test::encoded(actionRequest(kReplyToHls, Value::octetString(*proof)));
+    const QByteArray reply
+        = meter.client.request(ciphered ? protectRequest(Kind::Glo, control, apduIc, action) : action);
+    std::optional<ActionResponse> answer;
+    if (ciphered) {
+        const auto opened = openResponse(reply);
+        QVERIFY(opened);
+        answer = *decodeActionResponse(opened->plaintext);
+    } else if (const auto decoded = decodeActionResponse(reply)) {
+        answer = *decoded;
+    }
+    QVERIFY(answer);
+    QCOMPARE(answer->result, DataAccessResult::OtherReason);
+    QVERIFY(!answer->returnParameters);
+    QCOMPARE(meter.server.counters().replaysRejected, 1u);
+    QCOMPARE(meter.server.counters().authenticationFailures, 0u);
+    // No f(CtoS) was computed (a ciphered answer took one counter for its protection only).
+    QCOMPARE(meter.model.nextInvocationCounter(), meterIc + (ciphered ? 1 : 0));
+    QVERIFY(meter.server.authenticationPending());
+    QCOMPARE(meter.server.association()->level, AccessLevel::Public);
 }
 
 QTEST_GUILESS_MAIN(tst_ServerSecurity)

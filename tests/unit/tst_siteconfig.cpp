@@ -946,6 +946,54 @@ private slots:
         QVERIFY(!secret.error().message.contains(u"s3cret"_s));
     }
 
+    // The one key resolution the site file and dlmsctl's --ek/--ak share.
+    void keys_data()
+    {
+        QTest::addColumn<QString>("reference");
+        QTest::addColumn<bool>("ok");
+        QTest::addColumn<QString>("names"); // what the error says, when not ok
+
+        QTest::newRow("literal") << u"C0FFEE0102030405060708090A0B0C0D"_s << true << QString();
+        QTest::newRow("literal-lower-spaced")
+            << u"c0 ff ee 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d"_s << true << QString();
+        QTest::newRow("env") << u"env:DLMSBRIDGE_TST_KEY"_s << true << QString();
+        QTest::newRow("file-relative") << u"file:ek.hex"_s << true << QString();
+        QTest::newRow("literal-short")
+            << u"C0FFEE0102030405060708090A0B0C"_s << false << u"the key must be 16 bytes of hex"_s;
+        QTest::newRow("env-not-hex") << u"env:DLMSBRIDGE_TST_BAD_KEY"_s << false
+                                     << u"the key in env:DLMSBRIDGE_TST_BAD_KEY must be 16 bytes of hex"_s;
+        QTest::newRow("env-unset") << u"env:DLMSBRIDGE_TST_NOT_SET"_s << false
+                                   << u"environment variable DLMSBRIDGE_TST_NOT_SET is not set"_s;
+        QTest::newRow("file-short") << u"file:short.hex"_s << false
+                                    << u"the key in file:short.hex must be 16 bytes of hex"_s;
+    }
+    void keys()
+    {
+        QFETCH(QString, reference);
+        QFETCH(bool, ok);
+        QFETCH(QString, names);
+        qputenv("DLMSBRIDGE_TST_KEY", "C0FFEE0102030405060708090A0B0C0D");
+        qputenv("DLMSBRIDGE_TST_BAD_KEY", "C0FFEE-s3cret-0102030405060708090A");
+        const auto unset = qScopeGuard([] {
+            qunsetenv("DLMSBRIDGE_TST_KEY");
+            qunsetenv("DLMSBRIDGE_TST_BAD_KEY");
+        });
+        QTemporaryDir dir;
+        QVERIFY(!writeFile(dir, u"ek.hex"_s, "C0FFEE0102030405060708090A0B0C0D\nrest\n").isEmpty());
+        QVERIFY(!writeFile(dir, u"short.hex"_s, "C0FFEE01\n").isEmpty());
+
+        const auto key = polling::resolveKey(reference, dir.path());
+        QCOMPARE(key.ok(), ok);
+        if (ok) {
+            QCOMPARE(*key, QByteArray::fromHex("C0FFEE0102030405060708090A0B0C0D"));
+            return;
+        }
+        const QString message = key.error().message;
+        QVERIFY2(message.contains(names), qPrintable(message));
+        for (const QString &fragment : {u"C0FFEE"_s, u"c0ffee"_s, u"s3cret"_s})
+            QVERIFY2(!message.contains(fragment), qPrintable(message));
+    }
+
     void messagesNeverShowThePassword_data()
     {
         QTest::addColumn<QByteArray>("json");
