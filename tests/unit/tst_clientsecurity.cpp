@@ -1,5 +1,7 @@
+#include "clientharness.h"
 #include "clientsession.h"
 #include "testsupport.h"
+#include "transportrows.h"
 
 #include <QtTest/QtTest>
 
@@ -162,13 +164,11 @@ private:
 };
 
 // A client session and the meter's transport, with everything the client reported.
-struct Harness {
+struct Harness : ClientEventLog {
     explicit Harness(ClientConfig config) : client(std::move(config)), peer(client.config().transport) { }
 
     ClientSession client;
     Peer peer;
-    std::vector<FrameEvent> frames;
-    std::vector<ClientSession::Event> events;
 
     // Moves the client's bytes to the meter (answering link frames) until it is quiet.
     std::vector<QByteArray> toMeter()
@@ -195,36 +195,7 @@ struct Harness {
         collect();
     }
 
-    void collect()
-    {
-        for (auto &f : client.takeFrames())
-            frames.push_back(f);
-        for (auto &e : client.takeEvents())
-            events.push_back(std::move(e));
-    }
-
-    std::vector<Error> errors() const
-    {
-        std::vector<Error> out;
-        for (const auto &e : events)
-            if (e.type == ClientSession::Event::Type::Error)
-                out.push_back(*e.error);
-        return out;
-    }
-
-    std::vector<ClientSession::Response> responses() const
-    {
-        std::vector<ClientSession::Response> out;
-        for (const auto &e : events)
-            if (e.type == ClientSession::Event::Type::Response)
-                out.push_back(*e.response);
-        return out;
-    }
-
-    bool has(ClientSession::Event::Type type) const
-    {
-        return std::any_of(events.begin(), events.end(), [type](const auto &e) { return e.type == type; });
-    }
+    void collect() { collectFrom(client); }
 
     // Complete APDUs per direction, by kind, in order.
     std::vector<FrameKind> kinds(Direction direction) const
@@ -394,9 +365,7 @@ private slots:
 
 void tst_ClientSecurity::greenBookHlsGmacExchange_data()
 {
-    QTest::addColumn<Transport>("transport");
-    QTest::newRow("wrapper") << Transport::Wrapper;
-    QTest::newRow("hdlc") << Transport::Hdlc;
+    test::addTransportRows();
 }
 
 void tst_ClientSecurity::greenBookHlsGmacExchange()

@@ -1,4 +1,6 @@
+#include "clientharness.h"
 #include "clientsession.h"
+#include "transportrows.h"
 
 #include <QtTest/QtTest>
 
@@ -194,15 +196,13 @@ private:
 };
 
 // Pumps bytes between a session and a meter until both are quiet, recording what crossed.
-struct Wire {
+struct Wire : test::ClientEventLog {
     Wire(ClientSession &c, ScriptedMeter &m) : client(c), meter(m) { }
 
     ClientSession &client;
     ScriptedMeter &meter;
     qint64 sentBytes = 0;
     qint64 receivedBytes = 0;
-    std::vector<FrameEvent> frames;
-    std::vector<ClientSession::Event> events;
 
     void pump(int maxRounds = 10000)
     {
@@ -220,36 +220,7 @@ struct Wire {
         QFAIL("the exchange did not settle");
     }
 
-    void collect()
-    {
-        for (auto &f : client.takeFrames())
-            frames.push_back(std::move(f));
-        for (auto &e : client.takeEvents())
-            events.push_back(std::move(e));
-    }
-
-    std::vector<ClientSession::Response> responses() const
-    {
-        std::vector<ClientSession::Response> out;
-        for (const auto &e : events)
-            if (e.type == ClientSession::Event::Type::Response)
-                out.push_back(*e.response);
-        return out;
-    }
-
-    std::vector<Error> errors() const
-    {
-        std::vector<Error> out;
-        for (const auto &e : events)
-            if (e.type == ClientSession::Event::Type::Error)
-                out.push_back(*e.error);
-        return out;
-    }
-
-    bool has(ClientSession::Event::Type type) const
-    {
-        return std::any_of(events.begin(), events.end(), [type](const auto &e) { return e.type == type; });
-    }
+    void collect() { collectFrom(client); }
 };
 
 const Obis EnergyImport {1, 0, 1, 8, 0, 255};
@@ -326,9 +297,7 @@ private slots:
 
 void tst_ClientSession::associatesAndReads_data()
 {
-    QTest::addColumn<Transport>("transport");
-    QTest::newRow("wrapper") << Transport::Wrapper;
-    QTest::newRow("hdlc") << Transport::Hdlc;
+    test::addTransportRows();
 }
 
 void tst_ClientSession::associatesAndReads()

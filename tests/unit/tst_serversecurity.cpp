@@ -2,8 +2,10 @@
 // LN-with-ciphering, glo-/ded-/general-glo data APDUs answered in kind, block transfer ciphered per
 // block, refusals and replay protection. Every request is built here from the dlms encoders and
 // security functions, so the server is checked against the Green Book, not against our client.
+#include "serverharness.h"
 #include "serversession.h"
 #include "testsupport.h"
+#include "transportrows.h"
 
 #include <security.h>
 
@@ -140,87 +142,15 @@ std::optional<Opened> openResponse(QByteArrayView apdu, QByteArrayView key = kEk
     return Opened {ciphered->tag, opened->control, opened->invocationCounter, opened->plaintext};
 }
 
-// A hand-driven client over either framing (HDLC through a client-role Link).
-struct RawClient {
-    RawClient(ServerSession &s, Transport t) : server(s), transport(t)
-    {
-        if (transport == Transport::Hdlc)
-            link.emplace(hdlc::Link::Role::Client, hdlc::Address::client(16), hdlc::Address::server(1, 0));
-    }
+// A hand-driven client over either framing (serverharness.h) that connects the HDLC link on demand.
+struct RawClient : test::ServerHarness {
+    using ServerHarness::ServerHarness;
 
-    ServerSession &server;
-    Transport transport;
-    std::optional<hdlc::Link> link;
-    hdlc::Deframer hdlcIn;
-    wrapper::Deframer wrapperIn;
-
-    bool connectLink()
-    {
-        if (!link || link->state() == hdlc::Link::State::Connected)
-            return true;
-        link->connect();
-        (void)exchange();
-        return link->state() == hdlc::Link::State::Connected;
-    }
-
-    // Sends one APDU; the APDUs the server answered.
-    std::vector<QByteArray> send(QByteArrayView apdu)
-    {
-        if (!connectLink())
-            return {};
-        if (link) {
-            if (!link->sendApdu(apdu))
-                return {};
-        } else {
-            QByteArray frame;
-            (void)wrapper::encode(16, 1, apdu, frame);
-            server.feed(frame);
-        }
-        return exchange();
-    }
-
-    std::vector<QByteArray> exchange()
-    {
-        std::vector<QByteArray> apdus;
-        for (int round = 0; round < 10000; ++round) {
-            bool sent = false;
-            if (link) {
-                for (const hdlc::Frame &frame : link->takeOutgoing()) {
-                    QByteArray bytes;
-                    (void)hdlc::encode(frame, bytes);
-                    server.feed(bytes);
-                    sent = true;
-                }
-            }
-            const std::vector<QByteArray> frames = server.takeOutgoing();
-            for (const QByteArray &bytes : frames) {
-                if (link) {
-                    hdlcIn.feed(bytes);
-                    while (auto next = hdlcIn.next()) {
-                        if (!*next)
-                            continue;
-                        for (const auto &event : link->handleFrame(next->value())) {
-                            if (event.kind == hdlc::Link::Event::Kind::Apdu)
-                                apdus.push_back(event.apdu);
-                        }
-                    }
-                } else {
-                    wrapperIn.feed(bytes);
-                    while (auto next = wrapperIn.next()) {
-                        if (*next)
-                            apdus.push_back((*next)->apdu);
-                    }
-                }
-            }
-            if (!sent && frames.empty() && !(link && link->hasOutgoing()))
-                break;
-        }
-        return apdus;
-    }
-
-    // The one APDU answered, or empty.
+    // Sends one APDU; the one APDU answered, or empty.
     QByteArray request(QByteArrayView apdu)
     {
+        if (!ensureLinkConnected())
+            return {};
         const auto answers = send(apdu);
         return answers.size() == 1 ? answers.front() : QByteArray();
     }
@@ -309,9 +239,7 @@ private Q_SLOTS:
 
 void tst_ServerSecurity::hlsGmacGreenBook_data()
 {
-    QTest::addColumn<Transport>("transport");
-    QTest::newRow("wrapper") << Transport::Wrapper;
-    QTest::newRow("hdlc") << Transport::Hdlc;
+    test::addTransportRows();
 }
 
 void tst_ServerSecurity::hlsGmacGreenBook()

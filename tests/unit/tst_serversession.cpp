@@ -1,5 +1,7 @@
+#include "serverharness.h"
 #include "serversession.h"
 #include "testsupport.h"
+#include "transportrows.h"
 
 #include <clientsession.h>
 
@@ -11,6 +13,8 @@
 using namespace dlms;
 using namespace sim;
 using namespace Qt::StringLiterals;
+using dlms::test::addTransportColumn;
+using dlms::test::addTransportRows;
 
 Q_DECLARE_METATYPE(dlms::Transport)
 Q_DECLARE_METATYPE(dlms::Authentication)
@@ -32,18 +36,6 @@ QDateTime fixedNow()
 // The conformance our server grants a client that proposes everything usual.
 constexpr quint32 kGranted = ConformanceGet | ConformanceSet | ConformanceAction | ConformanceSelectiveAccess
     | ConformanceBlockTransferWithGet | ConformancePriorityManagement | ConformanceMultipleReferences;
-
-void addTransportColumn()
-{
-    QTest::addColumn<Transport>("transport");
-}
-
-void addTransportRows()
-{
-    addTransportColumn();
-    QTest::newRow("wrapper") << Transport::Wrapper;
-    QTest::newRow("hdlc") << Transport::Hdlc;
-}
 
 // A ClientSession and a ServerSession wired back to back in memory.
 struct Pair {
@@ -117,85 +109,9 @@ struct Pair {
     }
 };
 
-// A hand-driven client for what ClientSession would never send: APDUs in, APDUs out, over either
-// framing (HDLC with a client-role Link that acknowledges segmented answers).
-struct RawClient {
-    RawClient(ServerSession &s, Transport t, hdlc::Address serverAddress = hdlc::Address::server(1, 0))
-        : server(s), transport(t)
-    {
-        if (transport == Transport::Hdlc)
-            link.emplace(hdlc::Link::Role::Client, hdlc::Address::client(16), serverAddress);
-    }
-
-    ServerSession &server;
-    Transport transport;
-    std::optional<hdlc::Link> link;
-    hdlc::Deframer hdlcIn;
-    wrapper::Deframer wrapperIn;
-
-    bool connectLink()
-    {
-        if (!link)
-            return true;
-        link->connect();
-        (void)exchange();
-        return link->state() == hdlc::Link::State::Connected;
-    }
-
-    std::vector<QByteArray> send(QByteArrayView apdu)
-    {
-        if (link) {
-            if (!link->sendApdu(apdu))
-                return {};
-        } else {
-            QByteArray frame;
-            (void)wrapper::encode(16, 1, apdu, frame);
-            server.feed(frame);
-        }
-        return exchange();
-    }
-
-    std::vector<QByteArray> send(const Apdu &apdu) { return send(encodeApdu(apdu)); }
-
-    // Feeds the server until quiet; the complete APDUs it answered.
-    std::vector<QByteArray> exchange()
-    {
-        std::vector<QByteArray> apdus;
-        for (int round = 0; round < 100000; ++round) {
-            bool sent = false;
-            if (link) {
-                for (const hdlc::Frame &frame : link->takeOutgoing()) {
-                    QByteArray bytes;
-                    (void)hdlc::encode(frame, bytes);
-                    server.feed(bytes);
-                    sent = true;
-                }
-            }
-            const std::vector<QByteArray> frames = server.takeOutgoing();
-            for (const QByteArray &bytes : frames) {
-                if (link) {
-                    hdlcIn.feed(bytes);
-                    while (auto next = hdlcIn.next()) {
-                        if (!*next)
-                            continue;
-                        for (const auto &event : link->handleFrame(next->value())) {
-                            if (event.kind == hdlc::Link::Event::Kind::Apdu)
-                                apdus.push_back(event.apdu);
-                        }
-                    }
-                } else {
-                    wrapperIn.feed(bytes);
-                    while (auto next = wrapperIn.next()) {
-                        if (*next)
-                            apdus.push_back((*next)->apdu);
-                    }
-                }
-            }
-            if (!sent && frames.empty() && !(link && link->hasOutgoing()))
-                break;
-        }
-        return apdus;
-    }
+// A hand-driven client for what ClientSession would never send (serverharness.h).
+struct RawClient : test::ServerHarness {
+    using ServerHarness::ServerHarness;
 
     std::optional<Aare> associate(const Aarq &aarq = {})
     {
