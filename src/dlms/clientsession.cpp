@@ -2,8 +2,6 @@
 
 #include <QtCore/QLoggingCategory>
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 
 using namespace Qt::StringLiterals;
@@ -34,14 +32,6 @@ constexpr quint8 ServiceErrorDeciphering = 5; // exception-response service-erro
 constexpr quint8 ServiceErrorInvocationCounter = 6;
 constexpr quint8 ApplicationReferenceError = 0; // ServiceError choice in a rejected AARE
 constexpr quint8 ApplicationReferenceDeciphering = 6;
-
-// Overwrites a secret we alone hold before letting it go; a shared copy is someone else's.
-void wipe(QByteArray &secret)
-{
-    if (!secret.isEmpty() && secret.isDetached())
-        OPENSSL_cleanse(secret.data(), size_t(secret.size()));
-    secret.clear();
-}
 
 // Exceptions name the security failures of our own requests as such, so a wrong key or a
 // counter behind the meter's reads differently from any other refusal.
@@ -290,7 +280,7 @@ void ClientSession::sendAarq()
         auto sealed = security::encodeServiceCiphered(false, security::securityControl(s.policy),
             s.systemTitle, *counter, s.blockCipherKey, s.authenticationKey, m_scratch);
         // The plain InitiateRequest holds the dedicated key in clear.
-        wipe(m_scratch);
+        security::wipe(m_scratch);
         aarq.initiate.dedicatedKey.clear();
         if (!sealed) {
             failAssociation(sealed.error());
@@ -448,7 +438,7 @@ void ClientSession::finishAssociation(Aare aare)
 
 void ClientSession::forgetAssociationSecrets()
 {
-    wipe(m_dedicatedKey);
+    security::wipe(m_dedicatedKey);
     m_challenge.clear();
     m_serverTitle.clear();
     m_rxPlain.clear();

@@ -654,6 +654,13 @@ QString cipheredApduName(quint8 t)
     return u"ciphered APDU 0x%1"_s.arg(t, 2, 16, QLatin1Char('0'));
 }
 
+void wipe(QByteArray &secret)
+{
+    if (!secret.isEmpty() && secret.isDetached())
+        OPENSSL_cleanse(secret.data(), size_t(secret.size()));
+    secret.clear();
+}
+
 } // namespace security
 
 Result<quint32> MemoryInvocationCounter::next()

@@ -157,6 +157,10 @@ Result<QByteArray> gmacResponse(QByteArrayView systemTitle, quint32 invocationCo
 Result<quint32> verifyGmacResponse(QByteArrayView peerSystemTitle, QByteArrayView blockCipherKey,
     QByteArrayView authenticationKey, QByteArrayView challenge, QByteArrayView response);
 
+// Overwrites a secret this buffer alone holds (OPENSSL_cleanse), then empties it. A shared
+// buffer is only emptied: writing to it would detach and wipe a fresh copy instead.
+void wipe(QByteArray &secret);
+
 // Cryptographically random bytes (OpenSSL RAND_bytes): HLS challenges, dedicated keys.
 QByteArray randomBytes(qsizetype count);
 // A stable, non-reversible name for a key (the first 8 bytes of SHA-256("dlmsbridge-ic" || key),

@@ -96,29 +96,21 @@ QString hexBytes(quint32 v, int bytes)
     return s;
 }
 
-void wipe(QByteArray &secret)
-{
-    // Only a buffer we alone hold: filling a shared one would detach and wipe a fresh copy.
-    if (secret.isDetached())
-        secret.fill('\0');
-    secret.clear();
-}
-
 } // namespace
 
 TraceDecoder::Keys::~Keys()
 {
-    wipe(blockCipherKey);
-    wipe(authenticationKey);
-    wipe(dedicatedKey);
+    security::wipe(blockCipherKey);
+    security::wipe(authenticationKey);
+    security::wipe(dedicatedKey);
 }
 
 TraceDecoder::TraceDecoder(std::optional<Transport> transport) : m_transport(transport) { }
 
 void TraceDecoder::setSecurity(const SecuritySettings &security)
 {
-    wipe(m_keys.blockCipherKey);
-    wipe(m_keys.authenticationKey);
+    security::wipe(m_keys.blockCipherKey);
+    security::wipe(m_keys.authenticationKey);
     m_keys.blockCipherKey = security.blockCipherKey;
     m_keys.authenticationKey = security.authenticationKey;
     m_keys.clientTitle = security.systemTitle;
@@ -226,7 +218,7 @@ void TraceDecoder::describePlain(QByteArrayView apdu, Line &line, const QString 
         if (!initiate->dedicatedKey.isEmpty())
             line.summary += u", dedicated key: (masked)"_s;
         line.details << u"conformance: "_s + conformanceNames(initiate->proposedConformance).join(u", "_s);
-        wipe(m_keys.dedicatedKey);
+        security::wipe(m_keys.dedicatedKey);
         m_keys.dedicatedKey = initiate->dedicatedKey;
         return;
     }
@@ -259,7 +251,7 @@ void TraceDecoder::describePlain(QByteArrayView apdu, Line &line, const QString 
         m_keys.announcedClientTitle
             = aarq->callingApTitle.size() == security::SystemTitleSize ? aarq->callingApTitle : QByteArray();
         m_keys.serverTitle.clear();
-        wipe(m_keys.dedicatedKey);
+        security::wipe(m_keys.dedicatedKey);
         m_pendingHlsReply.reset();
         if (aarq->authentication == Authentication::HighGmac)
             line.details << u"HLS-GMAC pass 1: CtoS challenge of %1 bytes"_s.arg(

@@ -121,6 +121,7 @@ private slots:
     void parseHex();
     void keyFingerprints();
     void randomBytesAreFreshAndSized();
+    void wipeLeavesSharedCopiesAlone();
     void counterExhaustion();
 };
 
@@ -729,6 +730,21 @@ void TestSecurity::keyFingerprints()
     QVERIFY(!QString::fromLatin1(Ek.toHex()).contains(ek));
     // Pinned: counters on disk are filed under this name, so it must never change.
     QCOMPARE(ek, u"0a58896631bcfdb3"_s);
+}
+
+void TestSecurity::wipeLeavesSharedCopiesAlone()
+{
+    // Ours alone: emptied (after being overwritten in place).
+    QByteArray own = QByteArray::fromHex("000102030405060708090A0B0C0D0E0F");
+    security::wipe(own);
+    QVERIFY(own.isEmpty());
+
+    // Shared with another holder: writing would detach and wipe a fresh copy, so only ours goes.
+    const QByteArray other = QByteArray::fromHex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF");
+    QByteArray shared = other;
+    security::wipe(shared);
+    QVERIFY(shared.isEmpty());
+    QCOMPARE(other, QByteArray::fromHex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"));
 }
 
 void TestSecurity::randomBytesAreFreshAndSized()
